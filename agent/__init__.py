@@ -1,0 +1,5 @@
+"""WooCommerce -> Dynaccount companion agent."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
