@@ -1,0 +1,103 @@
+"""Command line: ``dynaccount-agent COMMAND`` (also ``python -m agent``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+
+from agent.config import Config, ConfigError, load_config, resolve_path
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(resolve_path(args.config))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    path = resolve_path(args.config)
+    config = load_config(path)
+    print(f"{path}: OK (journal {config.journal.path}, listening on {config.server.host}:{config.server.port})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from agent.app import create_app
+
+    config = _load(args)
+    web.run_app(
+        create_app(config),
+        host=config.server.host,
+        port=config.server.port,
+        print=lambda msg: logging.getLogger("agent").info("%s", msg),
+        shutdown_timeout=30.0,
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from agent.demo import run_demo
+
+    return run_demo(args)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from agent.sandboxes import run_sandbox
+
+    return run_sandbox(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dynaccount-agent", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Handler, help_text: str, config: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if config:
+            p.add_argument("--config", help="config file (default: $DYNACCOUNT_AGENT_CONFIG, then ./config.toml)")
+        p.set_defaults(handler=handler)
+        return p
+
+    add("run", cmd_run, "run the agent (webhook intake, worker, status page)")
+    add("check", cmd_check, "validate the configuration and exit")
+    demo = add("demo", cmd_demo, "run the agent against the built-in sandboxes", config=False)
+    demo.add_argument("--orders", type=int, default=None, help="number of orders to place")
+    demo.add_argument("--exit", action="store_true", help="exit when the orders are done (0 = all as expected)")
+    demo.add_argument("--port", type=int, default=8787, help="agent port (status page)")
+    sandbox = add("sandbox", cmd_sandbox, "run one of the built-in sandboxes", config=False)
+    sandbox.add_argument("which", choices=["dynaccount", "woocommerce"])
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, required=True)
+    sandbox.add_argument("--api-id", default="12345")
+    sandbox.add_argument("--api-key", default="0123456789abcdef0123456789abcdef01234567")
+    sandbox.add_argument("--api-secret", default="fedcba9876543210fedcba9876543210fedcba98")
+    sandbox.add_argument("--consumer-key", default="ck_sandbox")
+    sandbox.add_argument("--consumer-secret", default="cs_sandbox")
+    for fault in ("5xx", "429", "drop", "commit-then-fail"):
+        sandbox.add_argument(f"--fault-{fault}", type=float, default=0.0, help=f"fraction of calls: {fault}")
+    sandbox.add_argument("--latency-ms", type=float, default=0.0, help="added latency per call")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

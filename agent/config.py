@@ -1,0 +1,134 @@
+"""Configuration: one frozen pydantic model per TOML table, unknown keys refused.
+
+``load_config(path)`` raises :class:`ConfigError` whose message names every wrong key and what is
+wrong with it, so ``dynaccount-agent check`` can print it without a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+DEFAULT_PATH = Path("config.toml")
+ENV_VAR = "DYNACCOUNT_AGENT_CONFIG"
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; ``str()`` is meant for the user."""
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(_Table):
+    host: str = Field("127.0.0.1", description="Address the webhook endpoint and status page listen on.")
+    port: int = Field(8787, ge=1, le=65535, description="TCP port to listen on.")
+    max_body_bytes: int = Field(
+        5 * 1024 * 1024, ge=1024, description="Largest webhook body accepted; larger ones get 413."
+    )
+
+
+class JournalConfig(_Table):
+    path: Path = Field(Path("data/agent.sqlite3"), description="SQLite journal file (created if missing).")
+    synchronous: Literal["FULL", "NORMAL"] = Field(
+        "FULL", description="SQLite synchronous mode; FULL survives power loss after an acknowledged delivery."
+    )
+
+
+class WooCommerceConfig(_Table):
+    url: str = Field(description="The shop's base URL, e.g. https://shop.example.dk")
+    consumer_key: SecretStr = Field(description="REST API consumer key (ck_…), read/write.")
+    consumer_secret: SecretStr = Field(description="REST API consumer secret (cs_…).")
+    webhook_secret: SecretStr = Field(description="Secret the agent's webhooks are signed with.")
+    ca_file: Path | None = Field(None, description="CA bundle for a shop with a self-signed certificate.")
+    timeout_seconds: float = Field(30.0, gt=0, description="Timeout for one REST call.")
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _non_empty(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 8:
+            raise ValueError("must be at least 8 characters")
+        return value
+
+
+class DynaccountConfig(_Table):
+    api_id: int = Field(gt=0, description="API_ID of the Dynaccount accounts (Administration > Virksomheder).")
+    api_key: SecretStr = Field(description="API_KEY, 40 characters.")
+    api_secret: SecretStr = Field(description="API_SECRET, 40 characters; never sent, only used for X-Hash.")
+    base_url: str = Field("https://api.dynaccount.com", description="Dynaccount API base URL.")
+    timeout_seconds: float = Field(30.0, gt=0, description="Timeout for one API call.")
+
+
+class WorkerConfig(_Table):
+    concurrency: int = Field(4, ge=1, le=64, description="Orders processed in parallel.")
+    poll_seconds: float = Field(1.0, gt=0, description="How often the worker looks for due work when idle.")
+    backoff_base_seconds: float = Field(5.0, gt=0, description="First retry delay after a transient error.")
+    backoff_cap_seconds: float = Field(3600.0, gt=0, description="Longest delay between retries.")
+    max_attempts: int = Field(12, ge=1, description="Transient failures before an item is marked failed.")
+
+
+class Config(_Table):
+    server: ServerConfig = ServerConfig()
+    journal: JournalConfig = JournalConfig()
+    woocommerce: WooCommerceConfig
+    dynaccount: DynaccountConfig
+    worker: WorkerConfig = WorkerConfig()
+
+
+def resolve_path(explicit: str | Path | None) -> Path:
+    """``--config`` wins, then ``$DYNACCOUNT_AGENT_CONFIG``, then ``./config.toml``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_VAR)
+    return Path(env) if env else DEFAULT_PATH
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file (use --config PATH or ${ENV_VAR})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_config(raw, source=str(path))
+
+
+def parse_config(raw: dict[str, Any], source: str = "config") -> Config:
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: invalid configuration\n{format_errors(exc)}") from None
+    if config.dynaccount.base_url.startswith("http://") and not _is_loopback(config.dynaccount.base_url):
+        raise ConfigError(f"{source}: dynaccount.base_url: plain http is only allowed on loopback")
+    return config
+
+
+def format_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (not a setting; check the spelling against config.example.toml)"
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        lines.append(f"  {key}: {message}")
+    return "\n".join(lines)
+
+
+def _is_loopback(url: str) -> bool:
+    host = url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
+    return host in {"localhost", "127.0.0.1", "[::1]"} or host.startswith("127.")

@@ -1,0 +1,142 @@
+"""Webhook intake: verify on the raw bytes, journal, commit, and only then answer 200.
+
+Nothing else happens inside the request: no call to WooCommerce or Dynaccount. WooCommerce never
+retries a delivery, so anything with a valid signature is stored even when it cannot be used
+(broken JSON, unknown topic) and answered 200; it stays visible with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from agent.clock import Clock
+from agent.journal import Journal, NewDelivery
+from agent.woo.signature import verify
+
+log = logging.getLogger(__name__)
+
+PING_BODY = re.compile(rb"^webhook_id=(\d+)$")
+# Topics whose resource becomes a piece of work, and the work kind they map to.
+WORK_RESOURCES = {"order": "order", "product": "product", "customer": "customer", "subscription": "subscription"}
+KNOWN_EVENTS = {"created", "updated", "deleted", "restored", "switched"}
+# Action topics we understand: the argument is the id of the resource named here.
+ACTION_RESOURCES = {
+    "woocommerce_order_refunded": "order",
+    "woocommerce_payment_complete": "order",
+    "woocommerce_order_status_changed": "order",
+}
+IGNORED_RESOURCES = {"coupon"}
+
+
+@dataclass(frozen=True)
+class Classified:
+    state: str
+    resource: str | None = None
+    resource_id: str | None = None
+    work_key: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class IntakeStats:
+    """Counters for what is never stored (forged or oversized requests)."""
+
+    rejected: int = 0
+    too_large: int = 0
+
+
+def classify(topic: str | None, body: bytes) -> Classified:
+    """Decide what a signed delivery is about. Pure: no I/O."""
+    resource, _, event = (topic or "").partition(".")
+    try:
+        payload: Any = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        return Classified("invalid_json", resource or None, error=f"body is not JSON: {exc}")
+    if not isinstance(payload, dict):
+        return Classified("invalid_json", resource or None, error="body is not a JSON object")
+    if "code" in payload and "message" in payload and "id" not in payload:
+        # WooCommerce delivers REST error objects as if they were payloads (owner lacks rights).
+        return Classified("error_payload", resource or None, error=f"WooCommerce sent an error: {payload['code']}")
+    if resource == "action":
+        return _classify_action(event, payload)
+    if resource in IGNORED_RESOURCES and event in KNOWN_EVENTS:
+        return Classified("ignored", resource, _str_id(payload.get("id")), error=f"{resource} topics are not used")
+    if resource not in WORK_RESOURCES or event not in KNOWN_EVENTS:
+        return Classified("unknown_topic", resource or None, error=f"unknown topic {topic!r}")
+    rid = _str_id(payload.get("id"))
+    if rid is None:
+        return Classified("invalid_json", resource, error="payload has no numeric id")
+    kind = WORK_RESOURCES[resource]
+    if kind == "product" and payload.get("type") == "variation" and payload.get("parent_id"):
+        kind = "variation"
+    return Classified("queued", resource, rid, work_key=f"{kind}:{rid}")
+
+
+def _classify_action(hook: str, payload: dict[str, Any]) -> Classified:
+    kind = ACTION_RESOURCES.get(hook)
+    rid = _str_id(payload.get("arg"))
+    if kind is None:
+        return Classified("unknown_topic", "action", rid, error=f"unknown action topic {hook!r}")
+    if rid is None:
+        return Classified("invalid_json", "action", error="action payload has no numeric arg")
+    return Classified("queued", "action", rid, work_key=f"{kind}:{rid}")
+
+
+def _str_id(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value > 0:
+        return str(value)
+    if isinstance(value, str) and value.isdigit() and int(value) > 0:
+        return value
+    return None
+
+
+class Intake:
+    def __init__(self, journal: Journal, webhook_secret: str, clock: Clock) -> None:
+        self._journal = journal
+        self._secret = webhook_secret
+        self._clock = clock
+        self.stats = IntakeStats()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            self.stats.too_large += 1
+            raise
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
+        signature = request.headers.get("X-WC-Webhook-Signature")
+        if signature is None and PING_BODY.match(body.strip()):
+            return await self._record_ping(body, headers)
+        if not verify(body, signature, self._secret):
+            self.stats.rejected += 1
+            log.warning("rejected a webhook with a %s signature", "missing" if signature is None else "bad")
+            return web.json_response({"error": "invalid signature"}, status=401)
+        topic = request.headers.get("X-WC-Webhook-Topic")
+        c = classify(topic, body)
+        delivery = NewDelivery(
+            received_at=self._clock.now(), headers=headers, body=body, signature="valid", state=c.state,
+            topic=topic, resource=c.resource, resource_id=c.resource_id,
+            webhook_id=request.headers.get("X-WC-Webhook-ID"),
+            delivery_id=request.headers.get("X-WC-Webhook-Delivery-ID"), error=c.error, work_key=c.work_key,
+        )
+        recorded = await self._journal.record_delivery(delivery)
+        return web.json_response({"ok": True, "id": recorded.id, "duplicate": recorded.duplicate})
+
+    async def _record_ping(self, body: bytes, headers: dict[str, str]) -> web.Response:
+        match = PING_BODY.match(body.strip())
+        webhook_id = match.group(1).decode() if match else None
+        delivery = NewDelivery(
+            received_at=self._clock.now(), headers=headers, body=body, signature="unsigned_ping",
+            state="ping", topic="ping", webhook_id=webhook_id, resource_id=webhook_id,
+        )
+        recorded = await self._journal.record_delivery(delivery)
+        # WooCommerce accepts the ping only on exactly 200.
+        return web.json_response({"ok": True, "id": recorded.id, "ping": True})

@@ -1,0 +1,273 @@
+"""The journal: the agent's single source of truth and the only module with SQL.
+
+One aiosqlite connection in WAL mode. Every write is a whole ``BEGIN IMMEDIATE … COMMIT`` under an
+``asyncio.Lock`` (aiosqlite shares one connection between tasks). Deliveries are recorded through a
+group commit: concurrent webhook requests wait together, one transaction (one fsync) covers all of
+them, and each request is answered only after that commit returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+
+from agent.clock import Clock, SystemClock
+
+Synchronous = Literal["FULL", "NORMAL"]
+WORK_STATES = ("pending", "running", "done", "failed", "skipped", "held")
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A delivery as intake understood it, ready to be journaled."""
+
+    received_at: float
+    headers: dict[str, str]
+    body: bytes
+    signature: str  # valid | unsigned_ping
+    state: str  # queued | ping | invalid_json | unknown_topic | error_payload | ignored
+    topic: str | None = None
+    resource: str | None = None
+    resource_id: str | None = None
+    webhook_id: str | None = None
+    delivery_id: str | None = None
+    error: str | None = None
+    work_key: str | None = None
+
+    @property
+    def body_sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+    @property
+    def dedupe_key(self) -> str:
+        # X-WC-Webhook-Delivery-ID is not unique (same id within one second), so the
+        # identity of a delivery is what it says: topic, resource and the exact bytes.
+        return f"{self.topic or self.state}|{self.resource_id or ''}|{self.body_sha256}"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    id: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    received_at: float
+    topic: str | None
+    resource_id: str | None
+    delivery_id: str | None
+    signature: str
+    state: str
+    error: str | None
+    work_key: str | None
+    repeats: int
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Counts:
+    deliveries: dict[str, int]
+    work: dict[str, int]
+
+
+def migrations() -> list[tuple[int, str]]:
+    """Numbered SQL migrations shipped in ``agent/sql`` as ``NNNN_name.sql``."""
+    found = []
+    for entry in resources.files("agent.sql").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+async def migrate(conn: aiosqlite.Connection, upto: int | None = None) -> int:
+    """Apply every migration newer than ``PRAGMA user_version``; return the new version."""
+    async with conn.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    version = int(row[0]) if row else 0
+    for number, sql in migrations():
+        if number <= version or (upto is not None and number > upto):
+            continue
+        await conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
+        version = number
+    return version
+
+
+class Journal:
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock, batch_max: int) -> None:
+        self._conn = conn
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._batch_max = batch_max
+        self._queue: list[tuple[NewDelivery, asyncio.Future[Recorded]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path | str,
+        *,
+        synchronous: Synchronous = "FULL",
+        clock: Clock | None = None,
+        batch_max: int = 512,
+    ) -> Journal:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute(f"PRAGMA synchronous={synchronous}")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute("PRAGMA busy_timeout=5000")
+        await migrate(conn)
+        return cls(conn, clock or SystemClock(), batch_max)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._writer is not None:
+            # Let acknowledged-to-be work finish: the writer drains the queue before it exits.
+            await asyncio.shield(self._writer)
+        await self._conn.close()
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+
+    # -- deliveries ---------------------------------------------------------------------------
+
+    async def record_delivery(self, delivery: NewDelivery) -> Recorded:
+        """Journal one delivery; returns only after the transaction holding it committed."""
+        if self._closed:
+            raise RuntimeError("journal is closed")
+        future: asyncio.Future[Recorded] = asyncio.get_running_loop().create_future()
+        self._queue.append((delivery, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_batches(), name="journal-writer")
+        return await future
+
+    async def _write_batches(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[: self._batch_max], self._queue[self._batch_max :]
+            try:
+                async with self._transaction() as conn:
+                    results = [await self._insert_delivery(conn, d) for d, _ in batch]
+            except BaseException as exc:
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, fut), result in zip(batch, results, strict=True):
+                if not fut.done():
+                    fut.set_result(result)
+
+    async def _insert_delivery(self, conn: aiosqlite.Connection, d: NewDelivery) -> Recorded:
+        async with conn.execute(
+            "SELECT id FROM deliveries WHERE dedupe_key = ?", (d.dedupe_key,)
+        ) as cur:
+            existing = await cur.fetchone()
+        if existing is not None:
+            await conn.execute("UPDATE deliveries SET repeats = repeats + 1 WHERE id = ?", (existing[0],))
+            return Recorded(id=int(existing[0]), duplicate=True)
+        cur = await conn.execute(
+            "INSERT INTO deliveries (received_at, webhook_id, delivery_id, topic, resource, resource_id,"
+            " headers, body, body_sha256, dedupe_key, signature, state, error, work_key)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                d.received_at, d.webhook_id, d.delivery_id, d.topic, d.resource, d.resource_id,
+                json.dumps(d.headers, ensure_ascii=False), d.body, d.body_sha256, d.dedupe_key,
+                d.signature, d.state, d.error, d.work_key,
+            ),
+        )
+        delivery_id = int(cur.lastrowid or 0)
+        if d.work_key is not None:
+            await self._hint_work(conn, d.work_key, d.received_at, delivery_id)
+        return Recorded(id=delivery_id, duplicate=False)
+
+    async def _hint_work(self, conn: aiosqlite.Connection, key: str, now: float, delivery: int | None) -> None:
+        """Create or re-open the work item for a resource; many hints collapse into one item.
+
+        A running item keeps running but its generation moves on, so the worker that finishes it
+        sees the resource changed meanwhile and leaves it pending instead of done.
+        """
+        kind, _, resource_id = key.partition(":")
+        await conn.execute(
+            "INSERT INTO work_items (key, kind, resource_id, state, due_at, created_at, updated_at,"
+            " last_delivery) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET"
+            "  generation = generation + 1,"
+            "  state = CASE WHEN state = 'running' THEN 'running' ELSE 'pending' END,"
+            "  attempts = CASE WHEN state IN ('pending', 'running') THEN attempts ELSE 0 END,"
+            "  due_at = CASE WHEN state = 'running' THEN due_at ELSE excluded.due_at END,"
+            "  updated_at = excluded.updated_at,"
+            "  last_delivery = COALESCE(excluded.last_delivery, last_delivery)",
+            (key, kind, resource_id, now, now, now, delivery),
+        )
+
+    async def hint_work(self, key: str, *, delay: float = 0.0) -> None:
+        """Mark a resource as changed without a delivery (the sweep and replay use this)."""
+        now = self._clock.now()
+        async with self._transaction() as conn:
+            await self._hint_work(conn, key, now + delay, None)
+
+    async def get_delivery(self, delivery_id: int) -> Delivery | None:
+        rows = await self._conn.execute_fetchall("SELECT * FROM deliveries WHERE id = ?", (delivery_id,))
+        return _delivery(next(iter(rows))) if rows else None
+
+    async def list_deliveries(self, *, limit: int = 100, state: str | None = None) -> list[Delivery]:
+        where, args = ("WHERE state = ?", (state,)) if state else ("", ())
+        rows = await self._conn.execute_fetchall(
+            f"SELECT * FROM deliveries {where} ORDER BY id DESC LIMIT ?", (*args, limit)
+        )
+        return [_delivery(r) for r in rows]
+
+    async def counts(self) -> Counts:
+        deliveries: dict[str, int] = {"stored": 0, "duplicates": 0}
+        rows = await self._conn.execute_fetchall(
+            "SELECT state, COUNT(*), COALESCE(SUM(repeats), 0) FROM deliveries GROUP BY state"
+        )
+        for state, n, repeats in rows:
+            deliveries[str(state)] = int(n)
+            deliveries["stored"] += int(n)
+            deliveries["duplicates"] += int(repeats)
+        work = dict.fromkeys(WORK_STATES, 0)
+        for state, n in await self._conn.execute_fetchall(
+            "SELECT state, COUNT(*) FROM work_items GROUP BY state"
+        ):
+            work[str(state)] = int(n)
+        return Counts(deliveries=deliveries, work=work)
+
+    async def ping(self) -> bool:
+        rows = await self._conn.execute_fetchall("SELECT 1")
+        return bool(rows)
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        id=row["id"], received_at=row["received_at"], topic=row["topic"], resource_id=row["resource_id"],
+        delivery_id=row["delivery_id"], signature=row["signature"], state=row["state"], error=row["error"],
+        work_key=row["work_key"], repeats=row["repeats"], body=bytes(row["body"]),
+        headers=json.loads(row["headers"]),
+    )

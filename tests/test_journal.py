@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+
+from agent.clock import ManualClock
+from agent.journal import Journal, NewDelivery, migrate, migrations
+
+
+def _schema(path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name").fetchall()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    return [*rows, ("user_version", str(version))]
+
+
+async def test_step_by_step_migration_equals_fresh_schema(tmp_path: Path) -> None:
+    numbers = [n for n, _ in migrations()]
+    assert numbers == list(range(1, len(numbers) + 1)), "migrations are numbered 0001, 0002, … without gaps"
+    fresh, stepped = tmp_path / "fresh.db", tmp_path / "stepped.db"
+    async with aiosqlite.connect(fresh, isolation_level=None) as conn:
+        assert await migrate(conn) == numbers[-1]
+    for n in numbers:
+        async with aiosqlite.connect(stepped, isolation_level=None) as conn:
+            assert await migrate(conn, upto=n) == n
+    assert _schema(fresh) == _schema(stepped)
+    # migrating an up-to-date journal again changes nothing
+    async with aiosqlite.connect(fresh, isolation_level=None) as conn:
+        assert await migrate(conn) == numbers[-1]
+    assert _schema(fresh) == _schema(stepped)
+
+
+def _delivery(body: bytes, rid: str = "17", topic: str = "order.updated") -> NewDelivery:
+    return NewDelivery(
+        received_at=1.0, headers={"X-WC-Webhook-Topic": topic}, body=body, signature="valid", state="queued",
+        topic=topic, resource="order", resource_id=rid, delivery_id="same-id", work_key=f"order:{rid}",
+    )
+
+
+async def test_deliveries_collapse_into_one_work_item(tmp_path: Path) -> None:
+    clock = ManualClock()
+    journal = await Journal.open(tmp_path / "j.db", clock=clock)
+    try:
+        results = await asyncio.gather(*(journal.record_delivery(_delivery(b'{"id":17,"v":%d}' % i)) for i in range(5)))
+        assert len({r.id for r in results}) == 5 and not any(r.duplicate for r in results)
+        again = await journal.record_delivery(_delivery(b'{"id":17,"v":0}'))
+        assert again.duplicate and again.id == results[0].id
+        await journal.record_delivery(_delivery(b'{"id":18}', rid="18"))
+        counts = await journal.counts()
+        assert counts.deliveries["stored"] == 6
+        assert counts.deliveries["duplicates"] == 1
+        assert counts.work["pending"] == 2
+    finally:
+        await journal.close()
+
+
+async def test_same_delivery_id_different_body_is_kept(tmp_path: Path) -> None:
+    journal = await Journal.open(tmp_path / "j.db")
+    try:
+        a = await journal.record_delivery(_delivery(b'{"id":11,"stock":4}', rid="11"))
+        b = await journal.record_delivery(_delivery(b'{"id":11,"stock":3}', rid="11"))
+        assert a.id != b.id and not b.duplicate
+        stored = await journal.get_delivery(b.id)
+        assert stored is not None and stored.body == b'{"id":11,"stock":3}' and stored.delivery_id == "same-id"
+    finally:
+        await journal.close()
+
+
+async def test_close_drains_queued_writes(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = await Journal.open(path)
+    writes = [journal.record_delivery(_delivery(b'{"id":%d}' % i, rid=str(i))) for i in range(1, 50)]
+    tasks = [asyncio.create_task(w) for w in writes]
+    await asyncio.sleep(0)
+    await journal.close()
+    assert all(t.done() and not t.exception() for t in tasks)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 49
