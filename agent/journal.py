@@ -15,6 +15,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -44,11 +45,11 @@ class NewDelivery:
     error: str | None = None
     work_key: str | None = None
 
-    @property
+    @cached_property
     def body_sha256(self) -> str:
         return hashlib.sha256(self.body).hexdigest()
 
-    @property
+    @cached_property
     def dedupe_key(self) -> str:
         # X-WC-Webhook-Delivery-ID is not unique (same id within one second), so the
         # identity of a delivery is what it says: topic, resource and the exact bytes.
@@ -171,40 +172,52 @@ class Journal:
             batch, self._queue = self._queue[: self._batch_max], self._queue[self._batch_max :]
             try:
                 async with self._transaction() as conn:
-                    results = [await self._insert_delivery(conn, d) for d, _ in batch]
-            except BaseException as exc:
+                    results = await self._insert_deliveries(conn, [d for d, _ in batch])
+            except Exception as exc:
                 for _, fut in batch:
                     if not fut.done():
-                        fut.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
-                if not isinstance(exc, Exception):
-                    raise
+                        fut.set_exception(exc)
                 continue
             for (_, fut), result in zip(batch, results, strict=True):
                 if not fut.done():
                     fut.set_result(result)
 
-    async def _insert_delivery(self, conn: aiosqlite.Connection, d: NewDelivery) -> Recorded:
-        async with conn.execute(
-            "SELECT id FROM deliveries WHERE dedupe_key = ?", (d.dedupe_key,)
-        ) as cur:
-            existing = await cur.fetchone()
-        if existing is not None:
-            await conn.execute("UPDATE deliveries SET repeats = repeats + 1 WHERE id = ?", (existing[0],))
-            return Recorded(id=int(existing[0]), duplicate=True)
-        cur = await conn.execute(
-            "INSERT INTO deliveries (received_at, webhook_id, delivery_id, topic, resource, resource_id,"
-            " headers, body, body_sha256, dedupe_key, signature, state, error, work_key)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
+    async def _insert_deliveries(self, conn: aiosqlite.Connection, batch: list[NewDelivery]) -> list[Recorded]:
+        """Insert a whole batch with one statement (one round trip to the SQLite thread).
+
+        Copies within the batch are folded first; the upsert counts repeats, and the trigger
+        deliveries_hint_work re-opens the resource's work item for true inserts only.
+        """
+        groups: dict[str, list[int]] = {}
+        for index, d in enumerate(batch):
+            groups.setdefault(d.dedupe_key, []).append(index)
+        firsts = [batch[indexes[0]] for indexes in groups.values()]
+        params: list[Any] = []
+        for d in firsts:
+            params += [
                 d.received_at, d.webhook_id, d.delivery_id, d.topic, d.resource, d.resource_id,
                 json.dumps(d.headers, ensure_ascii=False), d.body, d.body_sha256, d.dedupe_key,
-                d.signature, d.state, d.error, d.work_key,
-            ),
+                d.signature, d.state, d.error, d.work_key, len(groups[d.dedupe_key]) - 1,
+            ]
+        rows = await conn.execute_fetchall(
+            "INSERT INTO deliveries (received_at, webhook_id, delivery_id, topic, resource, resource_id,"
+            " headers, body, body_sha256, dedupe_key, signature, state, error, work_key, repeats) VALUES "
+            + ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"] * len(firsts))
+            + " ON CONFLICT (dedupe_key) DO UPDATE SET repeats = repeats + excluded.repeats + 1"
+            " RETURNING id, dedupe_key, repeats",
+            params,
         )
-        delivery_id = int(cur.lastrowid or 0)
-        if d.work_key is not None:
-            await self._hint_work(conn, d.work_key, d.received_at, delivery_id)
-        return Recorded(id=delivery_id, duplicate=False)
+        results: list[Recorded | None] = [None] * len(batch)
+        for row_id, key, repeats in rows:
+            indexes = groups[key]
+            # A row that existed before comes back with more repeats than this batch brought.
+            existed = int(repeats) >= len(indexes)
+            for position, index in enumerate(indexes):
+                results[index] = Recorded(id=int(row_id), duplicate=existed or position > 0)
+        done = [r for r in results if r is not None]
+        if len(done) != len(batch):  # raising here rolls the whole batch back
+            raise RuntimeError("journal: a delivery of the batch was not returned by SQLite")
+        return done
 
     async def _hint_work(self, conn: aiosqlite.Connection, key: str, now: float, delivery: int | None) -> None:
         """Create or re-open the work item for a resource; many hints collapse into one item.

@@ -79,3 +79,18 @@ async def test_close_drains_queued_writes(tmp_path: Path) -> None:
     assert all(t.done() and not t.exception() for t in tasks)
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0] == 49
+
+
+async def test_identical_deliveries_in_one_batch_fold_into_one_row(tmp_path: Path) -> None:
+    journal = await Journal.open(tmp_path / "j.db")
+    try:
+        same = [journal.record_delivery(_delivery(b'{"id":17,"same":true}')) for _ in range(4)]
+        other = journal.record_delivery(_delivery(b'{"id":18}', rid="18"))
+        results = await asyncio.gather(*same, other)
+        assert len({r.id for r in results[:4]}) == 1
+        assert [r.duplicate for r in results] == [False, True, True, True, False]
+        counts = await journal.counts()
+        assert counts.deliveries["stored"] == 2 and counts.deliveries["duplicates"] == 3
+        assert counts.work["pending"] == 2
+    finally:
+        await journal.close()

@@ -35,3 +35,23 @@ CREATE TABLE work_items (
     error         TEXT
 );
 CREATE INDEX work_items_due ON work_items (state, due_at);
+
+-- A delivery that names a resource re-opens that resource's single work item, in the same
+-- transaction as the delivery itself. A running item keeps running, but its generation moves on
+-- so the worker that finishes it sees the resource changed meanwhile and leaves it pending.
+-- Only true inserts fire this: a repeated delivery (upsert on dedupe_key) is an UPDATE.
+CREATE TRIGGER deliveries_hint_work AFTER INSERT ON deliveries
+WHEN NEW.work_key IS NOT NULL
+BEGIN
+    INSERT INTO work_items (key, kind, resource_id, state, due_at, created_at, updated_at, last_delivery)
+    VALUES (NEW.work_key, substr(NEW.work_key, 1, instr(NEW.work_key, ':') - 1),
+            substr(NEW.work_key, instr(NEW.work_key, ':') + 1), 'pending',
+            NEW.received_at, NEW.received_at, NEW.received_at, NEW.id)
+    ON CONFLICT (key) DO UPDATE SET
+        generation = generation + 1,
+        state = CASE WHEN state = 'running' THEN 'running' ELSE 'pending' END,
+        attempts = CASE WHEN state IN ('pending', 'running') THEN attempts ELSE 0 END,
+        due_at = CASE WHEN state = 'running' THEN due_at ELSE excluded.due_at END,
+        updated_at = excluded.updated_at,
+        last_delivery = excluded.last_delivery;
+END;
