@@ -10,11 +10,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import tomllib
 
 from agent.woo.signature import sign
 
