@@ -84,6 +84,51 @@ class Counts:
     work: dict[str, int]
 
 
+@dataclass(frozen=True)
+class WorkItem:
+    key: str
+    kind: str
+    resource_id: str
+    state: str
+    generation: int
+    attempts: int
+    due_at: float
+    updated_at: float
+    reason: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Link:
+    kind: str
+    woo_id: str
+    dyn_id: str | None
+    dyn_number: str | None
+    state: str
+    reference: str | None
+    amount: str | None
+    data: dict[str, Any]
+    updated_at: float
+
+
+@dataclass(frozen=True)
+class Intent:
+    key: str
+    state: str
+    attempts: int
+    result: str | None
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    at: float
+    work_key: str | None
+    level: str
+    message: str
+    data: dict[str, Any] | None
+
+
 def migrations() -> list[tuple[int, str]]:
     """Numbered SQL migrations shipped in ``agent/sql`` as ``NNNN_name.sql``."""
     found = []
@@ -272,6 +317,206 @@ class Journal:
             work[str(state)] = int(n)
         return Counts(deliveries=deliveries, work=work)
 
+    # -- work items -----------------------------------------------------------------------------
+
+    async def reset_running(self) -> int:
+        """After a crash nothing is running: put interrupted items back, due at once."""
+        now = self._clock.now()
+        async with self._transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE work_items SET state = 'pending', due_at = ?, updated_at = ? WHERE state = 'running'",
+                (now, now),
+            )
+            return cur.rowcount
+
+    async def claim_due(self, limit: int, exclude: set[str] | frozenset[str] = frozenset()) -> list[WorkItem]:
+        """Mark up to ``limit`` due pending items running and return them (oldest due first)."""
+        if limit <= 0:
+            return []
+        now = self._clock.now()
+        async with self._transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "SELECT key FROM work_items WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, key LIMIT ?",
+                (now, limit + len(exclude)),
+            )
+            keys = [r[0] for r in rows if r[0] not in exclude][:limit]
+            claimed = []
+            for key in keys:
+                got = await conn.execute_fetchall(
+                    "UPDATE work_items SET state = 'running', claimed_generation = generation, updated_at = ?"
+                    " WHERE key = ? RETURNING *",
+                    (now, key),
+                )
+                claimed += [_work_item(r) for r in got]
+            return claimed
+
+    async def finish(
+        self,
+        item: WorkItem,
+        state: str,
+        *,
+        reason: str | None = None,
+        error: str | None = None,
+        retry_at: float | None = None,
+    ) -> str:
+        """Record how a claimed item ended; returns the state it was left in.
+
+        ``state`` is done | skipped | held | failed, or pending with ``retry_at`` for a retry. If a
+        new delivery arrived while it ran (generation moved on) the item goes back to pending at once.
+        """
+        now = self._clock.now()
+        attempts = item.attempts + 1 if retry_at is not None or state == "failed" else 0
+        async with self._transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "UPDATE work_items SET"
+                "  state = CASE WHEN generation != claimed_generation THEN 'pending' ELSE ? END,"
+                "  due_at = CASE WHEN generation != claimed_generation THEN ? ELSE ? END,"
+                "  attempts = ?, reason = ?, error = ?, updated_at = ?"
+                " WHERE key = ? RETURNING state",
+                (state, now, retry_at if retry_at is not None else now, attempts, reason, error, now, item.key),
+            )
+        return str(next(iter(rows))[0]) if rows else state
+
+    async def requeue(self, key: str) -> bool:
+        """Retry/replay button: make an item due now whatever state it is in (unless running)."""
+        now = self._clock.now()
+        async with self._transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE work_items SET state = 'pending', due_at = ?, attempts = 0, updated_at = ?"
+                " WHERE key = ? AND state != 'running'",
+                (now, now, key),
+            )
+            if cur.rowcount == 0:
+                await self._hint_work(conn, key, now, None)
+            return True
+
+    async def get_work(self, key: str) -> WorkItem | None:
+        rows = await self._conn.execute_fetchall("SELECT * FROM work_items WHERE key = ?", (key,))
+        return _work_item(next(iter(rows))) if rows else None
+
+    async def list_work(
+        self, *, states: tuple[str, ...] = (), kind: str | None = None, limit: int = 100
+    ) -> list[WorkItem]:
+        where, args = ["1 = 1"], []
+        if states:
+            where.append(f"state IN ({','.join('?' * len(states))})")
+            args += list(states)
+        if kind:
+            where.append("kind = ?")
+            args.append(kind)
+        rows = await self._conn.execute_fetchall(
+            f"SELECT * FROM work_items WHERE {' AND '.join(where)} ORDER BY updated_at DESC LIMIT ?",
+            (*args, limit),
+        )
+        return [_work_item(r) for r in rows]
+
+    async def next_due_at(self) -> float | None:
+        rows = await self._conn.execute_fetchall("SELECT MIN(due_at) FROM work_items WHERE state = 'pending'")
+        value = next(iter(rows))[0] if rows else None
+        return float(value) if value is not None else None
+
+    # -- links, intents, snapshots, events ----------------------------------------------------------
+
+    async def get_link(self, kind: str, woo_id: str | int) -> Link | None:
+        rows = await self._conn.execute_fetchall(
+            "SELECT * FROM links WHERE kind = ? AND woo_id = ?", (kind, str(woo_id))
+        )
+        return _link(next(iter(rows))) if rows else None
+
+    async def list_links(self, kind: str, *, limit: int = 10_000) -> list[Link]:
+        rows = await self._conn.execute_fetchall(
+            "SELECT * FROM links WHERE kind = ? ORDER BY updated_at DESC LIMIT ?", (kind, limit)
+        )
+        return [_link(r) for r in rows]
+
+    async def put_link(
+        self,
+        kind: str,
+        woo_id: str | int,
+        *,
+        state: str,
+        dyn_id: str | int | None = None,
+        dyn_number: str | int | None = None,
+        reference: str | None = None,
+        amount: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        now = self._clock.now()
+        async with self._transaction() as conn:
+            await conn.execute(
+                "INSERT INTO links (kind, woo_id, dyn_id, dyn_number, state, reference, amount, data, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (kind, woo_id) DO UPDATE SET"
+                " dyn_id = excluded.dyn_id, dyn_number = excluded.dyn_number, state = excluded.state,"
+                " reference = excluded.reference, amount = excluded.amount, data = excluded.data,"
+                " updated_at = excluded.updated_at",
+                (kind, str(woo_id), _opt(dyn_id), _opt(dyn_number), state, reference, amount,
+                 json.dumps(data or {}, default=str), now),
+            )
+
+    async def start_intent(self, key: str) -> Intent | None:
+        """Record that a non-idempotent call is about to be made; returns the earlier intent, if any."""
+        now = self._clock.now()
+        async with self._transaction() as conn:
+            rows = await conn.execute_fetchall("SELECT * FROM intents WHERE key = ?", (key,))
+            before = _intent(next(iter(rows))) if rows else None
+            await conn.execute(
+                "INSERT INTO intents (key, state, attempts, started_at) VALUES (?, 'started', 1, ?)"
+                " ON CONFLICT (key) DO UPDATE SET attempts = attempts + 1, started_at = excluded.started_at,"
+                " state = CASE WHEN state = 'done' THEN 'done' ELSE 'started' END",
+                (key, now),
+            )
+        return before
+
+    async def finish_intent(self, key: str, result: str) -> None:
+        now = self._clock.now()
+        async with self._transaction() as conn:
+            await conn.execute(
+                "UPDATE intents SET state = 'done', finished_at = ?, result = ? WHERE key = ?", (now, result, key)
+            )
+
+    async def get_intent(self, key: str) -> Intent | None:
+        rows = await self._conn.execute_fetchall("SELECT * FROM intents WHERE key = ?", (key,))
+        return _intent(next(iter(rows))) if rows else None
+
+    async def save_snapshot(self, work_key: str, resource: Any, plan: Any) -> int:
+        now = self._clock.now()
+        async with self._transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO snapshots (work_key, taken_at, resource, plan) VALUES (?,?,?,?)",
+                (work_key, now, json.dumps(resource, default=str), json.dumps(plan, default=str)),
+            )
+            return int(cur.lastrowid or 0)
+
+    async def latest_snapshot(self, work_key: str) -> tuple[Any, Any] | None:
+        rows = await self._conn.execute_fetchall(
+            "SELECT resource, plan FROM snapshots WHERE work_key = ? ORDER BY id DESC LIMIT 1", (work_key,)
+        )
+        if not rows:
+            return None
+        row = next(iter(rows))
+        return json.loads(row[0]), json.loads(row[1]) if row[1] else None
+
+    async def add_event(
+        self, work_key: str | None, message: str, *, level: str = "info", data: dict[str, Any] | None = None
+    ) -> None:
+        now = self._clock.now()
+        async with self._transaction() as conn:
+            await conn.execute(
+                "INSERT INTO events (at, work_key, level, message, data) VALUES (?,?,?,?,?)",
+                (now, work_key, level, message, json.dumps(data, default=str) if data is not None else None),
+            )
+
+    async def list_events(self, work_key: str | None = None, *, limit: int = 200) -> list[Event]:
+        where, args = ("WHERE work_key = ?", (work_key,)) if work_key else ("", ())
+        rows = await self._conn.execute_fetchall(
+            f"SELECT * FROM events {where} ORDER BY id DESC LIMIT ?", (*args, limit)
+        )
+        return [
+            Event(id=r["id"], at=r["at"], work_key=r["work_key"], level=r["level"], message=r["message"],
+                  data=json.loads(r["data"]) if r["data"] else None)
+            for r in rows
+        ]
+
     async def ping(self) -> bool:
         rows = await self._conn.execute_fetchall("SELECT 1")
         return bool(rows)
@@ -284,3 +529,27 @@ def _delivery(row: Any) -> Delivery:
         work_key=row["work_key"], repeats=row["repeats"], body=bytes(row["body"]),
         headers=json.loads(row["headers"]),
     )
+
+
+def _work_item(row: Any) -> WorkItem:
+    return WorkItem(
+        key=row["key"], kind=row["kind"], resource_id=row["resource_id"], state=row["state"],
+        generation=row["generation"], attempts=row["attempts"], due_at=row["due_at"],
+        updated_at=row["updated_at"], reason=row["reason"], error=row["error"],
+    )
+
+
+def _link(row: Any) -> Link:
+    return Link(
+        kind=row["kind"], woo_id=row["woo_id"], dyn_id=row["dyn_id"], dyn_number=row["dyn_number"],
+        state=row["state"], reference=row["reference"], amount=row["amount"],
+        data=json.loads(row["data"]) if row["data"] else {}, updated_at=row["updated_at"],
+    )
+
+
+def _intent(row: Any) -> Intent:
+    return Intent(key=row["key"], state=row["state"], attempts=row["attempts"], result=row["result"])
+
+
+def _opt(value: str | int | None) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,49 @@
+"""Retry policy: pure functions, tested by a table."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class ErrorKind(enum.Enum):
+    TRANSIENT = "transient"  # connection trouble, 5xx, 429, timeouts: try again later
+    AUTH = "auth"  # credentials refused: pause all Dynaccount/WooCommerce work and show it
+    PERMANENT = "permanent"  # the request itself is wrong: stop this item, keep the others going
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: str  # pending (retry) | failed
+    delay: float | None  # seconds until the retry; None when failed
+
+
+def backoff(attempt: int, *, base: float, cap: float, rand: float) -> float:
+    """Capped exponential backoff with equal jitter.
+
+    ``attempt`` counts from 1; ``rand`` in [0, 1) comes from the caller so tests are exact. Half the
+    delay is fixed and half is random, so retries spread out but never come back immediately.
+    """
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return ceiling / 2 + rand * ceiling / 2
+
+
+def decide(
+    kind: ErrorKind,
+    attempt: int,
+    *,
+    max_attempts: int,
+    base: float,
+    cap: float,
+    rand: float,
+    retry_after: float | None = None,
+) -> Decision:
+    """What to do with an item whose ``attempt``-th try failed with an error of ``kind``."""
+    if kind is ErrorKind.PERMANENT:
+        return Decision("failed", None)
+    if kind is ErrorKind.TRANSIENT and attempt >= max_attempts:
+        return Decision("failed", None)
+    delay = backoff(attempt, base=base, cap=cap, rand=rand)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, cap))
+    return Decision("pending", delay)

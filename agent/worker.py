@@ -1,0 +1,168 @@
+"""The worker: claim due work, process it, record the outcome; retries with backoff.
+
+At most one item per resource is in flight (a claimed item is ``running`` in the journal), up to
+``concurrency`` items in parallel. ``run_once()`` processes what is due now and returns, for tests;
+``run()`` loops until ``stop()``. On stop, work in hand gets a grace period and is then cancelled;
+a cancelled item stays ``running`` in the journal and is put back at the next start
+(``reset_running``), which is safe because applying a plan is idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from agent.clock import Clock
+from agent.config import WorkerConfig
+from agent.journal import Journal, WorkItem
+from agent.retry import ErrorKind, decide
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str  # done | skipped | held
+    reason: str | None = None
+
+
+class WorkError(Exception):
+    """An error a processor raises when it knows what kind of failure it is."""
+
+    def __init__(self, message: str, kind: ErrorKind, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+Processor = Callable[[WorkItem], Awaitable[Outcome]]
+Classifier = Callable[[BaseException], tuple[ErrorKind, float | None]]
+
+
+def default_classifier(exc: BaseException) -> tuple[ErrorKind, float | None]:
+    if isinstance(exc, WorkError):
+        return exc.kind, exc.retry_after
+    if isinstance(exc, (TimeoutError, ConnectionError, OSError)):
+        return ErrorKind.TRANSIENT, None
+    return ErrorKind.PERMANENT, None
+
+
+class Worker:
+    def __init__(
+        self,
+        journal: Journal,
+        process: Processor,
+        config: WorkerConfig,
+        clock: Clock,
+        *,
+        classify: Classifier = default_classifier,
+        rand: Callable[[], float] = random.random,
+        grace_seconds: float = 20.0,
+    ) -> None:
+        self._journal = journal
+        self._process = process
+        self._config = config
+        self._clock = clock
+        self._classify = classify
+        self._rand = rand
+        self._grace = grace_seconds
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loop_task: asyncio.Task[None] | None = None
+        self.paused_reason: str | None = None
+        self.paused_until: float = 0.0
+        self.processed = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Process every item due now (in waves of ``concurrency``); return how many ran."""
+        total = 0
+        while True:
+            items = await self._claim()
+            if not items:
+                return total
+            await asyncio.gather(*(self._handle(item) for item in items))
+            total += len(items)
+
+    async def _claim(self) -> list[WorkItem]:
+        if self._stopping or self._clock.now() < self.paused_until:
+            return []
+        # While paused by an auth error, probe with a single item before opening the gates.
+        room = 1 if self.paused_reason else self._config.concurrency - len(self._inflight)
+        return await self._journal.claim_due(room, exclude=frozenset(self._inflight))
+
+    async def _handle(self, item: WorkItem) -> None:
+        try:
+            outcome = await self._process(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            await asyncio.shield(self._failed(item, exc))
+            return
+        if self.paused_reason:
+            log.warning("work resumed: %s", item.key)
+            self.paused_reason, self.paused_until = None, 0.0
+        await asyncio.shield(self._journal.finish(item, outcome.state, reason=outcome.reason))
+        self.processed += 1
+
+    async def _failed(self, item: WorkItem, exc: BaseException) -> None:
+        kind, retry_after = self._classify(exc)
+        message = f"{type(exc).__name__}: {exc}"
+        decision = decide(
+            kind, item.attempts + 1, max_attempts=self._config.max_attempts,
+            base=self._config.backoff_base_seconds, cap=self._config.backoff_cap_seconds,
+            rand=self._rand(), retry_after=retry_after,
+        )
+        if kind is ErrorKind.AUTH:
+            if self.paused_reason is None:
+                log.error("credentials refused, pausing work: %s", message)
+            self.paused_reason = message
+            self.paused_until = self._clock.now() + (decision.delay or 0.0)
+        elif kind is ErrorKind.PERMANENT:
+            log.error("%s failed: %s", item.key, message)
+        else:
+            log.info("%s will be retried: %s", item.key, message)
+        retry_at = self._clock.now() + decision.delay if decision.delay is not None else None
+        await self._journal.finish(item, decision.state, error=message, retry_at=retry_at)
+        await self._journal.add_event(
+            item.key, message, level="error" if decision.state == "failed" else "warning",
+            data={"kind": kind.value, "attempt": item.attempts + 1, "retry_in": decision.delay},
+        )
+
+    # -- the long-running loop ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self.run(), name="worker")
+
+    async def run(self) -> None:
+        await self._journal.reset_running()
+        while not self._stopping:
+            for item in await self._claim():
+                task = asyncio.create_task(self._handle(item), name=f"work {item.key}")
+                self._inflight[item.key] = task
+                task.add_done_callback(lambda t, key=item.key: self._done(key))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._config.poll_seconds)
+
+    def _done(self, key: str) -> None:
+        self._inflight.pop(key, None)
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            await self._loop_task
+        if self._inflight:
+            done, pending = await asyncio.wait(list(self._inflight.values()), timeout=self._grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
