@@ -147,13 +147,15 @@ class Worker:
             for item in await self._claim():
                 task = asyncio.create_task(self._handle(item), name=f"work {item.key}")
                 self._inflight[item.key] = task
-                task.add_done_callback(lambda t, key=item.key: self._done(key))
+                task.add_done_callback(self._done)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._config.poll_seconds)
 
-    def _done(self, key: str) -> None:
-        self._inflight.pop(key, None)
+    def _done(self, task: asyncio.Task[None]) -> None:
+        for key, running in list(self._inflight.items()):
+            if running is task:
+                del self._inflight[key]
         self._wake.set()
 
     async def stop(self) -> None:
@@ -162,7 +164,7 @@ class Worker:
         if self._loop_task is not None:
             await self._loop_task
         if self._inflight:
-            done, pending = await asyncio.wait(list(self._inflight.values()), timeout=self._grace)
+            _, pending = await asyncio.wait(list(self._inflight.values()), timeout=self._grace)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)

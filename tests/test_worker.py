@@ -9,7 +9,7 @@ from agent.clock import ManualClock
 from agent.config import WorkerConfig
 from agent.journal import Journal, NewDelivery, WorkItem
 from agent.retry import ErrorKind
-from agent.worker import Outcome, WorkError, Worker
+from agent.worker import Outcome, Worker, WorkError
 
 
 @pytest.fixture
