@@ -24,7 +24,7 @@ def backoff(attempt: int, *, base: float, cap: float, rand: float) -> float:
     ``attempt`` counts from 1; ``rand`` in [0, 1) comes from the caller so tests are exact. Half the
     delay is fixed and half is random, so retries spread out but never come back immediately.
     """
-    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    ceiling = min(cap, base * float(2 ** max(0, attempt - 1)))
     return ceiling / 2 + rand * ceiling / 2
 
 

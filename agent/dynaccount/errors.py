@@ -63,3 +63,7 @@ class DynaccountUnavailable(DynaccountError):
     ) -> None:
         super().__init__(message, status=status, maybe_committed=maybe_committed)
         self.retry_after = retry_after
+
+
+class DynaccountBadResponse(DynaccountConnectionError):
+    """A response arrived but is not the JSON envelope (or PDF) we expected."""
