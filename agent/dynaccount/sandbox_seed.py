@@ -1,0 +1,115 @@
+"""A realistic small Danish set of accounts for the sandbox (names other code depends on:
+VAT codes K25/K0/EUV/EXP/OSS-<CC>, groups B2C/B2B/EAN, terms Kontant/Netto N, draft Webshop)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .sandbox_store import Store
+
+# EU standard VAT rates used for the OSS codes (2025; the sandbox only needs plausible values).
+OSS_RATES: dict[str, str] = {
+    "AT": "20", "BE": "21", "BG": "20", "CY": "19", "CZ": "21", "DE": "19", "EE": "24", "ES": "21",
+    "FI": "25.5", "FR": "20", "GR": "24", "HR": "25", "HU": "27", "IE": "23", "IT": "22", "LT": "21",
+    "LU": "17", "LV": "21", "MT": "18", "NL": "21", "PL": "23", "PT": "23", "RO": "21", "SE": "25",
+    "SI": "22", "SK": "23",
+}  # fmt: skip
+
+ACCOUNTS = [
+    ("1010", "Salg af varer, Danmark", "K25"),
+    ("1020", "Salg af varer, EU (B2B)", "EUV"),
+    ("1025", "Salg af varer, EU (OSS)", None),
+    ("1030", "Salg af varer, udland", "EXP"),
+    ("1040", "Salg af ydelser / fragt", "K25"),
+    ("5600", "Debitorer", None),
+    ("5810", "Kasse", None),
+    ("5820", "Bank", None),
+    ("5830", "Betalingsgateway (clearing)", None),
+    ("7400", "Salgsmoms", None),
+    ("7410", "Moms af EU-køb", None),
+    ("7420", "Købsmoms", None),
+]
+
+SERVICE_PRODUCTS = [
+    ("SHIPPING", "Fragt"),
+    ("FEE", "Gebyr"),
+    ("DISCOUNT", "Rabat"),
+    ("ROUNDING", "Øreafrunding"),
+    ("MISC", "Diverse"),
+    ("REFUND", "Kreditering"),
+]
+
+DEMO_PRODUCTS = [
+    ("KRUS-001", "Kaffekrus, hvid", "79.20", "40"),
+    ("TSHIRT-S", "T-shirt, small", "159.20", "12"),
+    ("TSHIRT-M", "T-shirt, medium", "159.20", "20"),
+    ("TSHIRT-L", "T-shirt, large", "159.20", "3"),
+]
+
+
+def seed(store: Store) -> None:
+    _vatcodes(store)
+    for name, days in (("Kontant", 0), ("Netto 8", 8), ("Netto 14", 14), ("Netto 30", 30)):
+        store.insert("payment", {"name": name, "days": days})
+    for currency in ("DKK", "EUR", "SEK", "NOK", "USD", "GBP"):
+        store.insert("currency", {"name": currency})
+    for unit in ("stk", "time", "kg"):
+        store.insert("unit", {"name": unit})
+    for number, name, vatcode in ACCOUNTS:
+        store.insert("account", {"account_id_": number, "name": name, "vatcode_name": vatcode, "type": "OPERATING"})
+    store.insert("product_group", {"name": "Varer", "is_stocked": True, "account_id_": "1010"})
+    store.insert("product_group", {"name": "Ydelser", "is_stocked": False, "account_id_": "1040"})
+    for name, terms in (("B2C", "Kontant"), ("B2B", "Netto 14"), ("EAN", "Netto 30")):
+        store.insert("debtor_group", {
+            "name": name, "payment_name": terms, "vatcode_name": "K25", "ref_currency_name": "DKK",
+            "payment_method": "BANK_ACCOUNT", "lang": "da",
+        })  # fmt: skip
+    store.insert("draft", {"name": "Webshop"})
+    for number, name in SERVICE_PRODUCTS:
+        add_product(store, number, name, Decimal(0), stocked=False)
+    for number, name, price, stock in DEMO_PRODUCTS:
+        add_product(store, number, name, Decimal(price), stocked=True, in_stock=Decimal(stock))
+
+
+def _vatcodes(store: Store) -> None:
+    store.insert("vatcode", {"name": "K25", "rate": Decimal(25), "type": "SALE", "txt": "Salgsmoms 25%"})
+    store.insert("vatcode", {"name": "K0", "rate": Decimal(0), "type": "SALE", "txt": "Momsfrit salg"})
+    store.insert("vatcode", {"name": "EUV", "rate": Decimal(0), "type": "SALE_EU_GOODS",
+                             "txt": "EU-salg af varer, omvendt betalingspligt"})  # fmt: skip
+    store.insert("vatcode", {"name": "EXP", "rate": Decimal(0), "type": "SALE_EXPORT", "txt": "Eksport uden for EU"})
+    for country, rate in OSS_RATES.items():
+        store.insert("vatcode", {"name": f"OSS-{country}", "rate": Decimal(rate), "type": "SALE_OSS",
+                                 "txt": f"OSS {country} {rate}%"})  # fmt: skip
+
+
+def add_product(
+    store: Store,
+    number: str,
+    name: str,
+    price: Decimal,
+    *,
+    stocked: bool,
+    in_stock: Decimal = Decimal(0),
+) -> dict[str, object]:
+    """Create or update a product directly (inspection API / tests), stock included."""
+    group = store.find("product_group", "name", "Varer" if stocked else "Ydelser")
+    assert group is not None
+    values = {
+        "product_id_": number, "name": name, "price": price, "product_group_name": group["name"],
+        "product_group_id": group["id"], "unit_name": "stk", "is_stocked": stocked, "in_stock": in_stock,
+        "in_order": Decimal(0), "in_supplier_order": Decimal(0), "time_stock_change": store.clock(),
+    }  # fmt: skip
+    existing = store.find("product", "product_id_", number)
+    if existing is not None:
+        existing.update(values)
+        return existing
+    return store.insert("product", values)
+
+
+def set_stock(store: Store, number: str, in_stock: Decimal) -> dict[str, object]:
+    product = store.find("product", "product_id_", number)
+    if product is None:
+        raise KeyError(number)
+    product["in_stock"] = in_stock
+    product["time_stock_change"] = store.clock()
+    return product

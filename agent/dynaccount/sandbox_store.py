@@ -1,0 +1,235 @@
+"""The sandbox's in-memory accounts: generic table rules (read-only and unknown columns,
+references, uniqueness, select/filter/order/limit) with document rules in :mod:`.sandbox_docs`."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from . import sandbox_docs as docs
+from .sandbox_schema import SCHEMA, FieldError, TableSpec, coerce, render
+
+Row = dict[str, Any]
+RESERVED = ("select", "order", "limit")
+
+
+class ApiError(Exception):
+    """An error reply: HTTP status + the ``error`` object."""
+
+    def __init__(self, status: int, error: Mapping[str, Any]) -> None:
+        super().__init__(f"{status} {dict(error)}")
+        self.status = status
+        self.error = dict(error)
+
+
+def field_error(column: str, message: str, status: int = 400) -> ApiError:
+    return ApiError(status, {column: message})
+
+
+class Store:
+    def __init__(self, *, clock: Callable[[], int] | None = None, invoice_start: int = 1001) -> None:
+        self.clock = clock or (lambda: int(time.time()))
+        self.tables: dict[str, dict[int, Row]] = {name: {} for name in SCHEMA}
+        self.next_ids: dict[str, int] = dict.fromkeys(SCHEMA, 1)
+        self.next_number = invoice_start
+        self.sent: list[Row] = []
+        self.path: Path | None = None
+
+    # -- lookups used by the document rules -----------------------------------------------------
+
+    def spec(self, table: str) -> TableSpec:
+        if table not in SCHEMA:
+            raise ApiError(404, {"table": f"unknown table {table!r}"})
+        return SCHEMA[table]
+
+    def row(self, table: str, row_id: int) -> Row:
+        found = self.tables[table].get(row_id)
+        if found is None:
+            raise ApiError(404, {"id": f"{table} {row_id} not found"})
+        return found
+
+    def find(self, table: str, column: str, value: Any) -> Row | None:
+        return next((r for r in self.tables[table].values() if r.get(column) == value), None)
+
+    def where(self, table: str, column: str, value: Any) -> list[Row]:
+        return [r for r in self.tables[table].values() if r.get(column) == value]
+
+    def render(self, table: str, row: Row, select: Sequence[str] | None = None) -> Row:
+        return {c: render(c, row.get(c)) for c in (select or self.spec(table).columns)}
+
+    # -- get ------------------------------------------------------------------------------------
+
+    def get(self, table: str, row_id: int | None, query: Sequence[tuple[str, str]]) -> list[Row]:
+        spec = self.spec(table)
+        params = dict(query)
+        select = [c.strip() for c in params["select"].split(",")] if params.get("select") else None
+        for column in [*(select or []), *(k for k in params if k not in RESERVED)]:
+            if column not in spec.columns:
+                raise field_error(column, "unknown column")
+        rows = [self.row(table, row_id)] if row_id else list(self.tables[table].values())
+        filters = {k: v for k, v in params.items() if k not in RESERVED}
+        rows = [r for r in rows if all(str(render(k, r.get(k))) == v for k, v in filters.items())]
+        rows = _order(rows, params.get("order", ""), spec)
+        rows = _limit(rows, params.get("limit", ""))
+        return [self.render(table, r, select) for r in rows]
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def put(self, table: str, fields: Mapping[str, str], row_id: int | None) -> Row:
+        spec = self.spec(table)
+        existing = self.row(table, row_id) if row_id else None
+        row = self._validated(table, spec, fields, existing)
+        self._save(table, row)
+        docs.after_write(self, table, row)
+        return self.render(table, row)
+
+    def insert_bulk(self, table: str, rows: Sequence[Mapping[str, str]]) -> list[Row]:
+        """A-12: all-or-nothing; errors keyed by line index."""
+        spec = self.spec(table)
+        snapshot = self.snapshot()
+        errors: dict[str, Any] = {}
+        created: list[Row] = []
+        for index, fields in enumerate(rows):
+            try:
+                row = self._validated(table, spec, fields, None)
+            except ApiError as exc:
+                errors[str(index)] = exc.error
+                continue
+            self._save(table, row)
+            docs.after_write(self, table, row)
+            created.append(row)
+        if errors:
+            self.restore(snapshot)
+            raise ApiError(400, errors)
+        return [self.render(table, r) for r in created]
+
+    def delete(self, table: str, row_id: int) -> None:
+        self.spec(table)
+        row = self.row(table, row_id)
+        docs.before_delete(self, table, row)
+        del self.tables[table][row_id]
+        docs.after_delete(self, table, row)
+
+    def insert(self, table: str, values: Mapping[str, Any]) -> Row:
+        """Seeding/inspection: store typed values directly (read-only columns allowed)."""
+        row: Row = {c: None for c in self.spec(table).columns}
+        row.update(values)
+        self._save(table, row)
+        return row
+
+    def _validated(self, table: str, spec: TableSpec, fields: Mapping[str, str], existing: Row | None) -> Row:
+        errors: dict[str, str] = {}
+        values: Row = {}
+        for column, raw in fields.items():
+            if column == "id" or column in spec.readonly:
+                errors[column] = "is read-only"
+            elif column not in spec.writable:
+                errors[column] = "unknown column"
+            else:
+                try:
+                    values[column] = coerce(column, raw)
+                except FieldError as exc:
+                    errors[column] = str(exc)
+        if errors:
+            raise ApiError(400, errors)
+        row = dict(existing) if existing else {c: None for c in spec.columns}
+        row.update(values)
+        docs.prepare(self, table, row, existing)
+        self._check(table, spec, row)
+        return row
+
+    def _check(self, table: str, spec: TableSpec, row: Row) -> None:
+        errors: dict[str, str] = {}
+        for column in spec.required:
+            if row.get(column) in (None, ""):
+                errors[column] = "is required"
+        for column in spec.unique:
+            other = self.find(table, column, row.get(column))
+            if other is not None and other["id"] != row.get("id"):
+                errors[column] = f"{row.get(column)!r} already exists"
+        for column, (ref_table, ref_column) in spec.refs.items():
+            value = row.get(column)
+            if value not in (None, "") and self.find(ref_table, ref_column, value) is None:
+                errors[column] = f"{ref_table} {value!r} does not exist"
+        if errors:
+            raise ApiError(400, errors)
+
+    def _save(self, table: str, row: Row) -> None:
+        if row.get("id") is None:
+            row["id"] = self.next_ids[table]
+            self.next_ids[table] += 1
+        self.tables[table][row["id"]] = row
+
+    def take_number(self) -> int:
+        """A-29: invoice and credit-note numbers come from one sequence, assigned on booking."""
+        number = self.next_number
+        self.next_number += 1
+        return number
+
+    # -- snapshots and optional SQLite persistence ------------------------------------------------
+
+    def snapshot(self) -> Row:
+        return copy.deepcopy({"tables": self.tables, "next_ids": self.next_ids, "next_number": self.next_number})
+
+    def restore(self, state: Row) -> None:
+        self.tables, self.next_ids, self.next_number = state["tables"], state["next_ids"], state["next_number"]
+
+    def persist(self) -> None:
+        """Write the whole state to ``self.path`` (small accounts; one JSON document)."""
+        if self.path is None:
+            return
+        state = {"tables": {t: list(rows.values()) for t, rows in self.tables.items()},
+                 "next_ids": self.next_ids, "next_number": self.next_number}  # fmt: skip
+        text = json.dumps(state, default=lambda v: {"$dec": str(v)})
+        with sqlite3.connect(self.path) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT)")
+            db.execute("INSERT OR REPLACE INTO state (id, data) VALUES (1, ?)", (text,))
+
+    def load(self, path: Path) -> bool:
+        """Attach ``path``; load its state if it has one. Returns True if state was loaded."""
+        self.path = path
+        if not path.exists():
+            return False
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT)")
+            found = db.execute("SELECT data FROM state WHERE id = 1").fetchone()
+        if not found:
+            return False
+        state = json.loads(found[0], object_hook=lambda o: Decimal(o["$dec"]) if set(o) == {"$dec"} else o)
+        self.tables = {t: {r["id"]: r for r in state["tables"].get(t, [])} for t in SCHEMA}
+        self.next_ids = {t: state["next_ids"].get(t, 1) for t in SCHEMA}
+        self.next_number = state["next_number"]
+        return True
+
+
+def _order(rows: list[Row], order: str, spec: TableSpec) -> list[Row]:
+    """``order=col[ desc][,col2[ desc]]`` (A-6); stable sorts applied last key first."""
+    for item in reversed([o.strip() for o in order.split(",") if o.strip()]):
+        column, _, direction = item.partition(" ")
+        if column not in spec.columns:
+            raise field_error("order", f"unknown column {column!r}")
+        if direction.strip().lower() not in ("", "asc", "desc"):
+            raise field_error("order", f"bad direction {direction!r}")
+        rows = sorted(rows, key=lambda r: _sort_key(r.get(column)), reverse=direction.strip().lower() == "desc")
+    return rows
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    return (0, 0) if value is None else (1, value)
+
+
+def _limit(rows: list[Row], limit: str) -> list[Row]:
+    """``limit=offset,count`` or ``limit=count`` (MySQL style)."""
+    if not limit:
+        return rows
+    parts = [p.strip() for p in limit.split(",")]
+    if len(parts) > 2 or not all(p.isdigit() for p in parts):
+        raise field_error("limit", "must be offset,count")
+    offset, count = (0, int(parts[0])) if len(parts) == 1 else (int(parts[0]), int(parts[1]))
+    return rows[offset : offset + count]
