@@ -1,0 +1,101 @@
+"""Refund → credit lines against the lines of the invoice it credits.
+
+Used by the credit-note planner and, negated, by the invoice planner when a draft invoice is
+re-planned net of its refunds. Credit lines keep the invoice line's ``source``, product and VAT
+code so per-line credited quantities can be tracked.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import Decimal
+
+from agent.plan.lines import priced_lines
+from agent.plan.money import ONE, ZERO, allocate, net_for_gross
+from agent.plan.settings import PlanSettings
+from agent.plan.types import PlanLine
+from agent.plan.vat import PlanHold, VatChoice
+from agent.woo.models import FeeLine, LineItem, Refund, ShippingLine
+
+
+def by_source(lines: Sequence[PlanLine]) -> dict[str, list[PlanLine]]:
+    grouped: dict[str, list[PlanLine]] = defaultdict(list)
+    for line in lines:
+        grouped[line.source].append(line)
+    return grouped
+
+
+def credit_line(
+    src: str, originals: list[PlanLine], qty: Decimal, net: Decimal, settings: PlanSettings
+) -> list[PlanLine]:
+    first = originals[0]
+    vat = VatChoice(first.vat_code, first.vat_rate)
+    if qty > 0 and first.kind == "item":
+        return priced_lines(kind="item", source=src, product=first.product, name=first.name, qty=qty, net=net, vat=vat)
+    if first.kind in ("shipping", "fee", "rounding", "discount"):
+        return priced_lines(kind=first.kind, source=src, product=first.product, name=first.name, qty=ONE, net=net,
+                            vat=vat)  # fmt: skip
+    # Money back on an item without returning units: crediting the product would move stock.
+    return priced_lines(kind="refund", source=src, product=settings.products.refund, name=f"{first.name} (amount)",
+                        qty=ONE, net=net, vat=vat)  # fmt: skip
+
+
+def _refund_item_source(refund: Refund, item: LineItem | ShippingLine | FeeLine, prefix: str) -> str:
+    original = refund.refunded_item_id(item)
+    if original is None:
+        raise PlanHold(f"refund {refund.id} has a {prefix} line without _refunded_item_id")
+    return f"{prefix}:{original}"
+
+
+def line_refund(refund: Refund, invoice_lines: Sequence[PlanLine], settings: PlanSettings) -> list[PlanLine]:
+    grouped = by_source(invoice_lines)
+    out: list[PlanLine] = []
+    items: list[tuple[str, LineItem | ShippingLine | FeeLine, Decimal]] = [
+        *(("item", i, -i.quantity) for i in refund.line_items),
+        *(("shipping", s, ONE) for s in refund.shipping_lines),
+        *(("fee", f, ONE) for f in refund.fee_lines),
+    ]
+    for prefix, item, qty in items:
+        if item.total == 0 and (qty == 0 or prefix != "item"):
+            continue  # WooCommerce copies untouched lines with zero values
+        src = _refund_item_source(refund, item, prefix)
+        if src not in grouped:
+            raise PlanHold(f"refund {refund.id} refers to {src}, which is not on the invoice")
+        out += credit_line(src, grouped[src], qty, -item.total, settings)
+    return out
+
+
+def amount_only(amount: Decimal, invoice_lines: Sequence[PlanLine], settings: PlanSettings) -> list[PlanLine]:
+    """Credit lines on the REFUND product, VAT split in the invoice's proportions per VAT code."""
+    weights: dict[VatChoice, Decimal] = defaultdict(lambda: ZERO)
+    for line in invoice_lines:
+        if line.kind != "rounding":
+            weights[VatChoice(line.vat_code, line.vat_rate)] += line.gross
+    codes = [c for c, w in weights.items() if w > 0]
+    if not codes:
+        raise PlanHold("the invoice has no positive lines to split an amount-only refund over")
+    shares = allocate(amount, [weights[c] for c in codes])
+    return [
+        PlanLine.make(kind="refund", source="refund", product=settings.products.refund, name="Refund", qty=ONE,
+                      unit_price=net_for_gross(share, code.rate), vat_code=code.code, vat_rate=code.rate)
+        for code, share in zip(codes, shares, strict=True)
+        if share
+    ]
+
+
+def has_lines(refund: Refund) -> bool:
+    return bool(refund.line_items or refund.shipping_lines or refund.fee_lines)
+
+
+def refund_lines(refund: Refund, invoice_lines: Sequence[PlanLine], settings: PlanSettings) -> list[PlanLine]:
+    if has_lines(refund):
+        return line_refund(refund, invoice_lines, settings)
+    return amount_only(refund.amount, invoice_lines, settings)
+
+
+def woo_refund_vat(refund: Refund, planned: Sequence[PlanLine]) -> Decimal:
+    """The VAT WooCommerce refunded; an amount-only refund has none stated, so our split is the figure."""
+    if not has_lines(refund):
+        return sum((line.vat for line in planned), ZERO)
+    return -sum((t.tax_total + t.shipping_tax_total for t in refund.tax_lines), ZERO)
