@@ -46,9 +46,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from agent.sandboxes import run_sandbox
+    if args.which == "dynaccount":
+        from agent.dynaccount.sandbox import main as dynaccount_sandbox
 
-    return run_sandbox(args)
+        return dynaccount_sandbox(args.options)
+    from agent.woo.sandbox import main as woo_sandbox
+
+    return woo_sandbox(args.options)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,16 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8787, help="agent port (status page)")
     sandbox = add("sandbox", cmd_sandbox, "run one of the built-in sandboxes", config=False)
     sandbox.add_argument("which", choices=["dynaccount", "woocommerce"])
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, required=True)
-    sandbox.add_argument("--api-id", default="12345")
-    sandbox.add_argument("--api-key", default="0123456789abcdef0123456789abcdef01234567")
-    sandbox.add_argument("--api-secret", default="fedcba9876543210fedcba9876543210fedcba98")
-    sandbox.add_argument("--consumer-key", default="ck_sandbox")
-    sandbox.add_argument("--consumer-secret", default="cs_sandbox")
-    for fault in ("5xx", "429", "drop", "commit-then-fail"):
-        sandbox.add_argument(f"--fault-{fault}", type=float, default=0.0, help=f"fraction of calls: {fault}")
-    sandbox.add_argument("--latency-ms", type=float, default=0.0, help="added latency per call")
+    sandbox.add_argument("options", nargs=argparse.REMAINDER, help="the sandbox's own options (--help for a list)")
     return parser
 
 

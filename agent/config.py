@@ -13,6 +13,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from agent.plan.settings import (
+    DebtorSettings,
+    FilterSettings,
+    InvoiceSettings,
+    PaymentSettings,
+    PlanSettings,
+    ProductSettings,
+    RefundSettings,
+    TriggerSettings,
+    VatSettings,
+)
+
 DEFAULT_PATH = Path("config.toml")
 ENV_VAR = "DYNACCOUNT_AGENT_CONFIG"
 
@@ -69,6 +81,8 @@ class DynaccountConfig(_Table):
     api_secret: SecretStr = Field(description="API_SECRET, 40 characters; never sent, only used for X-Hash.")
     base_url: str = Field("https://api.dynaccount.com", description="Dynaccount API base URL.")
     timeout_seconds: float = Field(30.0, gt=0, description="Timeout for one API call.")
+    payment_account: str = Field("5820", description="Bank/clearing account payments are booked on by default.")
+    payment_draft: str = Field("Webshop", description="Booking draft (kladde) payment vouchers are put in.")
 
 
 class WorkerConfig(_Table):
@@ -85,6 +99,22 @@ class Config(_Table):
     woocommerce: WooCommerceConfig
     dynaccount: DynaccountConfig
     worker: WorkerConfig = WorkerConfig()
+    triggers: TriggerSettings = TriggerSettings()
+    filters: FilterSettings = FilterSettings()
+    debtors: DebtorSettings = DebtorSettings()
+    products: ProductSettings = ProductSettings()
+    vat: VatSettings = VatSettings()
+    invoice: InvoiceSettings = InvoiceSettings()
+    payments: PaymentSettings = PaymentSettings()
+    refunds: RefundSettings = RefundSettings()
+
+    @property
+    def plan(self) -> PlanSettings:
+        """The planner's settings, read from their own tables."""
+        return PlanSettings(
+            triggers=self.triggers, filters=self.filters, debtors=self.debtors, products=self.products,
+            vat=self.vat, invoice=self.invoice, payments=self.payments, refunds=self.refunds,
+        )
 
 
 def resolve_path(explicit: str | Path | None) -> Path:
