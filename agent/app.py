@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 
 from agent import status
+from agent.apply import Applier
 from agent.clock import Clock, SystemClock
 from agent.config import Config
+from agent.dynaccount.client import DynaccountClient
 from agent.intake import Intake
-from agent.journal import Journal
+from agent.journal import Journal, WorkItem
+from agent.orders import OrderProcessor, classify
+from agent.sweep import Sweep
+from agent.woo.client import WooClient
+from agent.worker import Outcome, Processor, Worker
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +29,61 @@ JOURNAL = web.AppKey("journal", Journal)
 INTAKE = web.AppKey("intake", Intake)
 
 WEBHOOK_PATH = "/webhooks/woocommerce"
+
+
+@dataclass
+class Services:
+    woo: WooClient
+    dyn: DynaccountClient
+    orders: OrderProcessor
+    worker: Worker
+    sweep: Sweep
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+class Dispatcher:
+    """Route a work item to the processor for its kind; kinds with nothing to do say why."""
+
+    NOTHING_TO_DO = {
+        "product": "product changes need no accounting (Dynaccount is the stock master)",
+        "variation": "product changes need no accounting (Dynaccount is the stock master)",
+        "customer": "customer details are sent with the customer's next invoice",
+        "subscription": "subscriptions are invoiced through their renewal orders",
+    }
+
+    def __init__(self, processors: dict[str, Processor]) -> None:
+        self._processors = processors
+
+    async def __call__(self, item: WorkItem) -> Outcome:
+        processor = self._processors.get(item.kind)
+        if processor is not None:
+            return await processor(item)
+        return Outcome("skipped", self.NOTHING_TO_DO.get(item.kind, f"nothing is done for {item.kind} items"))
+
+
+def build_clients(config: Config, woo_session: aiohttp.ClientSession,
+                  dyn_session: aiohttp.ClientSession) -> tuple[WooClient, DynaccountClient]:  # fmt: skip
+    woo_cfg, dyn_cfg = config.woocommerce, config.dynaccount
+    woo = WooClient(
+        woo_session, base_url=woo_cfg.url, consumer_key=woo_cfg.consumer_key.get_secret_value(),
+        consumer_secret=woo_cfg.consumer_secret.get_secret_value(),
+        ca_file=str(woo_cfg.ca_file) if woo_cfg.ca_file else None, timeout=woo_cfg.timeout_seconds,
+    )  # fmt: skip
+    dyn = DynaccountClient(
+        dyn_session, base_url=dyn_cfg.base_url, api_id=str(dyn_cfg.api_id),
+        api_key=dyn_cfg.api_key.get_secret_value(), api_secret=dyn_cfg.api_secret.get_secret_value(),
+        timeout=dyn_cfg.timeout_seconds,
+    )  # fmt: skip
+    return woo, dyn
+
+
+def build_processor(config: Config, journal: Journal, woo: WooClient, dyn: DynaccountClient,
+                    clock: Clock) -> OrderProcessor:  # fmt: skip
+    applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
+                      payment_draft=config.dynaccount.payment_draft)  # fmt: skip
+    return OrderProcessor(journal, woo, dyn, applier, config.plan)
 
 
 async def _journal_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -34,24 +97,52 @@ async def _journal_ctx(app: web.Application) -> AsyncIterator[None]:
     log.info("journal closed")
 
 
+async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
+    config, journal, clock = app[CONFIG], app[JOURNAL], app[CLOCK]
+    # Dynaccount asks for few keep-alive connections (A-14): at most one per parallel worker.
+    dyn_connector = aiohttp.TCPConnector(limit=config.worker.concurrency, limit_per_host=config.worker.concurrency)
+    async with aiohttp.ClientSession() as woo_session, aiohttp.ClientSession(connector=dyn_connector) as dyn_session:
+        woo, dyn = build_clients(config, woo_session, dyn_session)
+        orders = build_processor(config, journal, woo, dyn, clock)
+        worker = Worker(journal, Dispatcher({"order": orders}), config.worker, clock, classify=classify)
+        sweep = Sweep(
+            journal, woo, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
+            lookback=config.sweep.lookback_hours * 3600, webhook_url=config.woocommerce.webhook_url,
+            webhook_secret=config.woocommerce.webhook_secret.get_secret_value(),
+        )  # fmt: skip
+        app[SERVICES] = Services(woo, dyn, orders, worker, sweep)
+        app[INTAKE].on_work = worker.wake
+        worker.start()
+        if config.sweep.enabled:
+            sweep.start()
+        yield
+        await sweep.stop()
+        await worker.stop()
+
+
 async def _webhook(request: web.Request) -> web.Response:
     return await request.app[INTAKE].handle(request)
 
 
 async def _api_status(request: web.Request) -> web.Response:
     app = request.app
-    return web.json_response(await status.status_payload(app[JOURNAL], app[INTAKE]))
+    services = app.get(SERVICES)
+    return web.json_response(await status.status_payload(app[JOURNAL], app[INTAKE], services))
 
 
 async def _healthz(request: web.Request) -> web.Response:
     return await status.healthz(request.app[JOURNAL])
 
 
-def create_app(config: Config, *, clock: Clock | None = None) -> web.Application:
+def create_app(config: Config, *, clock: Clock | None = None, background: bool = True) -> web.Application:
+    """The agent as an aiohttp application. ``background=False`` serves intake and status only
+    (no worker, no sweep, no outside calls), which the intake tests and benchmark use."""
     app = web.Application(client_max_size=config.server.max_body_bytes)
     app[CONFIG] = config
     app[CLOCK] = clock or SystemClock()
     app.cleanup_ctx.append(_journal_ctx)
+    if background:
+        app.cleanup_ctx.append(_services_ctx)
     app.router.add_post(WEBHOOK_PATH, _webhook)
     app.router.add_get("/api/status", _api_status)
     app.router.add_get("/healthz", _healthz)

@@ -58,6 +58,9 @@ class WooCommerceConfig(_Table):
     consumer_secret: SecretStr = Field(description="REST API consumer secret (cs_…).")
     webhook_secret: SecretStr = Field(description="Secret the agent's webhooks are signed with.")
     ca_file: Path | None = Field(None, description="CA bundle for a shop with a self-signed certificate.")
+    webhook_url: str | None = Field(
+        None, description="URL WooCommerce delivers to; when set, the agent creates and heals its webhooks."
+    )
     timeout_seconds: float = Field(30.0, gt=0, description="Timeout for one REST call.")
 
     @field_validator("url")
@@ -93,12 +96,20 @@ class WorkerConfig(_Table):
     max_attempts: int = Field(12, ge=1, description="Transient failures before an item is marked failed.")
 
 
+class SweepConfig(_Table):
+    enabled: bool = Field(True, description="Poll WooCommerce for orders the webhooks missed.")
+    interval_seconds: float = Field(300.0, gt=0, description="Time between two reconciliation polls.")
+    overlap_seconds: float = Field(120.0, ge=0, description="How far each poll reaches back before the last one.")
+    lookback_hours: float = Field(24.0, ge=0, description="How far the very first poll reaches back.")
+
+
 class Config(_Table):
     server: ServerConfig = ServerConfig()
     journal: JournalConfig = JournalConfig()
     woocommerce: WooCommerceConfig
     dynaccount: DynaccountConfig
     worker: WorkerConfig = WorkerConfig()
+    sweep: SweepConfig = SweepConfig()
     triggers: TriggerSettings = TriggerSettings()
     filters: FilterSettings = FilterSettings()
     debtors: DebtorSettings = DebtorSettings()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +105,7 @@ class Intake:
         self._secret = webhook_secret
         self._clock = clock
         self.stats = IntakeStats()
+        self.on_work: Callable[[], None] | None = None  # wakes the worker when new work arrives
 
     async def handle(self, request: web.Request) -> web.Response:
         try:
@@ -128,6 +130,8 @@ class Intake:
             delivery_id=request.headers.get("X-WC-Webhook-Delivery-ID"), error=c.error, work_key=c.work_key,
         )
         recorded = await self._journal.record_delivery(delivery)
+        if c.work_key and not recorded.duplicate and self.on_work is not None:
+            self.on_work()
         return web.json_response({"ok": True, "id": recorded.id, "duplicate": recorded.duplicate})
 
     async def _record_ping(self, body: bytes, headers: dict[str, str]) -> web.Response:

@@ -517,6 +517,19 @@ class Journal:
             for r in rows
         ]
 
+    async def get_value(self, key: str) -> str | None:
+        rows = await self._conn.execute_fetchall("SELECT value FROM kv WHERE key = ?", (key,))
+        return str(next(iter(rows))[0]) if rows else None
+
+    async def set_value(self, key: str, value: str) -> None:
+        now = self._clock.now()
+        async with self._transaction() as conn:
+            await conn.execute(
+                "INSERT INTO kv (key, value, updated_at) VALUES (?,?,?) ON CONFLICT (key) DO UPDATE SET"
+                " value = excluded.value, updated_at = excluded.updated_at",
+                (key, value, now),
+            )
+
     async def ping(self) -> bool:
         rows = await self._conn.execute_fetchall("SELECT 1")
         return bool(rows)

@@ -54,7 +54,7 @@ def serve(kind: str, port: int, journal: str, synchronous: str) -> None:
             "woocommerce": {"url": "http://127.0.0.1:9", "consumer_key": "ck", "consumer_secret": "cs",
                             "webhook_secret": SECRET},
             "dynaccount": {"api_id": 1, "api_key": "k", "api_secret": "s", "base_url": "http://127.0.0.1:9"},
-        }))
+        }), background=False)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 

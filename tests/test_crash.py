@@ -33,6 +33,8 @@ def write_config(tmp_path: Path, port: int) -> Path:
     text = text.replace("port = 8787", f"port = {port}")
     text = text.replace('"/var/lib/dynaccount-agent/agent.sqlite3"', f'"{tmp_path / "journal.sqlite3"}"')
     text = text.replace('"change-me-to-a-long-random-secret"', f'"{SECRET}"')
+    text = text.replace("[sweep]\n# Poll WooCommerce for orders whose webhook was lost, merged or never sent (disabled webhook).\nenabled = true", "[sweep]\nenabled = false")
+    text = text.replace('url = "https://shop.example.dk"', 'url = "http://127.0.0.1:9"')
     path = tmp_path / "config.toml"
     path.write_text(text)
     assert tomllib.loads(text)["server"]["port"] == port
@@ -105,7 +107,8 @@ async def test_sigkill_after_acknowledged_burst_loses_nothing(tmp_path: Path) ->
             async with session.get(f"http://127.0.0.1:{port}/api/status") as resp:
                 status: dict[str, Any] = await resp.json()
         assert status["deliveries"]["received"] >= len(acked)
-        assert status["work"]["pending"] == len(acked)
+        # one work item per order, whatever the worker managed to do with it (the shop is unreachable here)
+        assert sum(status["work"].values()) == len(acked)
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0, log.read_text()[-2000:]

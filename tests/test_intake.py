@@ -25,7 +25,7 @@ def _headers(delivery: dict[str, Any]) -> dict[str, str]:
 
 @pytest.fixture
 async def client(aiohttp_client: Callable[..., Any], make_config: Callable[..., Config]) -> TestClient:  # type: ignore[type-arg]
-    return await aiohttp_client(create_app(make_config()))  # type: ignore[no-any-return]
+    return await aiohttp_client(create_app(make_config(), background=False))  # type: ignore[no-any-return]
 
 
 async def _post(client: TestClient, body: bytes, headers: dict[str, str]) -> Any:  # type: ignore[type-arg]
@@ -138,7 +138,7 @@ async def test_broken_json_and_unknown_topic_are_stored_and_visible(client: Test
 
 
 async def test_body_over_limit_is_413_and_not_stored(aiohttp_client, make_config) -> None:  # type: ignore[no-untyped-def]
-    client = await aiohttp_client(create_app(make_config(server={"max_body_bytes": 2048})))
+    client = await aiohttp_client(create_app(make_config(server={"max_body_bytes": 2048}), background=False))
     body = b'{"id": 17, "pad": "' + b"x" * 4096 + b'"}'
     resp = await _post(client, body, _signed(body, "order.updated"))
     assert resp.status == 413

@@ -48,3 +48,10 @@ CREATE TABLE events (
 CREATE INDEX events_work_key ON events (work_key, id);
 
 ALTER TABLE work_items ADD COLUMN claimed_generation INTEGER;
+
+-- Small named values: sweep cursors and the like.
+CREATE TABLE kv (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    updated_at  REAL NOT NULL
+);
