@@ -27,6 +27,7 @@ CONFIG = web.AppKey("config", Config)
 CLOCK = web.AppKey("clock", Clock)
 JOURNAL = web.AppKey("journal", Journal)
 INTAKE = web.AppKey("intake", Intake)
+AUTOSTART = web.AppKey("autostart", bool)
 
 WEBHOOK_PATH = "/webhooks/woocommerce"
 
@@ -112,9 +113,10 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         )  # fmt: skip
         app[SERVICES] = Services(woo, dyn, orders, worker, sweep)
         app[INTAKE].on_work = worker.wake
-        worker.start()
-        if config.sweep.enabled:
-            sweep.start()
+        if app[AUTOSTART]:
+            worker.start()
+            if config.sweep.enabled:
+                sweep.start()
         yield
         await sweep.stop()
         await worker.stop()
@@ -134,11 +136,18 @@ async def _healthz(request: web.Request) -> web.Response:
     return await status.healthz(request.app[JOURNAL])
 
 
-def create_app(config: Config, *, clock: Clock | None = None, background: bool = True) -> web.Application:
-    """The agent as an aiohttp application. ``background=False`` serves intake and status only
-    (no worker, no sweep, no outside calls), which the intake tests and benchmark use."""
+def create_app(
+    config: Config, *, clock: Clock | None = None, background: bool = True, autostart: bool = True
+) -> web.Application:
+    """The agent as an aiohttp application.
+
+    ``background=False`` serves intake and status only (no worker, no sweep, no outside calls), which
+    the intake tests and benchmark use; ``autostart=False`` builds the worker and sweep without
+    starting their loops, so a test can drive ``run_once()`` with a manual clock.
+    """
     app = web.Application(client_max_size=config.server.max_body_bytes)
     app[CONFIG] = config
+    app[AUTOSTART] = autostart
     app[CLOCK] = clock or SystemClock()
     app.cleanup_ctx.append(_journal_ctx)
     if background:

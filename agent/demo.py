@@ -1,44 +1,260 @@
-"""``dynaccount-agent demo``: run the agent on a generated local configuration."""
+"""``dynaccount-agent demo``: the agent against the built-in WooCommerce and Dynaccount sandboxes.
+
+Everything runs on loopback in one process: the Dynaccount sandbox, the WooCommerce sandbox, and the
+agent with a generated configuration. The agent registers its webhooks through the shop's REST API
+like a real installation; the demo then places a stream of varied orders and refunds through the
+same REST calls a shop's checkout and admin would make, and checks the books at the end.
+"""
 
 from __future__ import annotations
 
 import argparse
-import secrets
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 from aiohttp import web
 
+from agent.app import JOURNAL, SERVICES, Services, create_app
+from agent.clock import Clock
 from agent.config import Config, parse_config
+from agent.demo_orders import RefundSpec, order_payloads, refund_payload
+from agent.dynaccount.sandbox import SandboxConfig, SandboxHandle, running_sandbox
+from agent.dynaccount.sandbox_faults import FaultConfig
+from agent.woo.client import WooClient
+from agent.woo.sandbox import WooSandbox, running_woo_sandbox
 
+log = logging.getLogger(__name__)
 DEMO_DIR = Path("data/demo")
+WEBHOOK_SECRET = "demo-webhook-secret-0123456789"
+CK, CS = "ck_demo_0123456789", "cs_demo_0123456789"
 
 
-def demo_config(port: int, directory: Path = DEMO_DIR) -> Config:
-    return parse_config(
-        {
-            "server": {"host": "127.0.0.1", "port": port},
-            "journal": {"path": str(directory / "agent.sqlite3")},
-            "woocommerce": {
-                "url": "http://127.0.0.1:8080",
-                "consumer_key": "ck_demo",
-                "consumer_secret": "cs_demo",
-                "webhook_secret": "demo-" + secrets.token_hex(8),
-            },
-            "dynaccount": {
-                "api_id": 12345,
-                "api_key": "0123456789abcdef0123456789abcdef01234567",
-                "api_secret": "fedcba9876543210fedcba9876543210fedcba98",
-                "base_url": "http://127.0.0.1:8081",
-            },
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def stack_config(directory: Path, *, agent_port: int, woo_url: str, dyn_url: str,
+                 overrides: dict[str, dict[str, Any]] | None = None) -> Config:  # fmt: skip
+    raw: dict[str, Any] = {
+        "server": {"host": "127.0.0.1", "port": agent_port},
+        "journal": {"path": str(directory / "agent.sqlite3"), "synchronous": "NORMAL"},
+        "woocommerce": {
+            "url": woo_url.rstrip("/"), "consumer_key": CK, "consumer_secret": CS, "webhook_secret": WEBHOOK_SECRET,
+            "webhook_url": f"http://127.0.0.1:{agent_port}/webhooks/woocommerce",
         },
-        source="demo",
-    )
+        "dynaccount": {
+            "api_id": 12345, "api_key": "0123456789abcdef0123456789abcdef01234567",
+            "api_secret": "fedcba9876543210fedcba9876543210fedcba98", "base_url": dyn_url.rstrip("/"),
+        },
+        "worker": {"concurrency": 4, "poll_seconds": 0.2, "backoff_base_seconds": 0.2, "backoff_cap_seconds": 2.0,
+                   "max_attempts": 50},
+        "sweep": {"interval_seconds": 5.0, "overlap_seconds": 5.0, "lookback_hours": 1.0},
+    }  # fmt: skip
+    for table, values in (overrides or {}).items():
+        raw.setdefault(table, {}).update(values)
+    return parse_config(raw, source="demo")
+
+
+@dataclass
+class Stack:
+    config: Config
+    app: web.Application
+    woo: WooSandbox
+    dyn: SandboxHandle
+    shop: WooClient  # drives the shop like its checkout/admin would
+    agent_url: str
+    refunds: dict[int, Decimal] = field(default_factory=dict)  # refund id -> amount, as the shop stored it
+
+    @property
+    def services(self) -> Services:
+        return self.app[SERVICES]
+
+
+@contextlib.asynccontextmanager
+async def demo_stack(
+    directory: Path,
+    *,
+    agent_port: int = 0,
+    faults: FaultConfig | None = None,
+    delivery_delay: float = 0.05,
+    clock: Clock | None = None,
+    autostart: bool = True,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> AsyncIterator[Stack]:
+    directory.mkdir(parents=True, exist_ok=True)
+    port = agent_port or free_port()
+    async with (
+        running_sandbox(SandboxConfig(faults=faults or FaultConfig())) as dyn,
+        running_woo_sandbox(CK, CS, delivery_delay=delivery_delay) as woo,
+        aiohttp.ClientSession() as session,
+    ):
+        config = stack_config(directory, agent_port=port, woo_url=woo.base_url, dyn_url=dyn.base_url,
+                              overrides=overrides)  # fmt: skip
+        app = create_app(config, clock=clock, autostart=autostart)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        shop = WooClient(session, base_url=woo.base_url, consumer_key=CK, consumer_secret=CS)
+        stack = Stack(config, app, woo, dyn, shop, f"http://127.0.0.1:{port}")
+        try:
+            await stack.services.sweep.heal_webhooks()
+            await woo.wait_idle()  # the creation pings
+            yield stack
+        finally:
+            await runner.cleanup()
+
+
+async def place_orders(stack: Stack, count: int, *, seed: int = 7) -> list[int]:
+    ids = []
+    for payload in order_payloads(count, seed=seed):
+        order = await stack.shop.create_order(payload)
+        ids.append(order.id)
+    return ids
+
+
+async def refund_some(stack: Stack, order_ids: list[int], specs: dict[int, RefundSpec]) -> int:
+    """Refund the orders named in ``specs`` (by position) once their invoice is booked."""
+    done = 0
+    for position, spec in specs.items():
+        if position >= len(order_ids):
+            continue
+        order = await stack.shop.get_order(order_ids[position])
+        for payload in refund_payload(order, spec):
+            refund = await stack.shop.create_refund(order.id, payload)
+            stack.refunds[refund.id] = refund.amount
+            done += 1
+    return done
+
+
+async def settle(stack: Stack, *, timeout: float = 120.0, step: Callable[[], None] | None = None) -> None:
+    """Wait until the shop delivered everything and the agent has no pending or running work."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        await stack.woo.wait_idle()
+        counts = await stack.app[JOURNAL].counts()
+        if counts.work["pending"] == 0 and counts.work["running"] == 0:
+            return
+        if step is not None:
+            step()
+        stack.services.worker.wake()
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the agent did not settle in time")
+
+
+@dataclass
+class Verdict:
+    orders: int
+    invoiced: int
+    booked: int
+    matched: int
+    duplicates: int
+    missing: list[int]
+    mismatched: list[str]
+    creditnotes: int
+    refunds: int
+    overcredited: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.mismatched or self.duplicates or self.overcredited) and (
+            self.creditnotes == self.refunds
+        )
+
+
+async def verify(stack: Stack, order_ids: list[int]) -> Verdict:
+    """Compare the shop with the books: one invoice per triggered order, totals to the øre."""
+    docs = stack.dyn.store
+    invoices = [docs.render("debtor_invoice", row) for row in docs.tables["debtor_invoice"].values()]
+    notes = [docs.render("debtor_creditnote", row) for row in docs.tables["debtor_creditnote"].values()]
+    by_ref: dict[str, list[dict[str, Any]]] = {}
+    for inv in invoices:
+        by_ref.setdefault(str(inv.get("requisition")), []).append(inv)
+    triggers = set(stack.config.triggers.order_statuses)
+    missing, mismatched, matched, booked = [], [], 0, 0
+    for order_id in order_ids:
+        order = await stack.shop.get_order(order_id)
+        found = by_ref.get(f"woo-order-{order_id}", [])
+        if order.status not in triggers and not found:
+            continue
+        if not found:
+            missing.append(order_id)
+            continue
+        inv = found[0]
+        booked += str(inv.get("is_booked")).upper() in ("YES", "TRUE", "1")
+        net_refunds = Decimal(0)
+        if Decimal(str(inv["total_amount"])) == order.total - net_refunds:
+            matched += 1
+        else:
+            mismatched.append(f"order {order_id}: invoice {inv['total_amount']} vs WooCommerce {order.total}")
+    duplicates = sum(len(v) - 1 for v in by_ref.values() if len(v) > 1)
+    refund_refs = [str(n.get("requisition")) for n in notes]
+    duplicates += len(refund_refs) - len(set(refund_refs))
+    note_totals = {str(n.get("requisition")): Decimal(str(n["total_amount"])) for n in notes}
+    for refund_id, amount in stack.refunds.items():
+        got = note_totals.get(f"woo-refund-{refund_id}")
+        if got is None:
+            missing.append(-refund_id)
+        elif got != amount:
+            mismatched.append(f"refund {refund_id}: credit note {got} vs refund {amount}")
+    credited: dict[Any, Decimal] = {}
+    for note in notes:
+        credited[note["invoice_id"]] = credited.get(note["invoice_id"], Decimal(0)) + Decimal(str(note["total_amount"]))
+    totals = {inv["id"]: Decimal(str(inv["total_amount"])) for inv in invoices}
+    over = [f"invoice id {k}: credited {v} > {totals[k]}" for k, v in credited.items() if v > totals.get(k, v)]
+    return Verdict(len(order_ids), len(by_ref), booked, matched, duplicates, missing, mismatched, len(notes),
+                   len(stack.refunds), over)  # fmt: skip
+
+
+def print_verdict(v: Verdict) -> None:
+    print(f"orders placed:       {v.orders}")
+    print(f"invoices:            {v.invoiced} ({v.booked} booked), totals matched {v.matched}")
+    print(f"credit notes:        {v.creditnotes} for {v.refunds} refunds")
+    print(f"duplicates:          {v.duplicates}")
+    for n in v.missing:
+        print(f"MISSING credit note for refund {-n}" if n < 0 else f"MISSING invoice for order {n}")
+    for line in v.mismatched + v.overcredited:
+        print(f"MISMATCH {line}")
+    print("result:              " + ("everything as expected" if v.ok else "PROBLEMS (see above)"))
+
+
+DEFAULT_REFUNDS: dict[int, RefundSpec] = {1: "line", 4: "amount", 6: "shipping", 8: "full", 11: "partial_qty"}
+
+
+async def _run(args: argparse.Namespace) -> int:
+    count = args.orders or 24
+    async with demo_stack(DEMO_DIR, agent_port=args.port) as stack:
+        print(f"demo: status page {stack.agent_url}/  (JSON: {stack.agent_url}/api/status)")
+        print(f"demo: WooCommerce sandbox {stack.woo.base_url}  Dynaccount sandbox {stack.dyn.base_url}")
+        ids = await place_orders(stack, count)
+        print(f"demo: placed {len(ids)} orders; waiting for the agent …")
+        await settle(stack)
+        refunds = await refund_some(stack, ids, DEFAULT_REFUNDS)
+        print(f"demo: refunded {refunds} times; waiting for the credit notes …")
+        await settle(stack)
+        verdict = await verify(stack, ids)
+        print_verdict(verdict)
+        if args.exit:
+            return 0 if verdict.ok else 1
+        print("demo: still serving; Ctrl-C to stop")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        return 0
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from agent.app import create_app
-
-    config = demo_config(args.port)
-    print(f"demo: agent on http://127.0.0.1:{args.port}/api/status (Ctrl-C to stop)")
-    web.run_app(create_app(config), host=config.server.host, port=config.server.port, print=None)
-    return 0
+    return asyncio.run(_run(args))

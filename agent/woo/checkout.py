@@ -1,0 +1,423 @@
+"""WooCommerce 10.0.2 order money arithmetic, pure (no I/O). Spec §11 and §2.3.
+
+Usage::
+
+    from agent.woo.checkout import compute
+    from agent.woo.seed import danish_shop
+
+    result = compute(danish_shop(), {
+        "line_items": [{"product_id": 11, "quantity": 2}, {"product_id": 13, "variation_id": 14, "quantity": 1}],
+        "coupon_lines": [{"code": "velkommen10"}],
+        "shipping_lines": [{"method_id": "flat_rate", "method_title": "GLS Pakkeshop", "total": "39.20"}],
+        "fee_lines": [{"name": "Gebyr", "total": "9.995"}],
+        "billing": {"country": "DK"}, "shipping": {"country": "DK"},
+        "meta_data": [{"key": "is_vat_exempt", "value": "yes"}],
+    })
+    result.total, result.total_tax, result.tax_lines[0].tax_total   # Decimals, already rounded like WooCommerce
+
+The request is exactly the body of ``POST /wp-json/wc/v3/orders`` (line items by ``product_id`` /
+``variation_id`` / ``sku`` and ``quantity``, optional explicit net ``subtotal``/``total``). The result keeps
+WooCommerce's *stored* values: line ``subtotal``/``total`` and every ``taxes`` entry unrounded (6 decimals),
+per-line ``*_tax`` and all order totals rounded as WooCommerce rounds them. Render strings with
+:func:`agent.woo.taxes.fmt_money` (or use :mod:`agent.woo.orderjson` for a complete REST order dict).
+
+Rules modelled (WC10 code reading, confirmed on a real shop where the spec says so):
+
+* line net = price × qty − tax of the *base country* for the product's class (unrounded); foreign customers
+  keep that net and get their own rate; a country without a rate gets no tax and no tax line;
+* per-rate taxes are 6-decimal; line/fee/shipping ``*_tax`` and order tax totals round half DOWN (prices incl.
+  tax), display of ``taxes[]`` and money rounds half UP;
+* coupons (:mod:`agent.woo.coupons`) discount incl.-tax prices, then the discount's tax (customer's rates) is
+  removed from the line total; coupon ``discount_tax`` is the per-line rounded tax of each discount;
+* shipping is net; tax class ``inherit`` takes the first of standard/reduced/zero found among taxable items;
+* fees are net and enter ``total`` unrounded; a negative taxable fee apportions tax over the classes by net;
+* order meta ``is_vat_exempt = yes`` removes all taxes (coupon splits still use the location's rates, as WC does);
+* tax location: shipping country, else billing; local pickup uses the base country.
+
+Not modelled: compound rates, state/postcode rates, ``tax_round_at_subtotal = yes``, coupon restrictions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from agent.woo.coupons import Coupon, DiscountItem, apply_coupons, to_cents
+from agent.woo.taxes import (
+    ZERO,
+    TaxRate,
+    exclusive_taxes,
+    find_rates,
+    inclusive_taxes,
+    merge_taxes,
+    round_money,
+    round_tax_total,
+    standard_slug,
+)
+
+__all__ = [
+    "Checkout", "CheckoutError", "Coupon", "CouponResult", "FeeCharge", "ItemLine", "Product",
+    "ShippingCharge", "Shop", "ShopSettings", "TaxRate", "TaxTotal", "compute",
+]
+
+
+class CheckoutError(ValueError):
+    """The request would be refused by WooCommerce (HTTP 400 with this ``code``)."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Product:
+    """A purchasable product or variation; ``price`` as entered (incl. tax if the shop says so)."""
+
+    id: int
+    name: str
+    price: Decimal
+    sku: str = ""
+    tax_status: str = "taxable"  # taxable | shipping | none
+    tax_class: str = ""
+    parent_id: int = 0
+    parent_name: str | None = None
+    virtual: bool = False
+    downloadable: bool = False
+    attributes: tuple[tuple[str, str, str], ...] = ()  # (slug, label, option) -> item meta
+
+
+@dataclass(frozen=True)
+class ShopSettings:
+    base_country: str = "DK"
+    currency: str = "DKK"
+    prices_include_tax: bool = True
+    tax_based_on: str = "shipping"  # shipping | billing | base
+    shipping_tax_class: str = "inherit"
+    decimals: int = 2
+    tax_classes: tuple[str, ...] = ("reduced-rate", "zero-rate")  # order as WC_Tax::get_tax_class_slugs
+
+
+@dataclass(frozen=True)
+class Shop:
+    settings: ShopSettings
+    rates: tuple[TaxRate, ...]
+    products: Mapping[int, Product]
+    coupons: Mapping[str, Coupon]
+
+    def product_by_sku(self, sku: str) -> Product | None:
+        return next((p for p in self.products.values() if p.sku and p.sku == sku), None)
+
+    def rate(self, rate_id: int) -> TaxRate:
+        return next(r for r in self.rates if r.id == rate_id)
+
+
+@dataclass
+class ItemLine:
+    product: Product
+    quantity: int
+    subtotal: Decimal
+    total: Decimal
+    subtotal_taxes: dict[int, Decimal] = field(default_factory=dict)
+    taxes: dict[int, Decimal] = field(default_factory=dict)
+    subtotal_tax: Decimal = ZERO
+    total_tax: Decimal = ZERO
+    request: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def taxable(self) -> bool:
+        return self.product.tax_status == "taxable"
+
+    @property
+    def tax_class(self) -> str:
+        return standard_slug(self.product.tax_class)
+
+
+@dataclass
+class ShippingCharge:
+    method_id: str
+    method_title: str
+    instance_id: str
+    total: Decimal
+    taxes: dict[int, Decimal] = field(default_factory=dict)
+    total_tax: Decimal = ZERO
+    request: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class FeeCharge:
+    name: str
+    tax_class: str
+    tax_status: str
+    total: Decimal
+    taxes: dict[int, Decimal] = field(default_factory=dict)
+    total_tax: Decimal = ZERO
+    request: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CouponResult:
+    coupon: Coupon
+    discount: Decimal  # excl. tax when prices include tax; not dp-rounded (WooCommerce prints it raw)
+    discount_tax: Decimal
+
+
+@dataclass(frozen=True)
+class TaxTotal:
+    rate: TaxRate
+    tax_total: Decimal
+    shipping_tax_total: Decimal
+
+
+@dataclass
+class Checkout:
+    currency: str
+    tax_country: str
+    is_vat_exempt: bool
+    lines: list[ItemLine]
+    shipping: list[ShippingCharge]
+    fees: list[FeeCharge]
+    coupons: list[CouponResult]
+    tax_lines: list[TaxTotal]
+    discount_total: Decimal = ZERO
+    discount_tax: Decimal = ZERO
+    shipping_total: Decimal = ZERO
+    shipping_tax: Decimal = ZERO
+    cart_tax: Decimal = ZERO
+    total: Decimal = ZERO
+    total_tax: Decimal = ZERO
+
+
+def compute(shop: Shop, request: Mapping[str, Any]) -> Checkout:
+    """Compute an order's money fields the way WooCommerce does for ``POST /orders`` (see module doc)."""
+    s = shop.settings
+    exempt = _meta_flag(request.get("meta_data") or [], "is_vat_exempt")
+    shipping_req = [dict(x) for x in request.get("shipping_lines") or []]
+    country = _tax_country(s, request, shipping_req)
+    lines = [_item_line(shop, raw) for raw in request.get("line_items") or []]
+    for line in lines:
+        line.subtotal_taxes = {} if exempt else _line_taxes(shop, line, country, line.subtotal)
+        line.subtotal_tax = _sum_rounded(line.subtotal_taxes, s)
+    coupon_results = _apply_coupons(shop, lines, country, request.get("coupon_lines") or [])
+    for line in lines:
+        line.taxes = {} if exempt else _line_taxes(shop, line, country, line.total)
+        if sum(line.subtotal_taxes.values(), ZERO) < sum(line.taxes.values(), ZERO):
+            line.subtotal_taxes = dict(line.taxes)  # "Subtotal cannot be less than total!"
+        line.subtotal_tax = _sum_rounded(line.subtotal_taxes, s)
+        line.total_tax = _sum_rounded(line.taxes, s)
+    shipping = [_shipping(shop, raw, lines, country, exempt) for raw in shipping_req]
+    result = Checkout(
+        currency=str(request.get("currency") or s.currency), tax_country=country, is_vat_exempt=exempt,
+        lines=lines, shipping=shipping, fees=[], coupons=coupon_results, tax_lines=[],
+    )
+    result.fees = _fees(shop, result, request.get("fee_lines") or [])
+    _totals(shop, result)
+    return result
+
+
+def _meta_flag(meta: Sequence[Mapping[str, Any]], key: str) -> bool:
+    return any(m.get("key") == key and str(m.get("value")).lower() == "yes" for m in meta)
+
+
+def _tax_country(s: ShopSettings, request: Mapping[str, Any], shipping: list[dict[str, Any]]) -> str:
+    if s.tax_based_on == "base" or any(x.get("method_id") == "local_pickup" for x in shipping):
+        return s.base_country
+    billing = str((request.get("billing") or {}).get("country") or "")
+    ship = str((request.get("shipping") or {}).get("country") or "")
+    if s.tax_based_on == "shipping" and ship:
+        return ship
+    return billing or ship or s.base_country
+
+
+def _decimal(value: Any, field_name: str) -> Decimal:
+    try:
+        return Decimal(str(value).replace(",", "."))
+    except InvalidOperation as exc:
+        raise CheckoutError("rest_invalid_param", f"Invalid parameter(s): {field_name}") from exc
+
+
+def _item_line(shop: Shop, raw: Mapping[str, Any]) -> ItemLine:
+    product = _find_product(shop, raw)
+    quantity = int(raw.get("quantity") or 1)
+    gross = product.price * quantity
+    net = gross
+    if product.tax_status == "taxable" and shop.settings.prices_include_tax:
+        base = find_rates(shop.rates, shop.settings.base_country, product.tax_class)
+        net = gross - sum(inclusive_taxes(gross, base).values(), ZERO)
+    subtotal = _decimal(raw["subtotal"], "subtotal") if "subtotal" in raw else net
+    total = _decimal(raw["total"], "total") if "total" in raw else subtotal
+    return ItemLine(product=product, quantity=quantity, subtotal=subtotal, total=total, request=raw)
+
+
+def _find_product(shop: Shop, raw: Mapping[str, Any]) -> Product:
+    ref = raw.get("variation_id") or raw.get("product_id")
+    product = shop.products.get(int(ref)) if ref else None
+    if product is None and raw.get("sku"):
+        product = shop.product_by_sku(str(raw["sku"]))
+    if product is None:
+        raise CheckoutError("woocommerce_rest_invalid_product_id", "Product ID provided is invalid.")
+    return product
+
+
+def _line_taxes(shop: Shop, line: ItemLine, country: str, amount: Decimal) -> dict[int, Decimal]:
+    if not line.taxable:
+        return {}
+    return exclusive_taxes(amount, find_rates(shop.rates, country, line.tax_class))
+
+
+def _sum_rounded(taxes: Mapping[int, Decimal], s: ShopSettings) -> Decimal:
+    return sum(
+        (round_tax_total(t, prices_include_tax=s.prices_include_tax, decimals=s.decimals) for t in taxes.values()),
+        ZERO,
+    )
+
+
+def _apply_coupons(
+    shop: Shop, lines: list[ItemLine], country: str, requested: Sequence[Mapping[str, Any]]
+) -> list[CouponResult]:
+    coupons = [_find_coupon(shop, str(c.get("code", ""))) for c in requested]
+    if not coupons:
+        return []
+    incl = shop.settings.prices_include_tax
+    items = [
+        DiscountItem(key=i, quantity=line.quantity,
+                     price=to_cents(line.subtotal) + (to_cents(line.subtotal_tax) if incl else ZERO))
+        for i, line in enumerate(lines)
+    ]
+    discounts = apply_coupons(items, coupons)
+    for key, amount in discounts.per_item().items():
+        line = lines[key]
+        net = amount
+        if incl and line.taxable:
+            rates = find_rates(shop.rates, country, line.tax_class)
+            net = amount - sum(inclusive_taxes(amount, rates).values(), ZERO)
+        line.total = max(ZERO, line.subtotal - net)
+    return [_coupon_result(shop, c, lines, discounts.by_coupon.get(c.code, {}), country) for c in coupons]
+
+
+def _find_coupon(shop: Shop, code: str) -> Coupon:
+    coupon = shop.coupons.get(code.lower())
+    if coupon is None:
+        raise CheckoutError("woocommerce_rest_invalid_coupon", f'Coupon "{code}" does not exist!')
+    return coupon
+
+
+def _coupon_result(
+    shop: Shop, coupon: Coupon, lines: list[ItemLine], per_item: Mapping[int, Decimal], country: str
+) -> CouponResult:
+    s = shop.settings
+    amount = sum(per_item.values(), ZERO) / 100
+    tax = ZERO
+    for key, cents in per_item.items():
+        line = lines[key]
+        if not line.taxable:
+            continue
+        rates = find_rates(shop.rates, country, line.tax_class)
+        split = inclusive_taxes if s.prices_include_tax else exclusive_taxes
+        tax += round_tax_total(sum(split(cents / 100, rates).values(), ZERO),
+                               prices_include_tax=s.prices_include_tax, decimals=s.decimals)
+    discount = amount - tax if s.prices_include_tax else amount
+    return CouponResult(coupon=coupon, discount=discount, discount_tax=tax)
+
+
+def _shipping_class(shop: Shop, lines: list[ItemLine]) -> str | None:
+    configured = shop.settings.shipping_tax_class
+    if configured != "inherit":
+        return standard_slug(configured)
+    found = {line.tax_class for line in lines if line.product.tax_status in ("taxable", "shipping")}
+    return next((c for c in ("", *shop.settings.tax_classes) if c in found), None)
+
+
+def _shipping(
+    shop: Shop, raw: Mapping[str, Any], lines: list[ItemLine], country: str, exempt: bool
+) -> ShippingCharge:
+    total = _decimal(raw.get("total") or "0", "shipping_lines.total")
+    charge = ShippingCharge(
+        method_id=str(raw.get("method_id", "")), method_title=str(raw.get("method_title", "")),
+        instance_id=str(raw.get("instance_id", "")), total=total, request=raw,
+    )
+    tax_class = _shipping_class(shop, lines)
+    if tax_class is not None and not exempt:
+        charge.taxes = exclusive_taxes(total, find_rates(shop.rates, country, tax_class, shipping=True))
+        charge.total_tax = _sum_rounded(charge.taxes, shop.settings)
+    return charge
+
+
+def _fees(shop: Shop, order: Checkout, requested: Sequence[Mapping[str, Any]]) -> list[FeeCharge]:
+    dp = shop.settings.decimals
+    cart_total = sum((round_money(line.total, dp) for line in order.lines), ZERO)
+    shipping_total = sum((round_money(x.total, dp) for x in order.shipping), ZERO)
+    fees: list[FeeCharge] = []
+    for raw in requested:
+        if not raw.get("name"):
+            raise CheckoutError("woocommerce_rest_invalid_fee_item", "Fee name is required.")
+        total = _decimal(raw.get("total") or "0", "fee_lines.total")
+        if total < 0:  # a discount fee cannot take the order below zero
+            floor = -round_money(cart_total + sum((f.total for f in fees), ZERO) + shipping_total, dp)
+            total = max(total, floor) if floor < 0 else total
+        fee = FeeCharge(name=str(raw["name"]), tax_class=standard_slug(str(raw.get("tax_class", ""))),
+                        tax_status=str(raw.get("tax_status") or "taxable"), total=total, request=raw)
+        if fee.tax_status == "taxable" and not order.is_vat_exempt:
+            fee.taxes = _fee_taxes(shop, order, fee, fees)
+            fee.total_tax = _sum_rounded(fee.taxes, shop.settings)
+        fees.append(fee)
+    return fees
+
+
+def _fee_taxes(shop: Shop, order: Checkout, fee: FeeCharge, earlier: list[FeeCharge]) -> dict[int, Decimal]:
+    country = order.tax_country
+    if fee.total >= 0:
+        return exclusive_taxes(fee.total, find_rates(shop.rates, country, fee.tax_class))
+    # Negative fee: its tax is spread over the order's tax classes in proportion to their net amounts.
+    costs: dict[str, Decimal] = {}
+    inherit = _shipping_class(shop, order.lines)
+    parts: list[tuple[str, Decimal]] = [
+        (line.tax_class if line.product.tax_status != "none" else "non-taxable", line.total) for line in order.lines
+    ]
+    parts += [(f.tax_class if f.tax_status == "taxable" else "non-taxable", f.total) for f in earlier]
+    parts += [(inherit if inherit is not None else "non-taxable", x.total) for x in order.shipping]
+    for tax_class, amount in parts:
+        if amount >= 0:
+            costs[tax_class] = costs.get(tax_class, ZERO) + amount
+    whole = sum(costs.values(), ZERO)
+    taxes: dict[int, Decimal] = {}
+    for tax_class, cost in costs.items():
+        if tax_class != "non-taxable" and whole:
+            share = fee.total * cost / whole
+            merge_taxes(taxes, exclusive_taxes(share, find_rates(shop.rates, country, tax_class)))
+    return taxes
+
+
+def _totals(shop: Shop, order: Checkout) -> None:
+    s = shop.settings
+
+    def rnd(value: Decimal) -> Decimal:
+        return round_tax_total(value, prices_include_tax=s.prices_include_tax, decimals=s.decimals)
+
+    cart_taxes: dict[int, Decimal] = {}
+    shipping_taxes: dict[int, Decimal] = {}
+    for taxes in [*(x.taxes for x in order.lines), *(f.taxes for f in order.fees)]:
+        merge_taxes(cart_taxes, {k: rnd(v) for k, v in taxes.items()})
+    for ship in order.shipping:
+        merge_taxes(shipping_taxes, {k: rnd(v) for k, v in ship.taxes.items()})
+    rate_ids = list(cart_taxes) + [k for k in shipping_taxes if k not in cart_taxes]
+    order.tax_lines = [
+        TaxTotal(shop.rate(k), cart_taxes.get(k, ZERO), shipping_taxes.get(k, ZERO)) for k in rate_ids
+    ]
+    order.cart_tax = sum(cart_taxes.values(), ZERO)
+    order.shipping_tax = sum(shipping_taxes.values(), ZERO)
+    order.total_tax = order.cart_tax + order.shipping_tax
+    order.shipping_total = sum((round_money(x.total, s.decimals) for x in order.shipping), ZERO)
+    cart_subtotal = sum((round_money(x.subtotal, s.decimals) for x in order.lines), ZERO)
+    cart_total = sum((round_money(x.total, s.decimals) for x in order.lines), ZERO)
+    order.discount_total = round_money(cart_subtotal - cart_total, s.decimals)
+    subtotal_tax = sum((sum(x.subtotal_taxes.values(), ZERO) for x in order.lines), ZERO)
+    total_tax = sum((sum(x.taxes.values(), ZERO) for x in order.lines), ZERO)
+    order.discount_tax = rnd(subtotal_tax - total_tax)
+    fees_total = sum((f.total for f in order.fees), ZERO)
+    order.total = round_money(
+        cart_total + fees_total + order.shipping_total + order.cart_tax + order.shipping_tax, s.decimals
+    )

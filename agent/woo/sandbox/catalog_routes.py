@@ -1,0 +1,150 @@
+"""Products, variations and the stock batch endpoints of the sandbox (spec §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from agent.woo.sandbox.http import json_response, paginate
+from agent.woo.sandbox.keys import STATE, V3
+from agent.woo.sandbox.render import product_json, variation_json
+from agent.woo.sandbox.state import ShopError, ShopState
+from agent.woo.seed import CatalogueItem
+
+BATCH_LIMIT = 100
+
+
+def _state(request: web.Request) -> ShopState:
+    return request.app[STATE]
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except ValueError as exc:
+        raise ShopError("rest_invalid_json", "Invalid JSON body passed.", 400) from exc
+    if not isinstance(data, dict):
+        raise ShopError("rest_invalid_json", "Invalid JSON body passed.", 400)
+    return data
+
+
+async def list_products(request: web.Request) -> web.Response:
+    state, q = _state(request), request.query
+    items = list(state.items.values())
+    if q.get("sku"):
+        wanted = set(q["sku"].split(","))  # exact match, and variations too (spec §4.3)
+        items = [i for i in items if i.product.sku in wanted]
+    elif q.get("search_sku"):
+        items = [i for i in items if q["search_sku"].lower() in i.product.sku.lower() and i.type != "variation"]
+    else:
+        items = [i for i in items if i.type != "variation"]
+    if q.get("type"):
+        items = [i for i in items if i.type == q["type"]]
+    if q.get("include"):
+        include = {int(x) for x in q["include"].split(",") if x.isdigit()}
+        items = [i for i in items if i.id in include]
+    items.sort(key=lambda i: i.id, reverse=True)
+    return paginate(request, [product_json(i, state) for i in items])
+
+
+async def get_product(request: web.Request) -> web.Response:
+    state = _state(request)
+    return json_response(product_json(state.item(int(request.match_info["id"])), state))
+
+
+async def update_product(request: web.Request) -> web.Response:
+    state, product_id = _state(request), int(request.match_info["id"])
+    if product_id not in state.items:  # PUT on an unknown id is a 400, GET a 404 (spec §4.3)
+        raise ShopError("woocommerce_rest_product_invalid_id", "Invalid ID.", 400)
+    item = state.update_product(product_id, await _body(request))
+    return json_response(product_json(item, state))
+
+
+def _variation(state: ShopState, parent_id: int, variation_id: int, status: int) -> CatalogueItem:
+    item = state.items.get(variation_id)
+    if item is None or item.type != "variation" or item.product.parent_id != parent_id:
+        raise ShopError("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", status)
+    return item
+
+
+async def list_variations(request: web.Request) -> web.Response:
+    state = _state(request)
+    parent = state.item(int(request.match_info["id"]))
+    variations = [state.items[v] for v in parent.variations if v in state.items]
+    return paginate(request, [variation_json(v, state) for v in variations])
+
+
+async def get_variation(request: web.Request) -> web.Response:
+    state = _state(request)
+    item = _variation(state, int(request.match_info["id"]), int(request.match_info["vid"]), 404)
+    return json_response(variation_json(item, state))
+
+
+async def update_variation(request: web.Request) -> web.Response:
+    state = _state(request)
+    item = _variation(state, int(request.match_info["id"]), int(request.match_info["vid"]), 400)
+    return json_response(variation_json(state.update_product(item.id, await _body(request)), state))
+
+
+def _check_limit(body: dict[str, Any]) -> None:
+    count = sum(len(body.get(k) or []) for k in ("create", "update", "delete"))
+    if count > BATCH_LIMIT:
+        raise ShopError("woocommerce_rest_request_entity_too_large",
+                        f"Unable to accept more than {BATCH_LIMIT} items for this request.", 413)
+
+
+def _item_error(item_id: Any, exc: ShopError) -> dict[str, Any]:
+    return {"id": item_id, "error": {"code": exc.code, "message": exc.message, "data": {"status": exc.status}}}
+
+
+async def _batch(request: web.Request, parent_id: int | None) -> web.Response:
+    state, body = _state(request), await _body(request)
+    _check_limit(body)
+    out: dict[str, list[Any]] = {}
+    for raw in body.get("update") or []:
+        out.setdefault("update", []).append(_batch_update(state, parent_id, raw))
+    for _raw in body.get("create") or []:
+        exc = ShopError("woocommerce_rest_cannot_create", "The sandbox does not create products.", 400)
+        out.setdefault("create", []).append(_item_error(0, exc))
+    for raw in body.get("delete") or []:
+        exc = ShopError("woocommerce_rest_cannot_delete", "The sandbox does not delete products.", 400)
+        out.setdefault("delete", []).append(_item_error(raw, exc))
+    return json_response(out)  # 200 even when items failed: the errors are per item
+
+
+def _batch_update(state: ShopState, parent_id: int | None, raw: Any) -> dict[str, Any]:
+    item_id = raw.get("id") if isinstance(raw, dict) else None
+    try:
+        if parent_id is None:
+            if not isinstance(item_id, int) or item_id not in state.items:
+                raise ShopError("woocommerce_rest_product_invalid_id", "Invalid ID.", 400)
+            return product_json(state.update_product(item_id, raw), state)
+        item = _variation(state, parent_id, item_id if isinstance(item_id, int) else -1, 400)
+        return variation_json(state.update_product(item.id, raw), state)
+    except ShopError as exc:
+        return _item_error(item_id, exc)
+
+
+async def products_batch(request: web.Request) -> web.Response:
+    return await _batch(request, None)
+
+
+async def variations_batch(request: web.Request) -> web.Response:
+    state = _state(request)
+    parent_id = int(request.match_info["id"])
+    state.item(parent_id)
+    return await _batch(request, parent_id)
+
+
+def add_catalog_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get(f"{V3}/products", list_products)
+    for method in ("POST", "PUT", "PATCH"):
+        r.add_route(method, f"{V3}/products/batch", products_batch)
+        r.add_route(method, V3 + r"/products/{id:\d+}/variations/batch", variations_batch)
+        r.add_route(method, V3 + r"/products/{id:\d+}", update_product)
+        r.add_route(method, V3 + r"/products/{id:\d+}/variations/{vid:\d+}", update_variation)
+    r.add_get(V3 + r"/products/{id:\d+}", get_product)
+    r.add_get(V3 + r"/products/{id:\d+}/variations", list_variations)
+    r.add_get(V3 + r"/products/{id:\d+}/variations/{vid:\d+}", get_variation)

@@ -1,0 +1,273 @@
+"""REST routes of the sandbox under ``/wp-json/wc/v3/`` (orders, refunds, webhooks, taxes, settings, customers)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from agent.woo.orderjson import SITE_TZ, render_order
+from agent.woo.sandbox.catalog_routes import add_catalog_routes
+from agent.woo.sandbox.http import error_response, json_response, paginate
+from agent.woo.sandbox.keys import DISPATCHER, STATE, V3
+from agent.woo.sandbox.refunds import render_refund
+from agent.woo.sandbox.render import customer_json, settings_json, tax_json
+from agent.woo.sandbox.state import ShopError, ShopState
+from agent.woo.sandbox.webhooks import Dispatcher, valid_topic, webhook_json
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except ValueError as exc:
+        raise ShopError("rest_invalid_json", "Invalid JSON body passed.", 400) from exc
+    if not isinstance(data, dict):
+        raise ShopError("rest_invalid_json", "Invalid JSON body passed.", 400)
+    return data
+
+
+def _state(request: web.Request) -> ShopState:
+    return request.app[STATE]
+
+
+def _id(request: web.Request, name: str = "id") -> int:
+    return int(request.match_info[name])
+
+
+# -- orders ---------------------------------------------------------------------------------------------
+
+
+def _query_time(value: str, gmt_dates: bool) -> str:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC if gmt_dates else SITE_TZ)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _filter_orders(request: web.Request) -> list[dict[str, Any]]:
+    state, q = _state(request), request.query
+    gmt_dates = q.get("dates_are_gmt", "false").lower() in ("true", "1")
+    suffix = "_gmt" if gmt_dates else ""
+    statuses = {s for s in q.get("status", "any").split(",") if s}
+    bounds = [(k, f"date_{'modified' if 'modified' in k else 'created'}{suffix}", k.endswith("after"))
+              for k in ("after", "before", "modified_after", "modified_before") if q.get(k)]
+    rendered = [render_order(o, state.shop, state.home) for o in state.orders.values()]
+    out = []
+    for order in rendered:
+        if statuses - {"any"} and order["status"] not in statuses:
+            continue
+        if any(not _within(order[field], _query_time(q[key], gmt_dates), after) for key, field, after in bounds):
+            continue
+        if q.get("customer") and str(order["customer_id"]) != q["customer"]:
+            continue
+        if q.get("include") and str(order["id"]) not in q["include"].split(","):
+            continue
+        out.append(order)
+    field = {"id": "id", "modified": "date_modified_gmt"}.get(q.get("orderby", "date"), "date_created_gmt")
+    out.sort(key=lambda o: (o[field], o["id"]), reverse=q.get("order", "desc") == "desc")
+    return out
+
+
+def _within(value: str, bound: str, after: bool) -> bool:
+    return value > bound if after else value < bound  # exclusive, second resolution (spec §2.4)
+
+
+async def list_orders(request: web.Request) -> web.Response:
+    return paginate(request, _filter_orders(request))
+
+
+async def create_order(request: web.Request) -> web.Response:
+    state = _state(request)
+    order = state.create_order(await _body(request))
+    location = f"{state.home}wp-json/wc/v3/orders/{order.id}"
+    return json_response(render_order(order, state.shop, state.home), 201, {"Location": location})
+
+
+async def get_order(request: web.Request) -> web.Response:
+    state = _state(request)
+    return json_response(render_order(state.order(_id(request)), state.shop, state.home))
+
+
+async def update_order(request: web.Request) -> web.Response:
+    state = _state(request)
+    order = state.update_order(_id(request), await _body(request))
+    return json_response(render_order(order, state.shop, state.home))
+
+
+# -- refunds --------------------------------------------------------------------------------------------
+
+
+def _refund_order(request: web.Request) -> int:
+    order_id = _id(request)
+    if order_id not in _state(request).orders:
+        raise ShopError("woocommerce_rest_invalid_order_id", "Invalid order ID.", 404, bare_data=True)
+    return order_id
+
+
+async def list_order_refunds(request: web.Request) -> web.Response:
+    state = _state(request)
+    refunds = state.order(_refund_order(request)).refunds
+    return paginate(request, [render_refund(r, state.home) for r in refunds])
+
+
+async def create_refund(request: web.Request) -> web.Response:
+    state = _state(request)
+    order_id = _refund_order(request)
+    refund = state.create_refund(order_id, await _body(request))
+    # The real Location header carries the unexpanded route regex; kept for fidelity.
+    location = f"{state.home}wp-json/wc/v3/orders/(?P<order_id>[\\d]+)/refunds/{refund.id}"
+    return json_response(render_refund(refund, state.home), 201, {"Location": location})
+
+
+async def get_refund(request: web.Request) -> web.Response:
+    state = _state(request)
+    refund_id = _id(request, "refund_id")
+    for refund in state.order(_refund_order(request)).refunds:
+        if refund.id == refund_id:
+            return json_response(render_refund(refund, state.home))
+    raise ShopError("woocommerce_rest_invalid_id", "Invalid resource ID.", 404)
+
+
+async def list_all_refunds(request: web.Request) -> web.Response:
+    state, q = _state(request), request.query
+    gmt_dates = q.get("dates_are_gmt", "false").lower() in ("true", "1")
+    items = [render_refund(r, state.home, with_parent=True) for r in state.refunds()]
+    key = "date_created_gmt" if gmt_dates else "date_created"
+    if q.get("after"):
+        items = [r for r in items if r[key] > _query_time(q["after"], gmt_dates)]
+    return paginate(request, items)
+
+
+# -- webhooks -------------------------------------------------------------------------------------------
+
+
+def _dispatcher(request: web.Request) -> Dispatcher:
+    return request.app[DISPATCHER]
+
+
+def _webhook(request: web.Request) -> Any:
+    wh = _dispatcher(request).webhooks.get(_id(request))
+    if wh is None:
+        raise ShopError("woocommerce_rest_webhook_invalid_id", "Invalid ID.", 404)
+    return wh
+
+
+def _check_webhook_fields(body: dict[str, Any], creating: bool) -> None:
+    if (creating or "topic" in body) and not valid_topic(str(body.get("topic", "")).lower()):
+        raise ShopError("woocommerce_rest_webhook_invalid_topic", "Webhook topic is required and must be valid.")
+    url = str(body.get("delivery_url", ""))
+    if (creating or "delivery_url" in body) and not url.startswith(("http://", "https://")):
+        raise ShopError("woocommerce_rest_webhook_invalid_delivery_url",
+                        "Webhook delivery URL must be a valid URL starting with http:// or https://.")
+    if body.get("status", "active") not in ("active", "paused", "disabled"):
+        raise ShopError("rest_invalid_param", "Invalid parameter(s): status", 400,
+                        params={"status": "status is not one of active, paused, and disabled."})
+
+
+async def list_webhooks(request: web.Request) -> web.Response:
+    state, status = _state(request), request.query.get("status", "all")
+    hooks = sorted(_dispatcher(request).webhooks.values(), key=lambda w: w.created, reverse=True)
+    return paginate(request, [webhook_json(w, state.home) for w in hooks if status in ("all", w.status)])
+
+
+async def create_webhook(request: web.Request) -> web.Response:
+    body, state = await _body(request), _state(request)
+    _check_webhook_fields(body, creating=True)
+    secret = str(body.get("secret") or secrets.token_urlsafe(38)[:50])
+    name = str(body.get("name") or f"Webhook created on {datetime.now(SITE_TZ):%b %d, %Y @ %I:%M %p}")
+    wh = await _dispatcher(request).create(str(body["topic"]).lower(), str(body["delivery_url"]), secret, name,
+                                           str(body.get("status", "active")))
+    return json_response(webhook_json(wh, state.home), 201,
+                         {"Location": f"{state.home}wp-json/wc/v3/webhooks/{wh.id}"})
+
+
+async def get_webhook(request: web.Request) -> web.Response:
+    return json_response(webhook_json(_webhook(request), _state(request).home))
+
+
+async def update_webhook(request: web.Request) -> web.Response:
+    body, wh = await _body(request), _webhook(request)
+    _check_webhook_fields(body, creating=False)
+    url_changed = "delivery_url" in body and body["delivery_url"] != wh.delivery_url
+    for key in ("name", "status", "delivery_url", "secret"):
+        if key in body:
+            setattr(wh, key, str(body[key]))
+    if "topic" in body:
+        wh.topic = str(body["topic"]).lower()
+    await _dispatcher(request).save(wh, url_changed=url_changed)  # failure_count is NOT reset (spec §1.2)
+    return json_response(webhook_json(wh, _state(request).home))
+
+
+async def delete_webhook(request: web.Request) -> web.Response:
+    wh = _webhook(request)
+    if request.query.get("force", "false").lower() not in ("true", "1"):
+        return error_response("woocommerce_rest_trash_not_supported", "Webhooks do not support trashing.", 501)
+    rendered = webhook_json(wh, _state(request).home)
+    del _dispatcher(request).webhooks[wh.id]
+    return json_response(rendered)
+
+
+# -- taxes, settings, customers ---------------------------------------------------------------------------
+
+
+async def list_taxes(request: web.Request) -> web.Response:
+    return paginate(request, tax_json(_state(request)))
+
+
+async def settings_group(request: web.Request) -> web.Response:
+    items = settings_json(_state(request), request.match_info["group"])
+    if items is None:
+        raise ShopError("rest_setting_setting_group_invalid", "Invalid setting group.", 404)
+    return json_response(items)
+
+
+async def setting(request: web.Request) -> web.Response:
+    items = settings_json(_state(request), request.match_info["group"]) or []
+    for item in items:
+        if item["id"] == request.match_info["setting"]:
+            return json_response(item)
+    raise ShopError("rest_setting_setting_invalid", "Invalid setting.", 404)
+
+
+async def get_customer(request: web.Request) -> web.Response:
+    state = _state(request)
+    customer = state.customers.get(_id(request))
+    if customer is None:
+        raise ShopError("woocommerce_rest_invalid_id", "Invalid resource ID.", 404)
+    return json_response(customer_json(customer, state))
+
+
+async def list_customers(request: web.Request) -> web.Response:
+    state = _state(request)
+    return paginate(request, [customer_json(c, state) for c in state.customers.values()])
+
+
+async def no_route(request: web.Request) -> web.Response:
+    return error_response("rest_no_route", "No route was found matching the URL and request method.", 404)
+
+
+def add_rest_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get(f"{V3}/orders", list_orders)
+    r.add_post(f"{V3}/orders", create_order)
+    r.add_get(V3 + r"/orders/{id:\d+}", get_order)
+    for method in ("PUT", "PATCH", "POST"):
+        r.add_route(method, V3 + r"/orders/{id:\d+}", update_order)
+        r.add_route(method, V3 + r"/webhooks/{id:\d+}", update_webhook)
+    r.add_get(V3 + r"/orders/{id:\d+}/refunds", list_order_refunds)
+    r.add_post(V3 + r"/orders/{id:\d+}/refunds", create_refund)
+    r.add_get(V3 + r"/orders/{id:\d+}/refunds/{refund_id:\d+}", get_refund)
+    r.add_get(f"{V3}/refunds", list_all_refunds)
+    r.add_get(f"{V3}/webhooks", list_webhooks)
+    r.add_post(f"{V3}/webhooks", create_webhook)
+    r.add_get(V3 + r"/webhooks/{id:\d+}", get_webhook)
+    r.add_delete(V3 + r"/webhooks/{id:\d+}", delete_webhook)
+    r.add_get(f"{V3}/taxes", list_taxes)
+    r.add_get(V3 + "/settings/{group}", settings_group)
+    r.add_get(V3 + "/settings/{group}/{setting}", setting)
+    r.add_get(f"{V3}/customers", list_customers)
+    r.add_get(V3 + r"/customers/{id:\d+}", get_customer)
+    add_catalog_routes(app)
+    r.add_route("*", "/wp-json/{tail:.*}", no_route)
