@@ -92,7 +92,6 @@ async def demo_stack(
     autostart: bool = True,
     overrides: dict[str, dict[str, Any]] | None = None,
 ) -> AsyncIterator[Stack]:
-    directory.mkdir(parents=True, exist_ok=True)
     port = agent_port or free_port()
     async with (
         running_sandbox(SandboxConfig(faults=faults or FaultConfig())) as dyn,
@@ -137,10 +136,10 @@ async def refund_some(stack: Stack, order_ids: list[int], specs: dict[int, Refun
     return done
 
 
-async def settle(stack: Stack, *, timeout: float = 120.0, step: Callable[[], None] | None = None) -> None:
+async def settle(stack: Stack, *, limit: float = 120.0, step: Callable[[], None] | None = None) -> None:
     """Wait until the shop delivered everything and the agent has no pending or running work."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + limit
     while loop.time() < deadline:
         await stack.woo.wait_idle()
         counts = await stack.app[JOURNAL].counts()
@@ -257,4 +256,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    for stale in DEMO_DIR.glob("agent.sqlite3*"):
+        stale.unlink()  # every demo starts from empty books, like its sandboxes
     return asyncio.run(_run(args))

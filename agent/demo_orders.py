@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from agent.woo.models import ItemTax, Order
+from agent.woo.models import FeeLine, ItemTax, Order, ShippingLine
 
 RefundSpec = Literal["line", "partial_qty", "amount", "shipping", "full"]
 
@@ -118,8 +118,9 @@ def refund_payload(order: Order, spec: RefundSpec) -> list[dict[str, Any]]:
             {"id": li.id, "quantity": int(li.quantity), "refund_total": str(li.total), "refund_tax": _taxes(li.taxes)}
             for li in order.line_items
         ]
-        lines += [{"id": s.id, "refund_total": str(s.total), "refund_tax": _taxes(s.taxes)} for s in order.shipping_lines]
-        lines += [{"id": f.id, "refund_total": str(f.total), "refund_tax": _taxes(f.taxes)} for f in order.fee_lines]
+        others: list[ShippingLine | FeeLine] = [*order.shipping_lines, *order.fee_lines]
+        for other in others:
+            lines.append({"id": other.id, "refund_total": str(other.total), "refund_tax": _taxes(other.taxes)})
         return [{**base, "amount": str(order.total), "line_items": lines}]
     # amount-only: a goodwill refund with no lines, a third of the order
     return [{**base, "amount": str(_cents(order.total / 3))}]

@@ -191,7 +191,8 @@ class OrderProcessor:
             run.done.append(f"credit note {note.number or note.id} of {note.total_amount} for refund {refund.id}")
             await self._journal.add_event(key, f"credit note for refund {refund.id}: {note.total_amount}",
                                           data={"reference": plan.reference})  # fmt: skip
-            if await self._apply.register_payment("payout", refund.id, plan.payout, invoice, f"{plan.reference}-payout"):
+            payout_ref = f"{plan.reference}-payout"
+            if await self._apply.register_payment("payout", refund.id, plan.payout, invoice, payout_ref):
                 run.done.append(f"refund payout {plan.payout.amount} registered")
 
     async def _deleted_refunds(self, key: str, order: Order) -> None:
