@@ -40,7 +40,7 @@ SHAPES: list[tuple[str, str, list[tuple[int, int, int]], dict[str, Any]]] = [
      {"company": "Aarhus Kommune", "meta": {"_billing_ean": "5798000012345"}, "payment_method": "bacs"}),
     ("de-oss", "DE", [(13, 15, 1)], {"shipping_lines": [DHL], "payment_method": "stripe"}),
     ("se-oss", "SE", [(11, 0, 3)], {"shipping_lines": [GLS], "payment_method": "stripe"}),
-    ("fr-oss", "FR", [(107, 0, 1), (11, 0, 1)], {"shipping_lines": [DHL], "payment_method": "stripe"}),
+    ("fr-oss", "FR", [(13, 100, 1), (11, 0, 1)], {"shipping_lines": [DHL], "payment_method": "stripe"}),
     ("no-export", "NO", [(11, 0, 2)], {"shipping_lines": [DHL], "payment_method": "stripe"}),
     ("de-reverse-charge", "DE", [(11, 0, 10)],
      {"company": "Kaffeehaus GmbH", "meta": {"_billing_vat_number": "DE123456789", "is_vat_exempt": "yes"},

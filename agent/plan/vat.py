@@ -99,6 +99,8 @@ class OrderVat:
             return f"order is VAT exempt (is_vat_exempt = yes) but is not an EU B2B sale with a VAT number ({country})"
         if country and not in_eu:
             return VatChoice(vat.export, ZERO_RATE)
-        if not country or country == vat.home_country or order.tax_lines:
+        if not country or country == vat.home_country:
             return VatChoice(vat.zero_rated, ZERO_RATE)
+        # An untaxed line to an EU consumer abroad is not a domestic zero-rated sale: booking it as such
+        # would misreport OSS, so a human decides (usually a rate is missing for that tax class).
         return f"no VAT was charged on a sale to a consumer in {country} (EU): is a tax rate missing in WooCommerce?"
