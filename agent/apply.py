@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from agent.clock import Clock
+from agent.dynaccount.assumptions import CREDITNOTE_LINE_TABLE, CREDITNOTE_TABLE
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.models import (
     CreditLineIn,
@@ -69,6 +70,10 @@ def credit_lines(lines: Sequence[PlanLine]) -> list[CreditLineIn]:
                      name=line.name, discount_percent=line.discount_percent)
         for line in lines
     ]  # fmt: skip
+
+
+def _complete_creditnote(note: CreditNote, plan: CreditNotePlan) -> bool:
+    return len(note.lines) == len(plan.lines) and note.total_amount == plan.totals.total
 
 
 def _same_lines(invoice: Invoice, wanted: Sequence[LineIn]) -> bool:
@@ -236,6 +241,11 @@ class Applier:
 
     async def apply_creditnote(self, plan: CreditNotePlan, invoice_id: int) -> CreditNote:
         note = await self._existing_creditnote(plan)
+        if note is not None and not note.is_booked and not _complete_creditnote(note, plan):
+            # An interrupted attempt left the header without (all) its lines: it is not booked, so it
+            # can go, and the credit note is made again in one piece.
+            await self._discard_creditnote(note)
+            note = None
         if note is None:
             await self._journal.start_intent(f"create-creditnote:{plan.reference}")
             note = await self._dyn.create_creditnote(
@@ -250,6 +260,13 @@ class Applier:
             await self._journal.finish_intent(f"book-creditnote:{plan.reference}", str(note.number))
             await self._link_creditnote(plan, note)
         return note
+
+    async def _discard_creditnote(self, note: CreditNote) -> None:
+        for line in note.lines:
+            await self._dyn.delete(CREDITNOTE_LINE_TABLE, line.id)
+        await self._dyn.delete(CREDITNOTE_TABLE, note.id)
+        await self._journal.add_event(None, f"discarded incomplete credit note id {note.id} ({note.requisition})",
+                                      level="warning")  # fmt: skip
 
     async def _existing_creditnote(self, plan: CreditNotePlan) -> CreditNote | None:
         link = await self._journal.get_link("refund", plan.refund_id)

@@ -100,7 +100,7 @@ def _prepare_credit_line(store: Store, row: Row, existing: Row | None) -> None:
     if row.get("invoice_product_id"):
         _inherit_invoice_line(store, note, row)
     else:
-        for column in ("product_id_", "price", "vatcode_name"):
+        for column in ("product_id_", "price"):
             if row.get(column) in (None, ""):
                 raise _err(column, "is required on a credit line without invoice_product_id")
     if row.get("qty") is not None and row["qty"] <= 0:
@@ -148,9 +148,15 @@ def _price_line(store: Store, row: Row, product: Row) -> None:
     row["name"] = row.get("name") or product.get("name")
     if row.get("price") is None:
         row["price"] = product.get("price") or ZERO
-    vatcode = store.find("vatcode", "name", row.get("vatcode_name"))
-    if vatcode is None:
-        raise _err("vatcode_name", f"vatcode {row.get('vatcode_name')!r} does not exist")
+    # A-36 (ours): an empty vatcode_name on a document line means the line carries no VAT (the
+    # agent's rounding line); a named code must exist.
+    if row.get("vatcode_name") in (None, ""):
+        vatcode: Row = {"rate": ZERO, "type": ""}
+    else:
+        found = store.find("vatcode", "name", row.get("vatcode_name"))
+        if found is None:
+            raise _err("vatcode_name", f"vatcode {row.get('vatcode_name')!r} does not exist")
+        vatcode = found
     discount = ZERO
     if row.get("discount_type") not in (None, ""):
         if row["discount_type"] != A.DISCOUNT_TYPE_PERCENT:
