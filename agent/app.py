@@ -17,6 +17,7 @@ from agent.dynaccount.client import DynaccountClient
 from agent.intake import Intake
 from agent.journal import Journal, WorkItem
 from agent.orders import OrderProcessor, classify
+from agent.status_page import add_routes as add_status_page
 from agent.sweep import Sweep
 from agent.woo.client import WooClient
 from agent.worker import Outcome, Processor, Worker
@@ -136,6 +137,47 @@ async def _healthz(request: web.Request) -> web.Response:
     return await status.healthz(request.app[JOURNAL])
 
 
+def _limit(request: web.Request) -> int:
+    try:
+        return max(1, min(1000, int(request.query.get("limit", "100"))))
+    except ValueError:
+        raise web.HTTPBadRequest(text="limit must be a number") from None
+
+
+async def _api_work(request: web.Request) -> web.Response:
+    items = await status.work_list(request.app[JOURNAL], request.query.get("state"), _limit(request))
+    return web.json_response({"items": items})
+
+
+async def _api_work_item(request: web.Request) -> web.Response:
+    detail = await status.work_detail(request.app[JOURNAL], request.match_info["key"])
+    if detail is None:
+        raise web.HTTPNotFound(text="no such work item")
+    return web.json_response(detail)
+
+
+async def _api_retry(request: web.Request) -> web.Response:
+    """The retry/replay button: make the item due now; the worker is woken at once."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.split("://", 1)[-1] != request.host:
+        raise web.HTTPForbidden(text="cross-site request refused")  # a web page must not drive the agent
+    key = request.match_info["key"]
+    kind, _, rid = key.partition(":")
+    if not kind or not rid.isdigit():
+        raise web.HTTPBadRequest(text="a work key looks like order:17")
+    await request.app[JOURNAL].requeue(key)
+    await request.app[JOURNAL].add_event(key, "retry requested from the status page")
+    services = request.app.get(SERVICES)
+    if services is not None:
+        services.worker.wake()
+    return web.json_response({"ok": True, "key": key})
+
+
+async def _api_deliveries(request: web.Request) -> web.Response:
+    rows = await status.deliveries_list(request.app[JOURNAL], request.query.get("state"), _limit(request))
+    return web.json_response({"deliveries": rows})
+
+
 def create_app(
     config: Config, *, clock: Clock | None = None, background: bool = True, autostart: bool = True
 ) -> web.Application:
@@ -155,4 +197,9 @@ def create_app(
     app.router.add_post(WEBHOOK_PATH, _webhook)
     app.router.add_get("/api/status", _api_status)
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/api/work", _api_work)
+    app.router.add_get("/api/work/{key}", _api_work_item)
+    app.router.add_post("/api/work/{key}/retry", _api_retry)
+    app.router.add_get("/api/deliveries", _api_deliveries)
+    add_status_page(app)
     return app
