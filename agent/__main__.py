@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -10,6 +11,8 @@ from collections.abc import Callable, Sequence
 from aiohttp import web
 
 from agent.config import Config, ConfigError, load_config, resolve_path
+from agent.dynaccount.errors import DynaccountError
+from agent.woo.errors import WooError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -36,6 +39,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         print=lambda msg: logging.getLogger("agent").info("%s", msg),
         shutdown_timeout=30.0,
     )
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from agent.operations import show_plan
+
+    print(asyncio.run(show_plan(_load(args), args.order_id)))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from agent.operations import replay
+
+    print(asyncio.run(replay(_load(args), args.order_id)))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from agent.operations import import_orders, parse_day
+
+    until = parse_day(args.until) if args.until else None
+    print(asyncio.run(import_orders(_load(args), parse_day(args.since), until, args.dry_run)))
+    return 0
+
+
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    from agent.operations import webhooks
+
+    print(asyncio.run(webhooks(_load(args), args.heal)))
     return 0
 
 
@@ -69,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("run", cmd_run, "run the agent (webhook intake, worker, status page)")
     add("check", cmd_check, "validate the configuration and exit")
+    plan = add("plan", cmd_plan, "show what the agent would do with an order (dry run: writes nothing)")
+    plan.add_argument("order_id", type=int)
+    replay = add("replay", cmd_replay, "process one order again now (queued if the agent is running)")
+    replay.add_argument("order_id", type=int)
+    imp = add("import", cmd_import, "import historic orders created since a day")
+    imp.add_argument("--since", required=True, help="YYYY-MM-DD (UTC)")
+    imp.add_argument("--until", help="YYYY-MM-DD (UTC), exclusive")
+    imp.add_argument("--dry-run", action="store_true", help="show the plans, write nothing")
+    hooks = add("webhooks", cmd_webhooks, "list the shop's webhooks; --heal creates/re-activates the agent's")
+    hooks.add_argument("--heal", action="store_true")
     demo = add("demo", cmd_demo, "run the agent against the built-in sandboxes", config=False)
     demo.add_argument("--orders", type=int, default=None, help="number of orders to place")
     demo.add_argument("--exit", action="store_true", help="exit when the orders are done (0 = all as expected)")
@@ -90,6 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except WooError as exc:
+        print(f"WooCommerce: {exc}", file=sys.stderr)
+        return 3
+    except DynaccountError as exc:
+        print(f"Dynaccount: {exc}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 

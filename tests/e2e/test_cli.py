@@ -1,0 +1,113 @@
+"""The one-off commands against the sandboxes: plan (dry run), replay, import, webhooks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from agent.app import JOURNAL
+from agent.clock import ManualClock
+from agent.demo import CK, CS, WEBHOOK_SECRET, Stack, free_port, place_orders, refund_some
+from agent.operations import import_orders, replay, show_plan, webhooks
+
+from .conftest import drive  # type: ignore[import-not-found]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _books(stack: Stack) -> tuple[int, int, int]:
+    t = stack.dyn.store.tables
+    return len(t["debtor_invoice"]), len(t["debtor_creditnote"]), len(t["debtor"])
+
+
+async def test_plan_shows_lines_and_writes_nothing(stack: tuple[Stack, ManualClock]) -> None:
+    s, _ = stack
+    [order_id] = await place_orders(s, 1)
+    before = _books(s)
+    text = await show_plan(s.config, order_id)
+    assert _books(s) == before
+    assert "K25" in text and "KRUS-001" in text and "woo-order-" in text
+    assert await s.app[JOURNAL].get_link("order", order_id) is None
+
+
+async def test_plan_shows_planned_credit_notes(stack: tuple[Stack, ManualClock]) -> None:
+    s, clock = stack
+    [order_id] = await place_orders(s, 1)
+    await drive(s, clock)
+    s.woo.hold()  # the agent does not see the refund yet
+    await refund_some(s, [order_id], {0: "line"})
+    text = await show_plan(s.config, order_id)
+    assert "credit" in text.lower() and "woo-refund-" in text
+    s.woo.release()
+
+
+async def test_replay_processes_a_failed_order_again(stack: tuple[Stack, ManualClock]) -> None:
+    s, _ = stack
+    s.dyn.faults.force("5xx", times=1000)
+    [order_id] = await place_orders(s, 1)
+    await s.woo.wait_idle()
+    await s.services.worker.run_once()
+    item = await s.app[JOURNAL].get_work(f"order:{order_id}")
+    assert item is not None and item.state == "pending" and item.attempts == 1
+    s.dyn.faults.clear()
+    s.dyn.faults.forced.clear()
+    # with the agent running, replay only queues the order (no two processes work on one order)
+    assert "queued" in await replay(s.config, order_id)
+    assert _books(s)[0] == 0
+    # with no agent answering, replay processes it in its own process
+    elsewhere = s.config.model_copy(update={"server": s.config.server.model_copy(update={"port": free_port()})})
+    result = await replay(elsewhere, order_id)
+    assert f"order:{order_id} -> done" in result, result
+    assert _books(s)[0] == 1
+
+
+async def test_import_historic_orders(stack: tuple[Stack, ManualClock]) -> None:
+    s, _ = stack
+    s.woo.hold()
+    s.woo.drop_next(1000)  # the webhooks never arrive: only the import finds these orders
+    ids = await place_orders(s, 4)
+    since = datetime.now(UTC) - timedelta(days=1)
+    dry = await import_orders(s.config, since, None, dry_run=True)
+    assert "4 orders" in dry and _books(s)[0] == 0
+    elsewhere = s.config.model_copy(update={"server": s.config.server.model_copy(update={"port": free_port()})})
+    result = await import_orders(elsewhere, since, None, dry_run=False)
+    assert "4 orders imported: 4 done" in result, result
+    assert _books(s)[0] == len(ids)
+
+
+async def test_webhooks_heal_recreates_a_deleted_webhook(stack: tuple[Stack, ManualClock]) -> None:
+    s, _ = stack
+    hooks = await s.shop.list_webhooks()
+    await s.shop.delete_webhook(hooks[0].id)
+    await s.shop.update_webhook(hooks[1].id, status="disabled")
+    text = await webhooks(s.config, heal=True)
+    assert hooks[0].topic in text and "re-activated" in text
+    assert {h.status for h in await s.shop.list_webhooks()} == {"active"}
+
+
+def test_cli_check_plan_usage(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "agent", "plan", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0 and "ORDER_ID" in out.stdout.upper()
+    config = tmp_path / "c.toml"
+    config.write_text(f"""
+[woocommerce]
+url = "http://127.0.0.1:9"
+consumer_key = "{CK}"
+consumer_secret = "{CS}"
+webhook_secret = "{WEBHOOK_SECRET}"
+[dynaccount]
+api_id = 1
+api_key = "k"
+api_secret = "s"
+base_url = "http://127.0.0.1:9"
+[journal]
+path = "{tmp_path / 'j.sqlite3'}"
+""")
+    out = subprocess.run([sys.executable, "-m", "agent", "plan", "17", "--config", str(config)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr and "WooCommerce" in out.stderr, out.stderr
+
+
