@@ -76,7 +76,7 @@ def build_clients(config: Config, woo_session: aiohttp.ClientSession,
     dyn = DynaccountClient(
         dyn_session, base_url=dyn_cfg.base_url, api_id=str(dyn_cfg.api_id),
         api_key=dyn_cfg.api_key.get_secret_value(), api_secret=dyn_cfg.api_secret.get_secret_value(),
-        timeout=dyn_cfg.timeout_seconds,
+        timeout=dyn_cfg.timeout_seconds, max_parallel=dyn_cfg.max_parallel_calls,
     )  # fmt: skip
     return woo, dyn
 
@@ -101,8 +101,9 @@ async def _journal_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     config, journal, clock = app[CONFIG], app[JOURNAL], app[CLOCK]
-    # Dynaccount asks for few keep-alive connections: at most one per parallel worker.
-    dyn_connector = aiohttp.TCPConnector(limit=config.worker.concurrency, limit_per_host=config.worker.concurrency)
+    # Dynaccount asks for few keep-alive connections: one per call allowed in flight.
+    parallel = config.dynaccount.max_parallel_calls
+    dyn_connector = aiohttp.TCPConnector(limit=parallel, limit_per_host=parallel)
     async with aiohttp.ClientSession() as woo_session, aiohttp.ClientSession(connector=dyn_connector) as dyn_session:
         woo, dyn = build_clients(config, woo_session, dyn_session)
         orders = build_processor(config, journal, woo, dyn, clock)

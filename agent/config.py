@@ -84,6 +84,9 @@ class DynaccountConfig(_Table):
     api_secret: SecretStr = Field(description="API_SECRET, 40 characters; never sent, only used for X-Hash.")
     base_url: str = Field("https://api.dynaccount.com", description="Dynaccount API base URL.")
     timeout_seconds: float = Field(30.0, gt=0, description="Timeout for one API call.")
+    max_parallel_calls: int = Field(
+        1, ge=1, le=16, description="Dynaccount calls in flight at once (A-14: serialised unless raised)."
+    )
     payment_account: str = Field("5820", description="Bank/clearing account payments are booked on by default.")
     payment_draft: str = Field("Webshop", description="Booking draft (kladde) payment vouchers are put in.")
 

@@ -48,6 +48,7 @@ class DynaccountApi:
         api_secret: str,
         timeout: float = 30.0,
         hash_host: str | None = None,
+        max_parallel: int = 1,
     ) -> None:
         base = yarl.URL(base_url)
         self._session = session
@@ -58,7 +59,9 @@ class DynaccountApi:
         self._api_key = api_key
         self._secret = api_secret
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._lock = asyncio.Lock()
+        # Dynaccount publishes no rate limit and recommends one keep-alive connection, so calls
+        # are serialised by default; max_parallel > 1 allows that many calls (and connections) at once.
+        self._lock = asyncio.Semaphore(max_parallel)
         self._down = False
 
     @staticmethod
