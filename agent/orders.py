@@ -89,6 +89,11 @@ class OrderProcessor:
         invoice = await self._invoice(item.key, order, refunds, run)
         if invoice is not None and invoice.is_booked:
             await self._refunds(item.key, order, refunds, invoice, run)
+        elif invoice is not None and refunds:
+            netted = await self._netted(order.id)
+            waiting = [r.id for r in refunds if r.id not in netted]
+            if waiting:
+                run.waiting.append(f"refund(s) {waiting} wait until invoice id {invoice.id} is booked")
         await self._deleted_refunds(item.key, order)
         return await self._outcome(item.key, self._summarise(run))
 
@@ -175,10 +180,23 @@ class OrderProcessor:
                 plans.append(_creditnote_plan(link.data["plan"]))
         return sorted(plans, key=lambda p: p.refund_id)
 
+    async def _netted(self, order_id: int) -> set[int]:
+        """Refunds already taken off the invoice while it was a draft (refunds.draft_policy = update_draft)."""
+        link = await self._journal.get_link("order", order_id)
+        plan = link.data.get("plan", {}) if link else {}
+        return {int(r) for r in plan.get("refunds_netted", [])}
+
     async def _refunds(self, key: str, order: Order, refunds: list[Refund], invoice: Invoice, run: OrderRun) -> None:
+        netted = await self._netted(order.id)
         for refund in refunds:
             link = await self._journal.get_link("refund", refund.id)
-            if link is not None and link.state == "booked":
+            if link is not None and link.state in ("booked", "netted"):
+                continue
+            if refund.id in netted:
+                # The draft invoice was booked net of this refund: crediting it again would count it twice.
+                await self._journal.put_link("refund", refund.id, state="netted", reference=f"netted into "
+                                             f"{invoice.number}", data={"order_id": order.id})  # fmt: skip
+                run.done.append(f"refund {refund.id} was netted into invoice {invoice.number}")
                 continue
             state = await self.invoice_state(order.id, invoice)
             plan = plan_creditnote(order, refund, self._settings,
