@@ -1,9 +1,185 @@
-"""The local status page (HTML). Placeholder: the page is being written."""
+"""The local status page: server-rendered HTML over the same read-only views as the status JSON.
+
+Plain HTML forms and links, no script: the page works in any browser and under a strict CSP. The one
+write, the Retry button, refuses cross-site requests exactly like ``POST /api/work/{key}/retry``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import jinja2
 from aiohttp import web
+
+from agent import status
+from agent.journal import WORK_STATES, Journal, Link
+
+if TYPE_CHECKING:
+    from agent.app import Services
+    from agent.intake import Intake
+
+UNUSABLE_DELIVERIES = ("invalid_json", "unknown_topic", "error_payload")
+RETRYABLE = ("failed", "held", "skipped")
+HEADERS = {
+    # the Retry button must not be clickable from inside someone else's frame
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("agent", "templates/status"),
+    autoescape=jinja2.select_autoescape(["html"]),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.globals["RETRYABLE"] = RETRYABLE
+
+
+@dataclass(frozen=True)
+class Parts:
+    journal: Journal
+    intake: Intake
+    services: Services | None
+
+
+def _parts(request: web.Request) -> Parts:
+    from agent.app import INTAKE, JOURNAL, SERVICES  # app.py imports this module: resolve its keys per request
+
+    app = request.app
+    return Parts(app[JOURNAL], app[INTAKE], app.get(SERVICES))
+
+
+def _render(name: str, **context: Any) -> web.Response:
+    html = _env.get_template(name).render(**context)
+    return web.Response(text=html, content_type="text/html", charset="utf-8", headers=HEADERS)
+
+
+def same_origin(request: web.Request) -> bool:
+    """The API's rule: a request a browser sends on behalf of another site carries that site's Origin."""
+    origin = request.headers.get("Origin")
+    return origin is None or origin.split("://", 1)[-1] == request.host
+
+
+def health(payload: dict[str, Any], journal_ok: bool) -> list[str]:
+    """What needs the shop owner's eye; an empty list means the agent is healthy."""
+    problems = [] if journal_ok else ["the journal cannot be read"]
+    worker, sweep = payload.get("worker"), payload.get("sweep")
+    if worker is None:
+        problems.append("worker and sweep are not running (intake-only mode)")
+    elif worker["paused"]:
+        problems.append(f"worker paused: {worker['paused']}")
+    if sweep and sweep["last_error"]:
+        problems.append(f"sweep failed: {sweep['last_error']}")
+    failed = payload["work"].get("failed", 0)
+    if failed:
+        problems.append(f"{failed} work item(s) failed")
+    problems += [a["message"] for a in payload["attention"]]
+    return problems
+
+
+async def unusable_deliveries(journal: Journal, limit: int) -> list[dict[str, Any]]:
+    rows = [d for state in UNUSABLE_DELIVERIES for d in await status.deliveries_list(journal, state, limit)]
+    return sorted(rows, key=lambda d: int(d["id"]), reverse=True)[:limit]
+
+
+def _state_filter(request: web.Request) -> str | None:
+    state = request.query.get("state") or None
+    if state is not None and state not in WORK_STATES:
+        raise web.HTTPBadRequest(text=f"state must be one of {', '.join(WORK_STATES)}")
+    return state
+
+
+async def _index(request: web.Request) -> web.Response:
+    parts = _parts(request)
+    state = _state_filter(request)
+    payload = await status.status_payload(parts.journal, parts.intake, parts.services)
+    try:
+        journal_ok = await parts.journal.ping()
+    except Exception:  # an unusable journal is exactly what the header reports
+        journal_ok = False
+    return _render(
+        "index.html", s=payload, problems=health(payload, journal_ok), state=state, states=WORK_STATES,
+        items=await status.work_list(parts.journal, state, 200),
+        deliveries=await unusable_deliveries(parts.journal, 50),
+    )  # fmt: skip
+
+
+def _document(title: str, link: Link, note: str = "") -> dict[str, Any]:
+    plan = link.data.get("plan")
+    return {
+        "title": title, "note": note, "state": link.state, "number": link.dyn_number, "id": link.dyn_id,
+        "reference": link.reference, "amount": link.amount, "plan": plan if isinstance(plan, dict) else None,
+    }  # fmt: skip
+
+
+async def documents(journal: Journal, key: str) -> list[dict[str, Any]]:
+    """What exists in Dynaccount for this item: the invoice, its credit notes, the payment."""
+    kind, _, woo_id = key.partition(":")
+    docs = []
+    link = await journal.get_link(kind, woo_id)
+    if link is not None:
+        docs.append(_document("Invoice" if kind == "order" else kind.capitalize(), link))
+    if kind == "order":
+        for refund in await journal.list_links("refund"):
+            if str(refund.data.get("order_id")) == woo_id:
+                docs.append(_document("Credit note", refund, f"for refund {refund.woo_id}"))
+        payment = await journal.get_link("payment", woo_id)
+        if payment is not None:
+            docs.append(_document("Payment registration", payment))
+    return docs
+
+
+async def _work(request: web.Request) -> web.Response:
+    journal = _parts(request).journal
+    key = request.match_info["key"]
+    detail = await status.work_detail(journal, key)
+    if detail is None:
+        raise web.HTTPNotFound(text="no such work item")
+    docs = await documents(journal, key)
+    applied = [d["plan"] for d in docs if d["plan"] is not None]
+    latest = detail["plan"] if detail["plan"] not in applied else None  # shown once, with its document
+    return _render("work.html", w=detail, documents=docs, latest_plan=latest)
+
+
+def _next_url(value: Any, default: str) -> str:
+    """Only a path on this page may be the redirect target (no open redirect)."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
+
+
+async def _retry(request: web.Request) -> web.Response:
+    if not same_origin(request):
+        raise web.HTTPForbidden(text="cross-site request refused")  # a web page must not drive the agent
+    parts = _parts(request)
+    key = request.match_info["key"]
+    if await parts.journal.get_work(key) is None:
+        raise web.HTTPNotFound(text="no such work item")
+    await parts.journal.requeue(key)
+    await parts.journal.add_event(key, "retry requested from the status page")
+    if parts.services is not None:
+        parts.services.worker.wake()
+    form = await request.post()
+    raise web.HTTPSeeOther(_next_url(form.get("next"), f"/work/{quote(key, safe='')}"))
+
+
+_CSS = resources.files("agent").joinpath("static/status.css")
+
+
+async def _css(request: web.Request) -> web.Response:
+    return web.Response(text=_CSS.read_text(encoding="utf-8"), content_type="text/css",
+                        headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"})  # fmt: skip
 
 
 def add_routes(app: web.Application) -> None:
     """Register the page's routes on the agent's application."""
+    app.router.add_get("/", _index)
+    app.router.add_get("/work/{key}", _work)
+    app.router.add_post("/work/{key}/retry", _retry)
+    app.router.add_get("/static/status.css", _css)
