@@ -31,6 +31,8 @@ from agent.dynaccount.models import (
 )
 from agent.journal import Journal
 from agent.plan import CreditNotePlan, DebtorDecision, InvoicePlan, PaymentDecision, PlanLine, ProductSync
+from agent.retry import ErrorKind
+from agent.worker import WorkError
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +169,9 @@ class Applier:
         header = self._header(plan, debtor_number)
         lines = invoice_lines(plan.lines)
         invoice = await self._existing_invoice(plan)
+        if invoice is not None and invoice.is_booked and plan.refunds_netted:
+            # Booked meanwhile: a plan netting refunds no longer applies; the refunds become credit notes.
+            raise WorkError(f"invoice {invoice.number} was booked meanwhile; re-planning", ErrorKind.TRANSIENT)
         if invoice is None:
             await self._journal.start_intent(f"create-invoice:{plan.reference}")
             invoice = await self._dyn.create_invoice(header, lines, plan.reference)

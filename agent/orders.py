@@ -123,7 +123,22 @@ class OrderProcessor:
         )
         return plan_invoice(order, self._settings, context)
 
+    async def _sync_booked(self, order_id: int) -> None:
+        """Trust Dynaccount over the journal: an invoice booked after its link was last written (a crash
+        or a lost answer right after booking, or a human booking a draft) is recorded as booked before
+        planning, so refunds are credited, never netted into an invoice that can no longer change."""
+        link = await self._journal.get_link("order", order_id)
+        if link is None or not link.dyn_id or link.state == "booked":
+            return
+        current = await self._dyn.get_invoice(int(link.dyn_id))
+        if current.is_booked:
+            await self._journal.put_link(
+                "order", order_id, state="booked", dyn_id=current.id, dyn_number=current.number,
+                reference=link.reference, amount=str(current.total_amount), data=link.data,
+            )  # fmt: skip
+
     async def _invoice(self, key: str, order: Order, refunds: list[Refund], run: OrderRun) -> Invoice | None:
+        await self._sync_booked(order.id)
         plan = await self.plan(order, refunds)
         await self._journal.save_snapshot(key, order.model_dump(mode="json"), plan.to_dict())
         link = await self._journal.get_link("order", order.id)
@@ -159,7 +174,12 @@ class OrderProcessor:
 
     # -- refunds ----------------------------------------------------------------------------------
 
-    async def invoice_state(self, order_id: int, invoice: Invoice) -> InvoiceState | None:
+    async def invoice_state(
+        self, order_id: int, invoice: Invoice, *, planning: int | None = None
+    ) -> InvoiceState | None:
+        """The invoice as booked and what earlier credit notes took from it; ``planning`` (a refund id)
+        is left out, so a refund whose credit note an interrupted attempt already started is planned
+        again exactly as before instead of against itself."""
         link = await self._journal.get_link("order", order_id)
         if link is None or "plan" not in link.data:
             return None
@@ -170,7 +190,8 @@ class OrderProcessor:
             payment_method=str(link.data["plan"].get("payment", {}).get("method", "")),
         )
         for credited in await self._credited(order_id):
-            state = record_credit(state, credited)
+            if credited.refund_id != planning:
+                state = record_credit(state, credited)
         return state
 
     async def _credited(self, order_id: int) -> list[CreditNotePlan]:
@@ -198,7 +219,7 @@ class OrderProcessor:
                                              f"{invoice.number}", data={"order_id": order.id})  # fmt: skip
                 run.done.append(f"refund {refund.id} was netted into invoice {invoice.number}")
                 continue
-            state = await self.invoice_state(order.id, invoice)
+            state = await self.invoice_state(order.id, invoice, planning=refund.id)
             plan = plan_creditnote(order, refund, self._settings,
                                    CreditNoteContext(invoice=state, already_credited=False))  # fmt: skip
             await self._journal.save_snapshot(f"refund:{refund.id}", refund.model_dump(mode="json"), plan.to_dict())

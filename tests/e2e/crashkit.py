@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -188,7 +189,7 @@ class AgentProcess:
         seen = {i for k in self.kills for i in k.open_intents}
         report = KillReport(moment, running, [i for i in intents if i not in seen])
         self.kills.append(report)
-        self.note(f"SIGKILL #{len(self.kills)} at {moment}: {running} running, open intents {intents}")
+        self.note(f"SIGKILL #{len(self.kills)} at {moment}: {running} running, new open intents {report.open_intents}")
         return report
 
     async def stop(self, timeout: float = 40.0) -> int:
@@ -219,12 +220,19 @@ def journal_at_rest(path: Path) -> tuple[int, list[str]]:
     return int(running), intents
 
 
-async def until(predicate: Callable[[], bool], *, timeout: float, what: str, step: float = 0.02) -> None:
+async def wait_for(predicate: Callable[[], bool], *, timeout: float, step: float = 0.02) -> bool:
+    """Poll ``predicate`` until it holds (True) or ``timeout`` seconds have passed (False)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            return False
         await asyncio.sleep(step)
+    return True
+
+
+async def until(predicate: Callable[[], bool], *, timeout: float, what: str, step: float = 0.02) -> None:
+    if not await wait_for(predicate, timeout=timeout, step=step):
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 # -- the books --------------------------------------------------------------------------------------
@@ -250,6 +258,12 @@ def count_documents(store: Store) -> tuple[int, int, int]:
     """(invoices, booked invoices, credit notes) in the books now."""
     invoices = [store.render("debtor_invoice", r) for r in store.tables["debtor_invoice"].values()]
     return len(invoices), sum(map(_booked, invoices)), len(store.tables["debtor_creditnote"])
+
+
+def booked_invoices(store: Store) -> set[int]:
+    """Order ids that have a booked invoice."""
+    invoices = documents(store, "debtor_invoice", "woo-order-")
+    return {order_id for order_id, docs in invoices.items() if any(map(_booked, docs))}
 
 
 def audit_books(store: Store, orders: dict[int, Decimal], refunds: dict[int, tuple[int, Decimal]]) -> list[str]:
@@ -286,6 +300,9 @@ def audit_books(store: Store, orders: dict[int, Decimal], refunds: dict[int, tup
             problems.append(f"refund {refund_id}: credits invoice id {note['invoice_id']}, "
                             f"not order {order_id}'s invoice id {invoice_of[order_id]}")  # fmt: skip
     problems += [f"credit note(s) for refund {rid} that was never made" for rid in sorted(set(notes) - set(refunds))]
+    vouchers = Counter(str(row.get("txt")) for row in store.tables["enclosure"].values())
+    problems += [f"{n} payment registrations {txt!r}, expected at most one" for txt, n in sorted(vouchers.items())
+                 if n > 1 and txt.endswith(("-payment", "-payout"))]  # fmt: skip
     credited: dict[Any, Decimal] = {}
     for docs in notes.values():
         for note in docs:
@@ -300,15 +317,20 @@ def audit_books(store: Store, orders: dict[int, Decimal], refunds: dict[int, tup
 
 def journal_story(path: Path, order_ids: list[int], refund_ids: list[int]) -> str:
     """The journal's account of some orders and refunds, for an assertion message."""
-    lines = []
+    lines: list[str] = []
+    refund_ids = list(refund_ids)
     with sqlite3.connect(path, timeout=5) as conn:
 
         def rows(sql: str, *args: object) -> list[Any]:
             return conn.execute(sql, args).fetchall()
 
+        refund_links = [(woo_id, json.loads(data or "{}")) for woo_id, data in rows(
+            "SELECT woo_id, data FROM links WHERE kind = 'refund'")]  # fmt: skip
         for key, state, reason, error in rows("SELECT key, state, reason, error FROM work_items"
                                                " WHERE state NOT IN ('done', 'skipped')"):  # fmt: skip
             lines.append(f"-- {key} is {state}: {reason or ''} {error or ''}")
+            if key.startswith("order:"):  # the refunds it is stuck on
+                refund_ids += [int(w) for w, d in refund_links if str(d.get("order_id")) == key[6:]]
         for order_id in order_ids[:5]:
             key, ref = f"order:{order_id}", f"woo-order-{order_id}"
             lines += [
@@ -318,7 +340,7 @@ def journal_story(path: Path, order_ids: list[int], refund_ids: list[int]) -> st
             ]
             events = rows("SELECT level, message FROM events WHERE work_key = ? ORDER BY id DESC LIMIT 8", key)
             lines += [f"   event {level}: {message}" for level, message in reversed(events)]
-        for refund_id in refund_ids[:5]:
+        for refund_id in sorted(set(refund_ids))[:8]:
             ref = f"woo-refund-{refund_id}"
             lines += [
                 f"-- refund {refund_id}: intents "
@@ -327,3 +349,13 @@ def journal_story(path: Path, order_ids: list[int], refund_ids: list[int]) -> st
             ]
     conn.close()
     return "\n".join(lines)
+
+
+def failure_report(problems: list[str], header: str, journal: Path, agent: AgentProcess) -> str:
+    """An assertion message: the problems, what the journal says about the ids they name, the log."""
+    orders = sorted({int(p.split()[1].rstrip(":")) for p in problems if p.startswith("order ")})
+    refunds = sorted({int(p.split()[1].rstrip(":")) for p in problems if p.startswith("refund ")})
+    return (
+        f"{len(problems)} problem(s) ({header}):\n" + "\n".join(problems[:20])
+        + f"\n\njournal:\n{journal_story(journal, orders, refunds)}\n\nagent log:\n{agent.log_tail()}"
+    )  # fmt: skip

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from agent.app import JOURNAL
 from agent.demo import place_orders, refund_some, verify
@@ -49,3 +52,46 @@ async def test_refunds_under_faults_give_exactly_one_credit_note_each(make_stack
         verdict = await verify(stack, ids)
         assert verdict.ok, verdict
         assert verdict.creditnotes == len(stack.refunds) >= 40
+
+
+@pytest.mark.parametrize("kind", ["5xx", "commit_then_fail"])
+async def test_interrupted_credit_note_booking_is_resumed_not_replanned(make_stack: Callable[..., Any], kind: str) -> None:
+    """Regression (found by the crash test): a credit note created but not yet booked/linked when the
+    attempt died was planned again against itself and held as 'already fully credited'."""
+    from agent.dynaccount import assumptions as A
+
+    clock, ctx = make_stack()
+    async with ctx as stack:
+        ids = await place_orders(stack, 8)
+        await drive(stack, clock)
+        stack.dyn.faults.force(kind, times=1, method="action", name=A.BOOK_CREDITNOTE_ACTION)
+        await refund_some(stack, ids, {7: "line"})
+        await drive(stack, clock)
+        item = await stack.app[JOURNAL].get_work(f"order:{ids[7]}")
+        assert item is not None and item.state == "done", (kind, item)
+        [(refund_id, amount)] = stack.refunds.items()
+        notes = [r for r in stack.dyn.store.tables["debtor_creditnote"].values()
+                 if r.get("requisition") == f"woo-refund-{refund_id}"]
+        assert len(notes) == 1 and notes[0]["is_booked"]
+        assert Decimal(str(notes[0]["total_amount"])) == amount
+        assert await stack.app[JOURNAL].get_link("payout", refund_id) is not None
+
+
+async def test_booking_answer_lost_then_refund_is_credited_not_netted(make_stack: Callable[..., Any]) -> None:
+    """Regression (found by the crash test): the journal still said 'draft' after a lost booking answer,
+    so a refund was netted into an invoice that was in fact booked, and never credited."""
+    from agent.dynaccount import assumptions as A
+
+    clock, ctx = make_stack()
+    async with ctx as stack:
+        stack.dyn.faults.force("commit_then_fail", times=1, method="action", name=A.BOOK_INVOICE_ACTION)
+        [order_id] = await place_orders(stack, 1)
+        await stack.woo.wait_idle()
+        await stack.services.worker.run_once()  # booked in Dynaccount, the answer lost
+        await refund_some(stack, [order_id], {0: "line"})
+        await drive(stack, clock)
+        stack.dyn.faults.clear()
+        verdict = await verify(stack, [order_id])
+        assert verdict.ok and verdict.creditnotes == 1, verdict
+        link = await stack.app[JOURNAL].get_link("order", order_id)
+        assert link is not None and link.state == "booked" and not link.data["plan"].get("refunds_netted")
