@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from decimal import Decimal
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
