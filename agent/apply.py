@@ -93,7 +93,8 @@ class Applier:
         self._clock = clock
         self._payment_account = payment_account
         self._payment_draft = payment_draft
-        self._debtor_lock = asyncio.Lock()
+        self._allocation_lock = asyncio.Lock()
+        self._debtor_locks: dict[str, asyncio.Lock] = {}
         self._product_locks: dict[str, asyncio.Lock] = {}
 
     # -- debtors and products -------------------------------------------------------------------
@@ -104,10 +105,15 @@ class Applier:
         link = await self._journal.get_link("customer", key)
         if link and link.dyn_number and link.data.get("digest") == _digest(fields.model_dump()):
             return link.dyn_number  # known and unchanged: no call at all
-        async with self._debtor_lock:  # one customer, one number, even for orders in parallel
+        # One customer, one number, even for two orders of the same customer in parallel; other
+        # customers only wait for each other while a new number is allocated.
+        async with self._debtor_locks.setdefault(key, asyncio.Lock()):
             link = await self._journal.get_link("customer", key)
             number = str(d.number) if d.number else (link.dyn_number if link else None)
-            number = number or await self._find_debtor(d) or await self._allocate(key, d.allocate_from)
+            number = number or await self._find_debtor(d)
+            if number is None:
+                async with self._allocation_lock:
+                    number = await self._allocate(key, d.allocate_from)
         fields = self._debtor_fields(d, number)
         debtor = await self._dyn.upsert_debtor(fields)
         await self._journal.put_link(

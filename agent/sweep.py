@@ -53,6 +53,7 @@ class Sweep:
         self._webhook_url = webhook_url
         self._secret = webhook_secret
         self._task: asyncio.Task[None] | None = None
+        self._heal_lock = asyncio.Lock()  # two concurrent heals would both create the missing webhooks
         self.status = SweepStatus()
 
     async def run_once(self) -> int:
@@ -63,6 +64,8 @@ class Sweep:
         count = 0
         async for order in self._woo.iter_orders(modified_after=iso(since).rstrip("Z"), dates_are_gmt=True,
                                                  orderby="modified", order="asc"):  # fmt: skip
+            if await self._already_seen(order.id, order.date_modified_gmt):
+                continue  # the overlap window brings back orders already handled in this state
             await self._journal.hint_work(f"order:{order.id}")
             count += 1
         await self._journal.set_value(CURSOR, repr(now))
@@ -77,7 +80,20 @@ class Sweep:
         self.status.orders_hinted += count
         return count
 
+    async def _already_seen(self, order_id: int, modified: str | None) -> bool:
+        key = f"order:{order_id}"
+        item = await self._journal.get_work(key)
+        if item is None or item.state in ("pending", "running") or modified is None:
+            return False
+        snapshot = await self._journal.latest_snapshot(key)
+        resource = snapshot[0] if snapshot else None
+        return isinstance(resource, dict) and resource.get("date_modified_gmt") == modified
+
     async def heal_webhooks(self) -> WebhookReport:
+        async with self._heal_lock:
+            return await self._heal_webhooks()
+
+    async def _heal_webhooks(self) -> WebhookReport:
         assert self._webhook_url is not None
         report = WebhookReport()
         ours = [w for w in await self._woo.list_webhooks() if w.delivery_url == self._webhook_url]

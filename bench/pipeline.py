@@ -1,0 +1,218 @@
+"""Pipeline throughput: orders per second from first webhook to booked invoice, against the sandboxes.
+
+Both sandboxes and the agent run in this process on loopback (``agent.demo.demo_stack``) with the
+real clock and the worker loop running by itself; the Dynaccount sandbox adds a fixed latency to
+every API call. For each case the benchmark places ``--orders`` paid orders through the shop's REST
+API and measures the wall time from just before the first order is placed until the last order's
+work item is done (its invoice booked and payment registered), read from the journal's timestamps.
+
+The Dynaccount calls made in that window give calls per order, and with them the floor the issue
+names: ``calls/order × orders × latency ÷ worker concurrency`` seconds, i.e. the time the run would
+take if nothing but the injected latency cost anything and ``concurrency`` calls were always in
+flight. ``ratio`` is achieved rate ÷ floor rate (1.0 = at the floor). Every run is checked with
+``agent.demo.verify`` (one invoice per order, totals to the øre); a wrong run reports no figure.
+
+    .venv/bin/python bench/pipeline.py [--orders 60] [--latency-ms 20] [--synchronous NORMAL]
+
+By default three cases run: worker concurrency 1 and 8 with the shipped ``[dynaccount]
+max_parallel_calls`` (1: calls serialised, A-14), and concurrency 8 with ``max_parallel_calls`` 8,
+which is what the ÷ concurrency floor presumes. ``--parallel-calls 0`` leaves out the third case,
+``--concurrency 1 8 16`` adds cases, ``--no-sweep`` turns off the REST sweep (the demo runs it every
+5 s with a 5 s overlap, and each pass re-opens the orders modified in that window, so calls/order
+and runs/order depend on how long a case takes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agent.app import JOURNAL
+from agent.demo import Stack, demo_stack, place_orders, verify
+from agent.dynaccount.sandbox_faults import FaultConfig
+
+TERMINAL = ("done", "skipped", "held", "failed")
+
+
+@dataclass
+class Result:
+    concurrency: int
+    parallel_calls: int
+    orders: int
+    seconds: float
+    place_seconds: float
+    calls: int
+    runs: int  # work items the worker finished in the window (an order re-run after a new delivery counts twice)
+    by_call: Counter[str]
+    latency_ms: int
+    states: Counter[str]
+    booked: int
+    ok: bool
+    problems: list[str]
+
+    @property
+    def rate(self) -> float:
+        return self.orders / self.seconds
+
+    @property
+    def calls_per_order(self) -> float:
+        return self.calls / self.orders
+
+    @property
+    def floor_seconds(self) -> float:
+        """The issue's floor: calls/order × orders × latency ÷ worker concurrency."""
+        return self.calls_per_order * self.orders * self.latency_ms / 1000 / self.concurrency
+
+    @property
+    def floor_rate(self) -> float:
+        return self.orders / self.floor_seconds
+
+    @property
+    def gated_floor_rate(self) -> float:
+        """The floor with at most ``max_parallel_calls`` Dynaccount calls in flight."""
+        return self.floor_rate * min(self.concurrency, self.parallel_calls) / self.concurrency
+
+
+def _count_calls(stack: Stack) -> Counter[str]:
+    """Count Dynaccount API calls by ``method/name``: the sandbox asks its fault injector for the
+    delay of every API call (and of nothing else), so wrap that."""
+    faults = stack.dyn.faults
+    counted: Counter[str] = Counter()
+    delay = faults.delay
+
+    def counting(method: str, name: str) -> float:
+        counted[f"{method}/{name}"] += 1
+        return delay(method, name)
+
+    faults.delay = counting  # type: ignore[method-assign]
+    return counted
+
+
+async def _wait_for_orders(stack: Stack, keys: set[str], limit: float) -> dict[str, tuple[str, float]]:
+    """Poll the journal until every order's work item has ended and nothing else is pending."""
+    journal = stack.app[JOURNAL]
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.02)  # the end time is read from the journal, not from this loop
+        counts = await journal.counts()  # cheap: one GROUP BY
+        if counts.work["pending"] or counts.work["running"]:
+            continue
+        await stack.woo.wait_idle()  # a late delivery could still put an order back to pending
+        counts = await journal.counts()
+        if counts.work["pending"] or counts.work["running"]:
+            continue
+        items = await journal.list_work(kind="order", limit=len(keys) * 4 + 100)
+        seen = {i.key: (i.state, i.updated_at) for i in items if i.key in keys}
+        if len(seen) == len(keys) and all(state in TERMINAL for state, _ in seen.values()):
+            return seen
+    raise TimeoutError(f"the orders were not all processed within {limit:.0f} s")
+
+
+async def run_case(concurrency: int, parallel_calls: int | None, args: argparse.Namespace) -> Result:
+    overrides: dict[str, dict[str, object]] = {
+        "worker": {"concurrency": concurrency},
+        "journal": {"synchronous": args.synchronous},
+        "sweep": {"enabled": not args.no_sweep},
+    }
+    if parallel_calls is not None:
+        overrides["dynaccount"] = {"max_parallel_calls": parallel_calls}
+    faults = FaultConfig(latency_ms=args.latency_ms)
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        async with demo_stack(Path(tmp), faults=faults, overrides=overrides, delivery_delay=0.0) as stack:
+            gate = stack.config.dynaccount.max_parallel_calls
+            assert stack.config.worker.concurrency == concurrency
+            by_call = _count_calls(stack)
+            before, runs = stack.dyn.stats["requests"], stack.services.worker.processed
+            start = time.time()  # the journal's timestamps come from the same clock (SystemClock)
+            ids = await place_orders(stack, args.orders, seed=args.seed)
+            placed = time.time() - start
+            keys = {f"order:{i}" for i in ids}
+            ended = await _wait_for_orders(stack, keys, args.timeout)
+            end = max(at for _, at in ended.values())
+            calls = stack.dyn.stats["requests"] - before
+            runs = stack.services.worker.processed - runs
+            if calls != sum(by_call.values()):
+                raise RuntimeError(f"call counts disagree: sandbox {calls}, counted {sum(by_call.values())}")
+            verdict = await verify(stack, ids)
+            states = Counter(state for state, _ in ended.values())
+            problems = [f"missing invoice for order {n}" for n in verdict.missing if n > 0]
+            problems += verdict.mismatched + [f"{verdict.duplicates} duplicate documents"] * bool(verdict.duplicates)
+            problems += [f"order not booked: {verdict.invoiced - verdict.booked} invoices"] * (
+                verdict.booked != verdict.invoiced
+            )
+            problems += [f"{n} order items ended {s}" for s, n in states.items() if s != "done"]
+            ok = verdict.ok and not problems and verdict.invoiced == len(ids) == verdict.booked
+            return Result(concurrency, gate, len(ids), end - start, placed, calls, runs, by_call, args.latency_ms, states,
+                          verdict.booked, ok, problems)  # fmt: skip
+
+
+def print_table(results: list[Result], args: argparse.Namespace) -> bool:
+    print(f"orders {args.orders}, injected latency {args.latency_ms} ms per Dynaccount call, "
+          f"journal synchronous={args.synchronous}, sweep {'off' if args.no_sweep else 'on (every 5 s, as in the demo)'}")  # fmt: skip
+    head = (f"{'concurrency':>11} {'max_par':>7} {'books':>5} {'wall s':>7} {'orders/s':>9} {'calls/order':>11} {'runs/order':>10} "
+            f"{'floor/s':>8} {'ratio':>6} {'gated floor/s':>13} {'ratio':>6}")  # fmt: skip
+    print(head)
+    print("-" * len(head))
+    good = True
+    for r in results:
+        books = "ok" if r.ok else "WRONG"
+        if not r.ok:
+            good = False
+            print(f"{r.concurrency:>11} {r.parallel_calls:>7} {books:>5}  " + "; ".join(r.problems[:5]))
+            continue
+        print(f"{r.concurrency:>11} {r.parallel_calls:>7} {books:>5} {r.seconds:7.2f} {r.rate:9.2f} "
+              f"{r.calls_per_order:11.2f} {r.runs / r.orders:10.2f} {r.floor_rate:8.2f} {r.rate / r.floor_rate:6.2f} "
+              f"{r.gated_floor_rate:13.2f} {r.rate / r.gated_floor_rate:6.2f}")  # fmt: skip
+    ok = [r for r in results if r.ok]
+    base = next((r for r in ok if r.concurrency == 1), None)
+    for r in ok:
+        if base is not None and r is not base:
+            print(f"speed-up concurrency {r.concurrency} (max_parallel_calls {r.parallel_calls}) vs 1: "
+                  f"{r.rate / base.rate:.2f}x")  # fmt: skip
+    if ok:
+        mix = ok[0].by_call
+        per = ", ".join(f"{k} {v / ok[0].orders:.2f}" for k, v in mix.most_common())
+        print(f"calls per order (concurrency {ok[0].concurrency}): {per}")
+        print("placing the orders alone took: "
+              + ", ".join(f"{r.place_seconds:.2f} s (c={r.concurrency}, p={r.parallel_calls})" for r in ok))  # fmt: skip
+    print("floor/s = orders ÷ (calls/order × orders × latency ÷ concurrency); "
+          "gated floor/s divides by min(concurrency, max_parallel_calls) instead; ratio = orders/s ÷ floor/s")  # fmt: skip
+    return good
+
+
+async def _main(args: argparse.Namespace) -> int:
+    cases: list[tuple[int, int | None]] = [(c, None) for c in args.concurrency]
+    if args.parallel_calls:
+        cases += [(c, args.parallel_calls) for c in args.concurrency if c > 1]
+    results = [await run_case(c, p, args) for c, p in cases]
+    return 0 if print_table(results, args) else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--orders", type=int, default=60)
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8], help="worker concurrencies to run")
+    parser.add_argument("--synchronous", choices=("NORMAL", "FULL"), default="NORMAL")
+    parser.add_argument("--parallel-calls", type=int, default=8,
+                        help="also run each concurrency > 1 with this max_parallel_calls (0: don't)")  # fmt: skip
+    parser.add_argument("--no-sweep", action="store_true",
+                        help="leave the REST sweep off (the demo's runs every 5 s and re-opens recent orders)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for one case")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return asyncio.run(_main(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
