@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.woo.sandbox.http import json_response, paginate
+from agent.woo.sandbox.http import json_response, paginate, read_body
 from agent.woo.sandbox.keys import STATE, V3
 from agent.woo.sandbox.render import product_json, variation_json
 from agent.woo.sandbox.state import ShopError, ShopState
@@ -17,16 +17,6 @@ BATCH_LIMIT = 100
 
 def _state(request: web.Request) -> ShopState:
     return request.app[STATE]
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except ValueError as exc:
-        raise ShopError("rest_invalid_json", "Invalid JSON body passed.", 400) from exc
-    if not isinstance(data, dict):
-        raise ShopError("rest_invalid_json", "Invalid JSON body passed.", 400)
-    return data
 
 
 async def list_products(request: web.Request) -> web.Response:
@@ -57,7 +47,7 @@ async def update_product(request: web.Request) -> web.Response:
     state, product_id = _state(request), int(request.match_info["id"])
     if product_id not in state.items:  # PUT on an unknown id is a 400, GET a 404 (spec §4.3)
         raise ShopError("woocommerce_rest_product_invalid_id", "Invalid ID.", 400)
-    item = state.update_product(product_id, await _body(request))
+    item = state.update_product(product_id, await read_body(request))
     return json_response(product_json(item, state))
 
 
@@ -84,7 +74,7 @@ async def get_variation(request: web.Request) -> web.Response:
 async def update_variation(request: web.Request) -> web.Response:
     state = _state(request)
     item = _variation(state, int(request.match_info["id"]), int(request.match_info["vid"]), 400)
-    return json_response(variation_json(state.update_product(item.id, await _body(request)), state))
+    return json_response(variation_json(state.update_product(item.id, await read_body(request)), state))
 
 
 def _check_limit(body: dict[str, Any]) -> None:
@@ -99,7 +89,7 @@ def _item_error(item_id: Any, exc: ShopError) -> dict[str, Any]:
 
 
 async def _batch(request: web.Request, parent_id: int | None) -> web.Response:
-    state, body = _state(request), await _body(request)
+    state, body = _state(request), await read_body(request)
     _check_limit(body)
     out: dict[str, list[Any]] = {}
     for raw in body.get("update") or []:

@@ -210,3 +210,14 @@ def _authorize(request: web.Request, key: ApiKey | None) -> None:
     needed = "read" if reading else "write"
     if needed not in key.permissions:
         raise _auth_error(f"The API key provided does not have {needed} permissions.")
+
+
+async def read_body(request: web.Request) -> dict[str, Any]:
+    """A JSON object body, or WordPress's ``rest_invalid_json`` error."""
+    try:
+        data = await request.json()
+    except ValueError as exc:
+        raise ShopError("rest_invalid_json", "Invalid JSON body passed.", 400) from exc
+    if not isinstance(data, dict):
+        raise ShopError("rest_invalid_json", "Invalid JSON body passed.", 400)
+    return data

@@ -10,22 +10,12 @@ from aiohttp import web
 
 from agent.woo.orderjson import SITE_TZ, render_order
 from agent.woo.sandbox.catalog_routes import add_catalog_routes
-from agent.woo.sandbox.http import error_response, json_response, paginate
+from agent.woo.sandbox.http import error_response, json_response, paginate, read_body
 from agent.woo.sandbox.keys import DISPATCHER, STATE, V3
 from agent.woo.sandbox.refunds import render_refund
 from agent.woo.sandbox.render import customer_json, settings_json, tax_json
 from agent.woo.sandbox.state import ShopError, ShopState
 from agent.woo.sandbox.webhooks import Dispatcher, valid_topic, webhook_json
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except ValueError as exc:
-        raise ShopError("rest_invalid_json", "Invalid JSON body passed.", 400) from exc
-    if not isinstance(data, dict):
-        raise ShopError("rest_invalid_json", "Invalid JSON body passed.", 400)
-    return data
 
 
 def _state(request: web.Request) -> ShopState:
@@ -80,7 +70,7 @@ async def list_orders(request: web.Request) -> web.Response:
 
 async def create_order(request: web.Request) -> web.Response:
     state = _state(request)
-    order = state.create_order(await _body(request))
+    order = state.create_order(await read_body(request))
     location = f"{state.home}wp-json/wc/v3/orders/{order.id}"
     return json_response(render_order(order, state.shop, state.home), 201, {"Location": location})
 
@@ -92,7 +82,7 @@ async def get_order(request: web.Request) -> web.Response:
 
 async def update_order(request: web.Request) -> web.Response:
     state = _state(request)
-    order = state.update_order(_id(request), await _body(request))
+    order = state.update_order(_id(request), await read_body(request))
     return json_response(render_order(order, state.shop, state.home))
 
 
@@ -115,7 +105,7 @@ async def list_order_refunds(request: web.Request) -> web.Response:
 async def create_refund(request: web.Request) -> web.Response:
     state = _state(request)
     order_id = _refund_order(request)
-    refund = state.create_refund(order_id, await _body(request))
+    refund = state.create_refund(order_id, await read_body(request))
     # The real Location header carries the unexpanded route regex; kept for fidelity.
     location = f"{state.home}wp-json/wc/v3/orders/(?P<order_id>[\\d]+)/refunds/{refund.id}"
     return json_response(render_refund(refund, state.home), 201, {"Location": location})
@@ -173,7 +163,7 @@ async def list_webhooks(request: web.Request) -> web.Response:
 
 
 async def create_webhook(request: web.Request) -> web.Response:
-    body, state = await _body(request), _state(request)
+    body, state = await read_body(request), _state(request)
     _check_webhook_fields(body, creating=True)
     secret = str(body.get("secret") or secrets.token_urlsafe(38)[:50])
     name = str(body.get("name") or f"Webhook created on {datetime.now(SITE_TZ):%b %d, %Y @ %I:%M %p}")
@@ -188,7 +178,7 @@ async def get_webhook(request: web.Request) -> web.Response:
 
 
 async def update_webhook(request: web.Request) -> web.Response:
-    body, wh = await _body(request), _webhook(request)
+    body, wh = await read_body(request), _webhook(request)
     _check_webhook_fields(body, creating=False)
     url_changed = "delivery_url" in body and body["delivery_url"] != wh.delivery_url
     for key in ("name", "status", "delivery_url", "secret"):
