@@ -72,17 +72,17 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from agent.demo import run_demo
+    from agent.sandbox.demo import run_demo
 
     return run_demo(args)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     if args.which == "dynaccount":
-        from agent.dynaccount.sandbox import main as dynaccount_sandbox
+        from agent.sandbox.dynaccount.server import main as dynaccount_sandbox
 
         return dynaccount_sandbox(args.options)
-    from agent.woo.sandbox import main as woo_sandbox
+    from agent.sandbox.woo import main as woo_sandbox
 
     return woo_sandbox(args.options)
 

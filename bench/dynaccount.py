@@ -26,7 +26,7 @@ from aiohttp import web
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.dynaccount.client import DynaccountClient
-from agent.dynaccount.sandbox import (
+from agent.sandbox.dynaccount.server import (
     DEFAULT_API_ID,
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,

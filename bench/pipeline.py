@@ -1,6 +1,6 @@
 """Pipeline throughput: orders per second from first webhook to booked invoice, against the sandboxes.
 
-Both sandboxes and the agent run in this process on loopback (``agent.demo.demo_stack``) with the
+Both sandboxes and the agent run in this process on loopback (``agent.sandbox.demo.demo_stack``) with the
 real clock and the worker loop running by itself; the Dynaccount sandbox adds a fixed latency to
 every API call. For each case the benchmark places ``--orders`` paid orders through the shop's REST
 API and measures the wall time from just before the first order is placed until the last order's
@@ -10,7 +10,7 @@ The Dynaccount calls made in that window give calls per order, and with them the
 names: ``calls/order × orders × latency ÷ worker concurrency`` seconds, i.e. the time the run would
 take if nothing but the injected latency cost anything and ``concurrency`` calls were always in
 flight. ``ratio`` is achieved rate ÷ floor rate (1.0 = at the floor). Every run is checked with
-``agent.demo.verify`` (one invoice per order, totals to the øre); a wrong run reports no figure.
+``agent.sandbox.demo.verify`` (one invoice per order, totals to the øre); a wrong run reports no figure.
 
     .venv/bin/python bench/pipeline.py [--orders 60] [--latency-ms 20] [--synchronous NORMAL]
 
@@ -37,8 +37,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.app import JOURNAL
-from agent.demo import Stack, demo_stack, place_orders, verify
-from agent.dynaccount.sandbox_faults import FaultConfig
+from agent.sandbox.demo import Stack, demo_stack, place_orders, verify
+from agent.sandbox.dynaccount.faults import FaultConfig
 
 TERMINAL = ("done", "skipped", "held", "failed")
 

@@ -23,7 +23,7 @@ import pytest
 from agent.app import JOURNAL, create_app
 from agent.clock import ManualClock
 from agent.config import Config
-from agent.demo import CK, CS, WEBHOOK_SECRET, Stack, demo_stack, place_orders, refund_some
+from agent.sandbox.demo import CK, CS, WEBHOOK_SECRET, Stack, demo_stack, place_orders, refund_some
 from agent.woo.signature import sign
 
 from .e2e.conftest import drive  # type: ignore[import-not-found]

@@ -1,4 +1,4 @@
-"""Dynaccount v7: X-Hash signing, typed async client, errors, money rules and a local sandbox.
+"""Dynaccount v7 client library: X-Hash signing, typed async client, errors, money rules.
 
 Imports nothing from the rest of ``agent``. See docs/dynaccount.md for the assumptions.
 """

@@ -1,4 +1,4 @@
-"""WooCommerce client library: signatures, models, REST client, errors, sandbox.
+"""WooCommerce client library: signatures, models, REST client, OAuth, errors, stock writes.
 
 Imports nothing from the rest of ``agent``.
 """

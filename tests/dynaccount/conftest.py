@@ -8,7 +8,7 @@ import pytest
 
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.models import DebtorFields, InvoiceHeader, LineIn
-from agent.dynaccount.sandbox import SandboxConfig, SandboxHandle, running_sandbox
+from agent.sandbox.dynaccount.server import SandboxConfig, SandboxHandle, running_sandbox
 
 API_ID = "12345"
 API_KEY = "0123456789abcdef0123456789abcdef01234567"

@@ -12,7 +12,7 @@ import pytest
 from agent.dynaccount import rules
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import DynaccountConnectionError
-from agent.dynaccount.sandbox import (
+from agent.sandbox.dynaccount.server import (
     SandboxConfig,
     SandboxHandle,
     build_parser,

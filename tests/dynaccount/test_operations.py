@@ -9,7 +9,7 @@ import pytest
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import DynaccountNotFound, DynaccountRejected
 from agent.dynaccount.models import CreditLineIn, DebtorFields, LineIn, ProductFields
-from agent.dynaccount.sandbox import SandboxHandle
+from agent.sandbox.dynaccount.server import SandboxHandle
 
 from .conftest import NOW, Clock, header, lines, make_debtor
 

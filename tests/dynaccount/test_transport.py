@@ -15,7 +15,7 @@ from agent.dynaccount.errors import (
     DynaccountRejected,
     DynaccountUnavailable,
 )
-from agent.dynaccount.sandbox import SandboxHandle
+from agent.sandbox.dynaccount.server import SandboxHandle
 
 from .conftest import API_ID, API_KEY, API_SECRET
 

@@ -10,8 +10,8 @@ import pytest
 
 from agent.app import JOURNAL
 from agent.clock import ManualClock
-from agent.demo import Stack, demo_stack
-from agent.dynaccount.sandbox_faults import FaultConfig
+from agent.sandbox.demo import Stack, demo_stack
+from agent.sandbox.dynaccount.faults import FaultConfig
 
 Drive = Callable[[], Awaitable[int]]
 

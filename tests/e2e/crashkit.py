@@ -1,7 +1,7 @@
 """Helpers for the SIGKILL pipeline test: the agent as a real subprocess over the two sandboxes.
 
 The sandboxes live in the test process for the whole test; only the agent dies. The agent's config
-is the demo's (:func:`agent.demo.stack_config`) with a fast sweep and fast retries, written as TOML
+is the demo's (:func:`agent.sandbox.demo.stack_config`) with a fast sweep and fast retries, written as TOML
 and read back with :func:`agent.config.load_config` so the subprocess runs exactly what was checked.
 """
 
@@ -26,9 +26,9 @@ from typing import Any
 import aiohttp
 
 from agent.config import Config, load_config
-from agent.demo import CK, CS, WEBHOOK_SECRET, stack_config
-from agent.dynaccount.sandbox import DEFAULT_API_ID, DEFAULT_API_KEY, DEFAULT_API_SECRET
-from agent.dynaccount.sandbox_store import Store
+from agent.sandbox.demo import CK, CS, WEBHOOK_SECRET, stack_config
+from agent.sandbox.dynaccount.server import DEFAULT_API_ID, DEFAULT_API_KEY, DEFAULT_API_SECRET
+from agent.sandbox.dynaccount.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_PATH = "/webhooks/woocommerce"
@@ -65,7 +65,7 @@ def toml_dumps(raw: dict[str, dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-# What the crash test changes in the demo stack's settings (``agent.demo.stack_config``).
+# What the crash test changes in the demo stack's settings (``agent.sandbox.demo.stack_config``).
 OVERRIDES: dict[str, dict[str, Any]] = {
     # FULL: what the agent committed before it was killed is what it finds after the restart
     "journal": {"synchronous": "FULL"},

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from agent.app import JOURNAL
 from agent.clock import ManualClock
-from agent.demo import CK, CS, WEBHOOK_SECRET, Stack, free_port, place_orders, refund_some
 from agent.operations import import_orders, replay, show_plan, webhooks
+from agent.sandbox.demo import CK, CS, WEBHOOK_SECRET, Stack, free_port, place_orders, refund_some
 
 from .conftest import drive  # type: ignore[import-not-found]
 

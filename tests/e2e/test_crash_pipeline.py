@@ -21,11 +21,11 @@ from pathlib import Path
 
 import aiohttp
 
-from agent.demo import CK, CS
-from agent.demo_orders import RefundSpec, order_payloads, refund_payload
-from agent.dynaccount.sandbox import SandboxConfig, SandboxHandle, running_sandbox
+from agent.sandbox.demo import CK, CS
+from agent.sandbox.demo_orders import RefundSpec, order_payloads, refund_payload
+from agent.sandbox.dynaccount.server import SandboxConfig, SandboxHandle, running_sandbox
+from agent.sandbox.woo import WooSandbox, running_woo_sandbox
 from agent.woo.client import WooClient
-from agent.woo.sandbox import WooSandbox, running_woo_sandbox
 
 from .crashkit import (  # type: ignore[import-not-found]
     WEBHOOK_PATH,

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from agent.app import JOURNAL
-from agent.demo import Stack, place_orders, refund_some
+from agent.sandbox.demo import Stack, place_orders, refund_some
 
 from .conftest import drive  # type: ignore[import-not-found]
 

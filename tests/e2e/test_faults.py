@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from agent.app import JOURNAL
-from agent.demo import place_orders, refund_some, verify
-from agent.dynaccount.sandbox_faults import FaultConfig
+from agent.sandbox.demo import place_orders, refund_some, verify
+from agent.sandbox.dynaccount.faults import FaultConfig
 
 from .conftest import drive  # type: ignore[import-not-found]
 

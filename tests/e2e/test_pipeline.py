@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from agent.app import JOURNAL
 from agent.clock import ManualClock
-from agent.demo import Stack, place_orders, refund_some, verify
-from agent.demo_orders import SHAPES
+from agent.sandbox.demo import Stack, place_orders, refund_some, verify
+from agent.sandbox.demo_orders import SHAPES
 
 from .conftest import drive  # type: ignore[import-not-found]
 

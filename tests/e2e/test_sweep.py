@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from agent.app import JOURNAL
 from agent.clock import ManualClock
-from agent.demo import Stack, place_orders, verify
+from agent.sandbox.demo import Stack, place_orders, verify
 from agent.sweep import TOPICS
 
 from .conftest import drive  # type: ignore[import-not-found]

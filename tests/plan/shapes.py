@@ -1,7 +1,7 @@
 """Order and refund shapes for the planner tests: small cart specs → WooCommerce REST JSON.
 
 :func:`build_order` builds each shape through the WooCommerce sandbox's checkout arithmetic
-(``agent.woo.checkout`` via ``agent.woo.orderjson``): a DKK shop, prices entered incl. 25 % DK VAT,
+(``agent.sandbox.woo.checkout`` via ``agent.sandbox.woo.orderjson``): a DKK shop, prices entered incl. 25 % DK VAT,
 tax by shipping country, "round tax at subtotal" off. :func:`order_json` is an independent
 hand-written reading of woocommerce.md §11 kept as a cross-check: both must agree on every shape,
 and both reproduce the captured real orders 17 and 19 to the øre (test_render_and_rules.py).
@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from agent.woo.checkout import Product, Shop, ShopSettings
-from agent.woo.coupons import Coupon as WooCoupon
+from agent.sandbox.woo.checkout import Product, Shop, ShopSettings
+from agent.sandbox.woo.coupons import Coupon as WooCoupon
+from agent.sandbox.woo.orderjson import order_json as woo_order_json
+from agent.sandbox.woo.taxes import TaxRate
 from agent.woo.models import Order, Refund
-from agent.woo.orderjson import order_json as woo_order_json
-from agent.woo.taxes import TaxRate
 
 D = Decimal
 CENT = D("0.01")

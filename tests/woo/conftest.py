@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from agent.sandbox.woo import WooSandbox, running_woo_sandbox
 from agent.woo.client import WooClient
-from agent.woo.sandbox import WooSandbox, running_woo_sandbox
 
 CK, CS = "ck_test_key", "cs_test_secret"
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from agent.woo.checkout import CheckoutError, compute
+from agent.sandbox.woo.checkout import CheckoutError, compute
+from agent.sandbox.woo.orderjson import order_json
+from agent.sandbox.woo.seed import danish_shop
 from agent.woo.models import Order
-from agent.woo.orderjson import order_json
-from agent.woo.seed import danish_shop
 
 from .helpers import CART_17, CART_19, key_paths, real_rest
 
@@ -64,7 +64,7 @@ def test_percent_coupon_remainder_cent() -> None:
 def test_three_times_3333_keeps_unrounded_net() -> None:
     from dataclasses import replace
 
-    from agent.woo.checkout import Shop
+    from agent.sandbox.woo.checkout import Shop
     base = danish_shop()
     products = dict(base.products)
     products[104] = replace(products[104], price=D("33.33"))

@@ -8,9 +8,9 @@ from decimal import Decimal
 import aiohttp
 import pytest
 
+from agent.sandbox.woo import running_woo_sandbox
 from agent.woo.client import WooClient, basic_auth_header
 from agent.woo.errors import WooAuthError, WooConnectionError, WooNotFound, WooRejected
-from agent.woo.sandbox import running_woo_sandbox
 
 from .conftest import CK, CS
 from .helpers import CART_17, CART_19, key_paths, real_rest

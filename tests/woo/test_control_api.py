@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from agent.woo.sandbox import WooSandbox
+from agent.sandbox.woo import WooSandbox
 
 from .helpers import CART_17
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from agent.sandbox.woo import WooSandbox
 from agent.woo.client import WooClient
 from agent.woo.errors import WooRejected
-from agent.woo.sandbox import WooSandbox
 from agent.woo.stock import StockUpdate
 
 

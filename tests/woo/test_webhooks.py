@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from agent.sandbox.woo import WooSandbox
 from agent.woo.client import WooClient
 from agent.woo.models import Order, loads
-from agent.woo.sandbox import WooSandbox
 from agent.woo.signature import verify
 
 from .conftest import Receiver
@@ -112,7 +112,7 @@ async def test_drop_and_delay_controls(client: WooClient, sandbox: WooSandbox, r
 
 
 async def test_safe_url_rule_rejects_loopback(receiver: Receiver, session) -> None:
-    from agent.woo.sandbox import running_woo_sandbox
+    from agent.sandbox.woo import running_woo_sandbox
 
     from .conftest import CK, CS
     async with running_woo_sandbox(CK, CS, safe_urls=True) as shop:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from agent.woo.sandbox.state import ShopState
-from agent.woo.sandbox.webhooks import Dispatcher
+from agent.sandbox.woo.state import ShopState
+from agent.sandbox.woo.webhooks import Dispatcher
 
 STATE: web.AppKey[ShopState] = web.AppKey("woo_state", ShopState)
 DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("woo_dispatcher", Dispatcher)

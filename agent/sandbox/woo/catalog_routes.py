@@ -6,11 +6,11 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.woo.sandbox.http import json_response, paginate, read_body
-from agent.woo.sandbox.keys import STATE, V3
-from agent.woo.sandbox.render import product_json, variation_json
-from agent.woo.sandbox.state import ShopError, ShopState
-from agent.woo.seed import CatalogueItem
+from agent.sandbox.woo.http import json_response, paginate, read_body
+from agent.sandbox.woo.keys import STATE, V3
+from agent.sandbox.woo.render import product_json, variation_json
+from agent.sandbox.woo.seed import CatalogueItem
+from agent.sandbox.woo.state import ShopError, ShopState
 
 BATCH_LIMIT = 100
 

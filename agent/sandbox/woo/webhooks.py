@@ -25,9 +25,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from agent.woo.orderjson import gmt, local
+from agent.sandbox.woo.orderjson import gmt, local
+from agent.sandbox.woo.wpjson import dumps_wp
 from agent.woo.signature import sign
-from agent.woo.wpjson import dumps_wp
 
 log = logging.getLogger(__name__)
 USER_AGENT = "WooCommerce/10.0.2 Hookshot (WordPress/6.8.8)"

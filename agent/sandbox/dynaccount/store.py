@@ -1,5 +1,5 @@
 """The sandbox's in-memory accounts: generic table rules (read-only and unknown columns,
-references, uniqueness, select/filter/order/limit) with document rules in :mod:`.sandbox_docs`."""
+references, uniqueness, select/filter/order/limit) with document rules in :mod:`.docs`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import sandbox_docs as docs
-from .sandbox_schema import SCHEMA, FieldError, TableSpec, coerce, render
+from . import docs
+from .schema import SCHEMA, FieldError, TableSpec, coerce, render
 
 Row = dict[str, Any]
 RESERVED = ("select", "order", "limit")

@@ -7,18 +7,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from . import assumptions as A
-from . import rules
+from agent.dynaccount import assumptions as A
+from agent.dynaccount import rules
 
 if TYPE_CHECKING:
-    from .sandbox_store import Row, Store
+    from .store import Row, Store
 
 ZERO = Decimal(0)
 ACCOUNTING_TYPES = ("LEDGER", "DEBTOR_INVOICE", A.PAYMENT_DEBTOR_TYPE)
 
 
 def _err(column: str, message: str, status: int = 400) -> Exception:
-    from .sandbox_store import ApiError
+    from .store import ApiError
 
     return ApiError(status, {column: message})
 

@@ -18,9 +18,9 @@ from urllib.parse import unquote
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from agent.sandbox.woo.state import ShopError
+from agent.sandbox.woo.wpjson import dumps_rest
 from agent.woo import oauth
-from agent.woo.sandbox.state import ShopError
-from agent.woo.wpjson import dumps_rest
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BASIC_REALM = ('Basic realm="WooCommerce API. Use a consumer key in the username field and a consumer secret '

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
-from . import assumptions as A
-from .sandbox_store import ApiError, Row, Store
+from agent.dynaccount import assumptions as A
+
+from .store import ApiError, Row, Store
 
 DAY = 86_400
 

@@ -1,6 +1,6 @@
 """Orders as WooCommerce stores and renders them (``GET /wc/v3/orders/<id>``), pure.
 
-:func:`new_order` turns a ``POST /orders`` body into a :class:`StoredOrder` using :mod:`agent.woo.checkout`;
+:func:`new_order` turns a ``POST /orders`` body into a :class:`StoredOrder` using :mod:`agent.sandbox.woo.checkout`;
 :func:`render_order` gives the REST JSON with WooCommerce's keys, key order and string formatting (the
 captured order 17 is the reference). The sandbox mutates a ``StoredOrder`` (status, dates, refunds, meta)
 and renders it at response/delivery time. Quick use for table-driven tests::
@@ -19,9 +19,9 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agent.woo.checkout import Checkout, ItemLine, Shop, compute
-from agent.woo.taxes import ZERO, fmt_money, fmt_raw
-from agent.woo.wpjson import php_float
+from agent.sandbox.woo.checkout import Checkout, ItemLine, Shop, compute
+from agent.sandbox.woo.taxes import ZERO, fmt_money, fmt_raw
+from agent.sandbox.woo.wpjson import php_float
 
 WC_VERSION = "10.0.2"
 SITE_TZ = ZoneInfo("Europe/Copenhagen")

@@ -17,11 +17,12 @@ from typing import Any
 
 from aiohttp import web
 
-from . import assumptions as A
-from .sandbox import FAULTS, STATS, STORE
-from .sandbox_schema import SCHEMA
-from .sandbox_seed import add_product, set_stock
-from .sandbox_store import Store
+from agent.dynaccount import assumptions as A
+
+from .schema import SCHEMA
+from .seed import add_product, set_stock
+from .server import FAULTS, STATS, STORE
+from .store import Store
 
 
 def add_control_routes(app: web.Application) -> None:

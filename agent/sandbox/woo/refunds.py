@@ -12,10 +12,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from agent.woo.checkout import Shop
-from agent.woo.orderjson import Ids, StoredOrder, StoredRefund, gmt, line_item_json, local
-from agent.woo.taxes import ZERO, fmt_money
-from agent.woo.wpjson import php_float
+from agent.sandbox.woo.checkout import Shop
+from agent.sandbox.woo.orderjson import Ids, StoredOrder, StoredRefund, gmt, line_item_json, local
+from agent.sandbox.woo.taxes import ZERO, fmt_money
+from agent.sandbox.woo.wpjson import php_float
 
 ErrorFactory = Callable[..., Exception]
 
@@ -130,7 +130,7 @@ def _public(refund: StoredRefund, kind: str) -> list[dict[str, Any]]:
 
 def full_refund_payload(order: StoredOrder, reason: str = "") -> dict[str, Any]:
     """A REST refund body returning everything not yet refunded (all lines, shipping, fees, their VAT)."""
-    from agent.woo.taxes import round_tax_total
+    from agent.sandbox.woo.taxes import round_tax_total
 
     def tax(taxes: Mapping[int, Decimal]) -> list[dict[str, str]]:
         return [{"id": str(k), "refund_total": str(round_tax_total(v, prices_include_tax=True))}

@@ -19,13 +19,13 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.woo.orderjson import render_order
-from agent.woo.sandbox.http import json_response, shop_error
-from agent.woo.sandbox.keys import DISPATCHER, STATE
-from agent.woo.sandbox.refunds import full_refund_payload, render_refund
-from agent.woo.sandbox.render import product_json
-from agent.woo.sandbox.state import ShopError
-from agent.woo.taxes import fmt_money
+from agent.sandbox.woo.http import json_response, shop_error
+from agent.sandbox.woo.keys import DISPATCHER, STATE
+from agent.sandbox.woo.orderjson import render_order
+from agent.sandbox.woo.refunds import full_refund_payload, render_refund
+from agent.sandbox.woo.render import product_json
+from agent.sandbox.woo.state import ShopError
+from agent.sandbox.woo.taxes import fmt_money
 
 PREFIX = "/__sandbox"
 

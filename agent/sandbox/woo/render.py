@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.woo.orderjson import gmt, local
-from agent.woo.sandbox.state import Customer, ShopState
-from agent.woo.seed import TAX_RATES, CatalogueItem
-from agent.woo.taxes import fmt_money
+from agent.sandbox.woo.orderjson import gmt, local
+from agent.sandbox.woo.seed import TAX_RATES, CatalogueItem
+from agent.sandbox.woo.state import Customer, ShopState
+from agent.sandbox.woo.taxes import fmt_money
 
 ALLOW = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from agent.woo.checkout import Product, Shop, ShopSettings
-from agent.woo.coupons import Coupon
-from agent.woo.taxes import TaxRate
+from agent.sandbox.woo.checkout import Product, Shop, ShopSettings
+from agent.sandbox.woo.coupons import Coupon
+from agent.sandbox.woo.taxes import TaxRate
 
 D = Decimal
 

@@ -8,14 +8,14 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.woo.orderjson import SITE_TZ, render_order
-from agent.woo.sandbox.catalog_routes import add_catalog_routes
-from agent.woo.sandbox.http import error_response, json_response, paginate, read_body
-from agent.woo.sandbox.keys import DISPATCHER, STATE, V3
-from agent.woo.sandbox.refunds import render_refund
-from agent.woo.sandbox.render import customer_json, settings_json, tax_json
-from agent.woo.sandbox.state import ShopError, ShopState
-from agent.woo.sandbox.webhooks import Dispatcher, valid_topic, webhook_json
+from agent.sandbox.woo.catalog_routes import add_catalog_routes
+from agent.sandbox.woo.http import error_response, json_response, paginate, read_body
+from agent.sandbox.woo.keys import DISPATCHER, STATE, V3
+from agent.sandbox.woo.orderjson import SITE_TZ, render_order
+from agent.sandbox.woo.refunds import render_refund
+from agent.sandbox.woo.render import customer_json, settings_json, tax_json
+from agent.sandbox.woo.state import ShopError, ShopState
+from agent.sandbox.woo.webhooks import Dispatcher, valid_topic, webhook_json
 
 
 def _state(request: web.Request) -> ShopState:

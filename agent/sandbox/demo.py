@@ -26,11 +26,11 @@ from aiohttp import web
 from agent.app import JOURNAL, SERVICES, Services, create_app
 from agent.clock import Clock
 from agent.config import Config, parse_config
-from agent.demo_orders import RefundSpec, order_payloads, refund_payload
-from agent.dynaccount.sandbox import SandboxConfig, SandboxHandle, running_sandbox
-from agent.dynaccount.sandbox_faults import FaultConfig
+from agent.sandbox.demo_orders import RefundSpec, order_payloads, refund_payload
+from agent.sandbox.dynaccount.faults import FaultConfig
+from agent.sandbox.dynaccount.server import SandboxConfig, SandboxHandle, running_sandbox
+from agent.sandbox.woo import WooSandbox, running_woo_sandbox
 from agent.woo.client import WooClient
-from agent.woo.sandbox import WooSandbox, running_woo_sandbox
 
 log = logging.getLogger(__name__)
 DEMO_DIR = Path("data/demo")

@@ -3,7 +3,7 @@
 Serves ``/v7/{api_id}/{api_key}/{method}/{table|action}/[{id}/]`` for any HTTP method, checks the
 X-Hash over Host header + raw path/query + raw body + secret (§1.4, A-2), and answers with the
 ``{"result": …}`` / ``{"error": …}`` envelopes. ``/_sandbox/…`` is the inspection/control API
-(see :mod:`.sandbox_control`), which the client never uses.
+(see :mod:`.control`), which the client never uses.
 
 CLI: ``dynaccount-agent sandbox dynaccount …`` calls :func:`main` with the remaining arguments.
 """
@@ -26,11 +26,12 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from . import signing
-from .sandbox_actions import ACTIONS, document
-from .sandbox_faults import WRITE_METHODS, FaultConfig, FaultInjector
-from .sandbox_seed import seed
-from .sandbox_store import ApiError, Row, Store
+from agent.dynaccount import signing
+
+from .actions import ACTIONS, document
+from .faults import WRITE_METHODS, FaultConfig, FaultInjector
+from .seed import seed
+from .store import ApiError, Row, Store
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ PEERS = web.AppKey("dynaccount_peers", set[str])
 
 
 def create_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
-    from .sandbox_control import add_control_routes
+    from .control import add_control_routes
 
     config = config or SandboxConfig()
     store = Store(clock=config.clock, invoice_start=config.invoice_start)
@@ -325,6 +326,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     # Re-import under the package name so the AppKeys shared with sandbox_control are the same objects.
-    from agent.dynaccount.sandbox import main as package_main
+    from agent.sandbox.dynaccount.server import main as package_main
 
     sys.exit(package_main())

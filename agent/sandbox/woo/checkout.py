@@ -2,8 +2,8 @@
 
 Usage::
 
-    from agent.woo.checkout import compute
-    from agent.woo.seed import danish_shop
+    from agent.sandbox.woo.checkout import compute
+    from agent.sandbox.woo.seed import danish_shop
 
     result = compute(danish_shop(), {
         "line_items": [{"product_id": 11, "quantity": 2}, {"product_id": 13, "variation_id": 14, "quantity": 1}],
@@ -19,7 +19,7 @@ The request is exactly the body of ``POST /wp-json/wc/v3/orders`` (line items by
 ``variation_id`` / ``sku`` and ``quantity``, optional explicit net ``subtotal``/``total``). The result keeps
 WooCommerce's *stored* values: line ``subtotal``/``total`` and every ``taxes`` entry unrounded (6 decimals),
 per-line ``*_tax`` and all order totals rounded as WooCommerce rounds them. Render strings with
-:func:`agent.woo.taxes.fmt_money` (or use :mod:`agent.woo.orderjson` for a complete REST order dict).
+:func:`agent.sandbox.woo.taxes.fmt_money` (or use :mod:`agent.sandbox.woo.orderjson` for a complete REST order dict).
 
 Rules modelled (WC10 code reading, confirmed on a real shop where the spec says so):
 
@@ -27,7 +27,7 @@ Rules modelled (WC10 code reading, confirmed on a real shop where the spec says 
   keep that net and get their own rate; a country without a rate gets no tax and no tax line;
 * per-rate taxes are 6-decimal; line/fee/shipping ``*_tax`` and order tax totals round half DOWN (prices incl.
   tax), display of ``taxes[]`` and money rounds half UP;
-* coupons (:mod:`agent.woo.coupons`) discount incl.-tax prices, then the discount's tax (customer's rates) is
+* coupons (:mod:`agent.sandbox.woo.coupons`) discount incl.-tax prices, then the discount's tax (customer's rates) is
   removed from the line total; coupon ``discount_tax`` is the per-line rounded tax of each discount;
 * shipping is net; tax class ``inherit`` takes the first of standard/reduced/zero found among taxable items;
 * fees are net and enter ``total`` unrounded; a negative taxable fee apportions tax over the classes by net;
@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from agent.woo.coupons import Coupon, DiscountItem, apply_coupons, to_cents
-from agent.woo.taxes import (
+from agent.sandbox.woo.coupons import Coupon, DiscountItem, apply_coupons, to_cents
+from agent.sandbox.woo.taxes import (
     ZERO,
     TaxRate,
     exclusive_taxes,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from . import assumptions as A
+from agent.dynaccount import assumptions as A
 
 TOTALS = ("vat_amount", "total_amount", "total_weight", "profit_amount")
 _DECIMAL = {

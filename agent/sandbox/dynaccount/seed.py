@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .sandbox_store import Store
+from .store import Store
 
 # EU standard VAT rates used for the OSS codes (2025; the sandbox only needs plausible values).
 OSS_RATES: dict[str, str] = {

@@ -10,7 +10,7 @@ Python::
 
 CLI (called by ``dynaccount-agent sandbox woocommerce --port N --consumer-key CK --consumer-secret CS``)::
 
-    agent.woo.sandbox.main(["--port", "8081", "--consumer-key", "ck_…", "--consumer-secret", "cs_…"])
+    agent.sandbox.woo.main(["--port", "8081", "--consumer-key", "ck_…", "--consumer-secret", "cs_…"])
 """
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ from typing import Any
 
 from aiohttp import web
 
-from agent.woo.orderjson import render_order
-from agent.woo.sandbox.control import add_control_routes, control_errors
-from agent.woo.sandbox.http import ApiKey, AuthConfig, auth_middleware
-from agent.woo.sandbox.keys import DISPATCHER, STATE
-from agent.woo.sandbox.refunds import full_refund_payload, render_refund
-from agent.woo.sandbox.render import customer_json, product_json
-from agent.woo.sandbox.routes import add_rest_routes
-from agent.woo.sandbox.state import ShopError, ShopState
-from agent.woo.sandbox.webhooks import DeliveryRecord, Dispatcher, SandboxWebhook
+from agent.sandbox.woo.control import add_control_routes, control_errors
+from agent.sandbox.woo.http import ApiKey, AuthConfig, auth_middleware
+from agent.sandbox.woo.keys import DISPATCHER, STATE
+from agent.sandbox.woo.orderjson import render_order
+from agent.sandbox.woo.refunds import full_refund_payload, render_refund
+from agent.sandbox.woo.render import customer_json, product_json
+from agent.sandbox.woo.routes import add_rest_routes
+from agent.sandbox.woo.state import ShopError, ShopState
+from agent.sandbox.woo.webhooks import DeliveryRecord, Dispatcher, SandboxWebhook
 
 __all__ = ["ApiKey", "WooSandbox", "create_woo_sandbox_app", "main", "running_woo_sandbox", "serve"]
 

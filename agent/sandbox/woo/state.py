@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from agent.woo.checkout import CheckoutError, Shop, ShopSettings
-from agent.woo.orderjson import Ids, StoredOrder, StoredRefund, add_line_meta, new_order
-from agent.woo.sandbox.refunds import build_refund, is_fully_refunded
-from agent.woo.seed import COUPONS, FIRST_FREE_POST_ID, CatalogueItem, catalogue, danish_shop
+from agent.sandbox.woo.checkout import CheckoutError, Shop, ShopSettings
+from agent.sandbox.woo.orderjson import Ids, StoredOrder, StoredRefund, add_line_meta, new_order
+from agent.sandbox.woo.refunds import build_refund, is_fully_refunded
+from agent.sandbox.woo.seed import COUPONS, FIRST_FREE_POST_ID, CatalogueItem, catalogue, danish_shop
 
 Hook = Callable[[str, int], None]
 STOCK_REDUCING = ("processing", "completed", "on-hold")

@@ -1,0 +1,1 @@
+"""Stand-ins for WooCommerce and Dynaccount, and the demo. Nothing in production imports this package."""
