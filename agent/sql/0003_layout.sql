@@ -20,4 +20,8 @@ UPDATE intents SET order_id = (
 UPDATE intents SET order_id = substr(key, length('create-invoice:woo-order-') + 1)
 WHERE order_id IS NULL AND key GLOB 'create-invoice:woo-order-[0-9]*'
   AND substr(key, length('create-invoice:woo-order-') + 1) NOT GLOB '*[^0-9]*';
+-- Likewise a payment registration whose answer was lost before its link was written.
+UPDATE intents SET order_id = substr(key, 28, length(key) - 27 - 8)
+WHERE order_id IS NULL AND key GLOB 'register-payment:woo-order-[0-9]*-payment'
+  AND substr(key, 28, length(key) - 27 - 8) NOT GLOB '*[^0-9]*';
 CREATE INDEX intents_order ON intents (order_id);
