@@ -40,10 +40,6 @@ class Journal(DeliveryJournal, WorkJournal, LinkJournal, AuditJournal, ValueJour
         self._writer = None
         self._closed = False
 
-    @property
-    def _clock(self) -> Clock:
-        return self.db.clock
-
     @classmethod
     async def open(
         cls,
