@@ -16,6 +16,8 @@ from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
 from agent.intake import Intake
 from agent.journal import Journal, WorkItem
+from agent.mail.app import add_mail
+from agent.mail.health import SystemHealth
 from agent.orders import OrderProcessor, classify
 from agent.status_page import add_routes as add_status_page
 from agent.sweep import Sweep
@@ -40,6 +42,7 @@ class Services:
     orders: OrderProcessor
     worker: Worker
     sweep: Sweep
+    health: SystemHealth | None = None  # what the worker's calls found about the outside systems
 
 
 SERVICES = web.AppKey("services", Services)
@@ -107,13 +110,14 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as woo_session, aiohttp.ClientSession(connector=dyn_connector) as dyn_session:
         woo, dyn = build_clients(config, woo_session, dyn_session)
         orders = build_processor(config, journal, woo, dyn, clock)
-        worker = Worker(journal, Dispatcher({"order": orders}), config.worker, clock, classify=classify)
+        health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
+        worker = Worker(journal, Dispatcher({"order": health.watch(orders)}), config.worker, clock, classify=classify)
         sweep = Sweep(
             journal, woo, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
             lookback=config.sweep.lookback_hours * 3600, webhook_url=config.woocommerce.webhook_url,
             webhook_secret=config.woocommerce.webhook_secret.get_secret_value(),
         )  # fmt: skip
-        app[SERVICES] = Services(woo, dyn, orders, worker, sweep)
+        app[SERVICES] = Services(woo, dyn, orders, worker, sweep, health)
         app[INTAKE].on_work = worker.wake
         if app[AUTOSTART]:
             worker.start()
@@ -203,4 +207,5 @@ def create_app(
     app.router.add_post("/api/work/{key}/retry", _api_retry)
     app.router.add_get("/api/deliveries", _api_deliveries)
     add_status_page(app)
+    add_mail(app, background=background)
     return app

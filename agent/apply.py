@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any, Protocol
 
 from agent.clock import Clock
 from agent.dynaccount.assumptions import CREDITNOTE_LINE_TABLE, CREDITNOTE_TABLE
@@ -38,6 +39,12 @@ log = logging.getLogger(__name__)
 
 # Columns a debtor can be found by in Dynaccount for each match key (equality filter, A-5).
 MATCH_COLUMNS = {"email": "email", "vat_number": "vatno", "ean": "ean"}
+
+
+class BookedHook(Protocol):
+    """Told every time the applier sees a document booked (the mail outbox; idempotent by reference)."""
+
+    async def __call__(self, kind: str, plan: dict[str, Any], document: Invoice | CreditNote) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,12 @@ class Applier:
         self._allocation_lock = asyncio.Lock()
         self._debtor_locks: dict[str, asyncio.Lock] = {}
         self._product_locks: dict[str, asyncio.Lock] = {}
+        self.on_booked: BookedHook | None = None
+
+    async def booked(self, kind: str, plan: dict[str, Any], document: Invoice | CreditNote) -> None:
+        """Called before the link says booked, so a crash in between repeats the call, never skips it."""
+        if self.on_booked is not None and document.is_booked:
+            await self.on_booked(kind, plan, document)
 
     # -- debtors and products -------------------------------------------------------------------
 
@@ -203,6 +216,7 @@ class Applier:
         return None
 
     async def _link_invoice(self, plan: InvoicePlan, invoice: Invoice) -> None:
+        await self.booked("invoice", plan.to_dict(), invoice)
         await self._journal.put_link(
             "order", plan.order_id, state="booked" if invoice.is_booked else "draft", dyn_id=invoice.id,
             dyn_number=invoice.number, reference=plan.reference, amount=str(invoice.total_amount),
@@ -288,6 +302,7 @@ class Applier:
         return None
 
     async def _link_creditnote(self, plan: CreditNotePlan, note: CreditNote) -> None:
+        await self.booked("creditnote", plan.to_dict(), note)
         await self._journal.put_link(
             "refund", plan.refund_id, state="booked" if note.is_booked else "draft", dyn_id=note.id,
             dyn_number=note.number, reference=plan.reference, amount=str(note.total_amount),

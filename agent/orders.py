@@ -78,6 +78,10 @@ class OrderProcessor:
         self._apply = applier
         self._settings = settings
 
+    @property
+    def applier(self) -> Applier:
+        return self._apply
+
     async def __call__(self, item: WorkItem) -> Outcome:
         try:
             order = await self._woo.get_order(int(item.resource_id))
@@ -132,6 +136,7 @@ class OrderProcessor:
             return
         current = await self._dyn.get_invoice(int(link.dyn_id))
         if current.is_booked:
+            await self._apply.booked("invoice", link.data.get("plan", {}), current)
             await self._journal.put_link(
                 "order", order_id, state="booked", dyn_id=current.id, dyn_number=current.number,
                 reference=link.reference, amount=str(current.total_amount), data=link.data,

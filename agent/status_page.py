@@ -106,8 +106,14 @@ async def _index(request: web.Request) -> web.Response:
     return _render(
         "index.html", s=payload, problems=health(payload, journal_ok), state=state, states=WORK_STATES,
         items=await status.work_list(parts.journal, state, 200),
-        deliveries=await unusable_deliveries(parts.journal, 50),
+        deliveries=await unusable_deliveries(parts.journal, 50), mail=await _mail_counts(parts.journal),
     )  # fmt: skip
+
+
+async def _mail_counts(journal: Journal) -> dict[str, int]:
+    from agent.mail.web import mail_summary  # the mail room's card (it imports this module)
+
+    return await mail_summary(journal)
 
 
 def _document(title: str, link: Link, note: str = "") -> dict[str, Any]:
@@ -144,7 +150,10 @@ async def _work(request: web.Request) -> web.Response:
     docs = await documents(journal, key)
     applied = [d["plan"] for d in docs if d["plan"] is not None]
     latest = detail["plan"] if detail["plan"] not in applied else None  # shown once, with its document
-    return _render("work.html", w=detail, documents=docs, latest_plan=latest)
+    from agent.mail.web import item_mails  # the mail room's section (it imports this module)
+
+    return _render("work.html", w=detail, documents=docs, latest_plan=latest, key=key,
+                   mails=await item_mails(journal, key))  # fmt: skip
 
 
 def _next_url(value: Any, default: str) -> str:
