@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from agent.clock import Clock, iso
 from agent.journal import Journal
@@ -70,7 +71,7 @@ class AlertEngine:
         digest = json.loads(await self._journal.get_value(DIGEST_KEY) or '{"at": 0, "told": {}}')
         queued, now = 0, self._clock.now()
         for inc in await self._outbox.open_incidents():
-            queued += await self._step(inc, problems.get(inc.key), complete, now, digest["told"])
+            queued += await self._step(inc, problems.get(inc.key), complete, now, digest)
         queued += await self._digest(digest, now)
         await self._journal.set_value(DIGEST_KEY, json.dumps(digest))
         if queued:
@@ -78,8 +79,10 @@ class AlertEngine:
         return queued
 
     async def _step(self, inc: Incident, problem: Problem | None, complete: bool, now: float,
-                    told: dict[str, str]) -> int:  # fmt: skip
-        """End a gone incident (end mail if it was announced); announce one that lasted its grace."""
+                    digest: dict[str, Any]) -> int:  # fmt: skip
+        """End a gone incident (end mail if it was announced); announce one that lasted its grace.
+        A start mail also restarts the digest's clock: the owner was just told."""
+        told = digest["told"]
         if problem is None and complete:
             end = self._mail_for(f"alert:{inc.id}:end", "end", [(inc, now)]) if inc.announced else None
             await self._outbox.close_incident(inc.id, end)
@@ -89,12 +92,12 @@ class AlertEngine:
             start = self._mail_for(f"alert:{inc.id}:start", "start", [(inc, None)])
             await self._outbox.announce_incident(inc.id, start)
             told[inc.key] = inc.detail
+            digest["at"] = now
             return 1
         return 0
 
-    async def _digest(self, digest: dict[str, object], now: float) -> int:
+    async def _digest(self, digest: dict[str, Any], now: float) -> int:
         told = digest["told"]
-        assert isinstance(told, dict)
         changed = [i for i in await self._outbox.open_incidents() if i.announced and told.get(i.key) != i.detail]
         if not changed or now - float(str(digest["at"])) < self._alerts.digest_minutes * 60:
             return 0

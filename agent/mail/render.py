@@ -75,11 +75,11 @@ def environment(cfg: MailConfig) -> jinja2.Environment:
     return env
 
 
-def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+def render_file(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"{exc.filename or name}, line {exc.lineno}: {exc.message}") from None
+        raise TemplateError(f"{exc.name or name}, line {exc.lineno}: {exc.message}") from None
     except jinja2.TemplateNotFound:
         raise TemplateError(f"{name}: template not found") from None
     except (jinja2.UndefinedError, TypeError, ValueError, KeyError) as exc:
@@ -87,12 +87,12 @@ def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
 
 
 def render(env: jinja2.Environment, kind: str, language: str, context: dict[str, Any]) -> Rendered:
-    raw = _render(env, f"{language}/{kind}.txt", context)
+    raw = render_file(env, f"{language}/{kind}.txt", context)
     first, _, body = raw.partition("\n")
     if not first.startswith("Subject:"):
         raise TemplateError(f"{language}/{kind}.txt: the first line must be 'Subject: …'")
     subject = " ".join(first.removeprefix("Subject:").split())  # one line: no header injection
-    html = _render(env, f"{language}/{kind}.html", context) if kind in CUSTOMER_KINDS else None
+    html = render_file(env, f"{language}/{kind}.html", context) if kind in CUSTOMER_KINDS else None
     return Rendered(subject, body.lstrip("\n"), html)
 
 

@@ -10,7 +10,7 @@ import jinja2
 
 from agent.mail.config import MailConfig
 from agent.mail.context import Document, creditnote_context, invoice_context
-from agent.mail.render import LANGUAGES, TemplateError, render
+from agent.mail.render import CUSTOMER_KINDS, LANGUAGES, TemplateError, render, render_file
 
 SAMPLE_PLAN: dict[str, Any] = {
     "order_id": 1001, "order_number": "1001", "reference": "woo-order-1001", "currency": "DKK",
@@ -48,6 +48,11 @@ def check_templates(env: jinja2.Environment, cfg: MailConfig | None = None) -> l
             for event in ("start", "end", "digest") if kind == "alert" else ("",):
                 try:
                     render(env, kind, language, {**context, "event": event} if event else context)
+                except TemplateError as exc:
+                    problems.append(str(exc))
+            if kind in CUSTOMER_KINDS:  # the HTML part on its own too: one error must not hide another
+                try:
+                    render_file(env, f"{language}/{kind}.html", context)
                 except TemplateError as exc:
                     problems.append(str(exc))
     return sorted(set(problems))
