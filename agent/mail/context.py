@@ -37,6 +37,7 @@ def _lines(plan: dict[str, Any]) -> list[dict[str, Any]]:
             "name": line.get("name", ""), "product": line.get("product", ""), "qty": str(line.get("qty", "0")),
             "unit_price": str(line.get("unit_price", "0")), "vat_code": line.get("vat_code", ""),
             "vat_rate": str(line.get("vat_rate", "0")), "net": str(net), "vat": str(vat), "total": str(net + vat),
+            "discount_percent": str(line.get("discount_percent") or ""),
         })  # fmt: skip
     return out
 
