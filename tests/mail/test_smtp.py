@@ -144,3 +144,24 @@ async def test_5xx_fails_the_mail_with_the_servers_text_and_the_invoice_stays_do
         item = await stack.app[JOURNAL].get_work(f"order:{order_id}")
         assert item is not None and item.state == "done"
         assert (await booked(stack))[order_id]["number"]
+
+
+async def test_credit_note_mail_when_configured(mail_stack: MakeStack, clock: ManualClock) -> None:
+    from agent.sandbox.demo import refund_some
+
+    async with smtp_server() as server, mail_stack(clock, mail=mail_settings(server.port, send_creditnotes=True)) as stack:
+        ids = await place_orders(stack, 2)
+        await drive(stack, clock)
+        await refund_some(stack, ids, {1: "amount"})
+        await drive(stack, clock)
+        [refund_id] = stack.refunds
+        note = await stack.app[JOURNAL].get_link("refund", refund_id)
+        assert note is not None and note.state == "booked"
+        [rec] = [r for r in server.recorder.received if "woo-refund" in r.message["Message-ID"]]
+        msg = rec.message
+        assert msg["Subject"].startswith(f"Kreditnota {note.dyn_number} fra Kaffe & Co")
+        [pdf] = parts(msg)["attachments"]
+        assert pdf.get_filename() == f"Kreditnota-{note.dyn_number}.pdf"
+        assert f"Kreditnota {note.dyn_number}" in pdf_text(pdf.get_content())
+        rows = await MailJournal(stack.app[JOURNAL]).for_work(f"order:{ids[1]}")
+        assert [r.reference for r in rows] == [f"woo-order-{ids[1]}", f"woo-refund-{refund_id}"]
