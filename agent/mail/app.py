@@ -12,7 +12,7 @@ from aiohttp import web
 from agent.dynaccount.client import DynaccountClient
 from agent.mail.alerts import AlertEngine
 from agent.mail.config import MailConfig
-from agent.mail.health import JournalProblems, SystemHealth
+from agent.mail.health import JournalProblems, SweepProblems, SystemHealth
 from agent.mail.outbox import Mailer
 from agent.mail.render import TemplateError, environment
 from agent.mail.smtp import SmtpSender
@@ -43,29 +43,45 @@ def pdf_source(dyn: DynaccountClient) -> PdfSource:
     return fetch
 
 
-async def _mail_ctx(app: web.Application) -> AsyncIterator[None]:
-    from agent.app import AUTOSTART, CLOCK, CONFIG, JOURNAL, SERVICES  # app.py imports this module
+def _alerts(app: web.Application, parts: MailParts) -> AlertEngine:
+    from agent.app import CLOCK, CONFIG, JOURNAL, SERVICES
 
     config, journal, clock, services = app[CONFIG], app[JOURNAL], app[CLOCK], app[SERVICES]
-    cfg = config.mail
+    grace = config.alerts.after_minutes * 60
+    health = services.health or SystemHealth(clock, grace_seconds=grace)
+    sweep = SweepProblems(lambda: services.sweep.status.last_error, clock, grace_seconds=grace)
+    sources = [health.problems, JournalProblems(journal).problems, sweep.problems]
+    return AlertEngine(
+        journal, config.alerts, parts.cfg, clock, sources,
+        agent_name=parts.cfg.shop_name or parts.cfg.from_name or "dynaccount-agent",
+        status_url=f"http://{config.server.host}:{config.server.port}/",
+    )  # fmt: skip
+
+
+async def _start_worker(app: web.Application, parts: MailParts) -> MailWorker:
+    from agent.app import CLOCK, JOURNAL, SERVICES
+
+    journal, clock, services = app[JOURNAL], app[CLOCK], app[SERVICES]
+    parts.mailer = Mailer(journal, parts.cfg, clock)
+    services.orders.applier.on_booked = parts.mailer.on_booked
+    worker = MailWorker(journal, parts.cfg, clock, SmtpSender(parts.cfg), parts.env, pdf_source(services.dyn))
+    parts.mailer.on_queued = worker.wake
+    problems = check_templates(parts.env, parts.cfg)
+    worker.template_error = "; ".join(problems) or None
+    for problem in problems:
+        log.error("mail template: %s (mail waits until it is fixed and the agent restarted)", problem)
+    await worker.recover()
+    return worker
+
+
+async def _mail_ctx(app: web.Application) -> AsyncIterator[None]:
+    from agent.app import AUTOSTART, CONFIG
+
     parts = app[MAIL]
-    if cfg.enabled:
-        parts.mailer = Mailer(journal, cfg, clock)
-        services.orders.applier.on_booked = parts.mailer.on_booked
-        parts.worker = MailWorker(journal, cfg, clock, SmtpSender(cfg), parts.env, pdf_source(services.dyn))
-        parts.mailer.on_queued = parts.worker.wake
-        problems = check_templates(parts.env)
-        parts.worker.template_error = "; ".join(problems) or None
-        for problem in problems:
-            log.error("mail template: %s (mail waits until it is fixed and the agent restarted)", problem)
-        await parts.worker.recover()
-        if config.alerts.to:
-            health = services.health or SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
-            parts.alerts = AlertEngine(
-                journal, config.alerts, cfg, clock, [health.problems, JournalProblems(journal).problems],
-                agent_name=cfg.shop_name or cfg.from_name or "dynaccount-agent",
-                status_url=f"http://{config.server.host}:{config.server.port}/",
-            )  # fmt: skip
+    if parts.cfg.enabled:
+        parts.worker = await _start_worker(app, parts)
+        if app[CONFIG].alerts.to:
+            parts.alerts = _alerts(app, parts)
             parts.alerts.on_queued = parts.worker.wake
     if app[AUTOSTART] and parts.worker is not None:
         parts.worker.start()

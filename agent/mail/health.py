@@ -7,6 +7,7 @@ present now. A fuller up/down state of the outside systems (issue 11) plugs in a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent.clock import Clock
@@ -112,3 +113,23 @@ class JournalProblems:
                 since = min(r.updated_at for r in rows)
                 out.append(Problem(f"mail-{state}", title, f"{counts[state]} mail(s) {state}: {refs}", since))
         return out
+
+
+class SweepProblems:
+    """The sweep's last error (it polls WooCommerce and heals the agent's webhooks): a webhook that
+    stays disabled because healing it fails shows up here until issue 11's webhook state replaces it."""
+
+    def __init__(self, status: Callable[[], str | None], clock: Clock, *, grace_seconds: float) -> None:
+        self._status = status
+        self._clock = clock
+        self._grace = grace_seconds
+        self._since: float | None = None
+
+    async def problems(self) -> list[Problem]:
+        error = self._status()
+        if error is None:
+            self._since = None
+            return []
+        self._since = self._since or self._clock.now()
+        title = "WooCommerce sweep and webhook healing fail"
+        return [Problem("sweep-failing", title, error, self._since, self._grace)]

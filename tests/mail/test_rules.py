@@ -61,7 +61,7 @@ def test_shipped_templates_render_and_the_package_ships_the_top_level_folder() -
     for language in ("da", "en"):
         names = sorted(p.name for p in (top / language).iterdir())
         assert names == ["alert.txt", "creditnote.html", "creditnote.txt", "invoice.html", "invoice.txt"]
-        match, mismatch, errors = filecmp.cmpfiles(top / language, packaged / language, names, shallow=False)
+        _, mismatch, errors = filecmp.cmpfiles(top / language, packaged / language, names, shallow=False)
         assert (mismatch, errors) == ([], [])
 
 
