@@ -91,3 +91,17 @@ async def test_short_outage_sends_nothing_and_changes_come_as_rate_limited_diges
     await engine.tick()
     assert await refs() == ["digest", "end", "start"]
     await journal.close()
+
+
+async def test_sweep_failures_become_an_incident_after_the_grace() -> None:
+    from agent.mail.health import SweepProblems
+
+    clock = ManualClock()
+    error: list[str | None] = ["WooConnectionError: webhooks could not be re-activated"]
+    source = SweepProblems(lambda: error[0], clock, grace_seconds=300)
+    [first] = await source.problems()
+    clock.advance(400)
+    [later] = await source.problems()
+    assert first.key == later.key == "sweep-failing" and later.since == first.since and later.grace == 300
+    error[0] = None
+    assert await source.problems() == []
