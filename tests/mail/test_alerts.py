@@ -105,3 +105,33 @@ async def test_sweep_failures_become_an_incident_after_the_grace() -> None:
     assert first.key == later.key == "sweep-failing" and later.since == first.since and later.grace == 300
     error[0] = None
     assert await source.problems() == []
+
+
+async def test_a_skipped_order_does_not_end_a_dynaccount_outage() -> None:
+    from agent.dynaccount.errors import DynaccountConnectionError
+    from agent.journal import WorkItem
+    from agent.mail.health import SystemHealth
+    from agent.worker import Outcome
+
+    clock = ManualClock()
+    health = SystemHealth(clock, grace_seconds=300)
+    outcomes: list[Outcome | Exception] = [DynaccountConnectionError("refused"), Outcome("skipped", "not paid yet"),
+                                           Outcome("done", "invoice 7 booked")]  # fmt: skip
+
+    async def process(item: WorkItem) -> Outcome:
+        result = outcomes.pop(0)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    watched = health.watch(process)
+    item = WorkItem("order:1", "order", "1", "running", 1, 0, 0.0, 0.0, None, None)
+    try:
+        await watched(item)
+    except DynaccountConnectionError:
+        pass
+    assert [p.key for p in await health.problems()] == ["dynaccount-down"]
+    await watched(item)
+    assert [p.key for p in await health.problems()] == ["dynaccount-down"]
+    await watched(item)
+    assert await health.problems() == []
