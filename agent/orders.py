@@ -16,7 +16,7 @@ from typing import Any
 from agent.apply import Applier
 from agent.dynaccount.models import Invoice
 from agent.journal import Journal, OrderFacts, WorkItem
-from agent.outcomes import Outcome
+from agent.outcomes import Outcome, Progressed
 from agent.plan import (
     CreditNoteContext,
     CreditNotePlan,
@@ -74,6 +74,16 @@ class OrderProcessor:
         refunds = await self._woo.list_refunds(order.id) if order.refunds else []
         refunds.sort(key=lambda r: r.id)  # WooCommerce lists newest first; credit in order of creation
         facts = await self._journal.order_facts(order.id)
+        before = progress_marks(facts)
+        try:
+            return await self._run(item, order, refunds, facts)
+        except Exception as exc:
+            got = sorted(progress_marks(facts) - before)
+            if got:  # the applier keeps ``facts`` current, so this is what this pass recorded
+                raise Progressed(", ".join(got)) from exc
+            raise
+
+    async def _run(self, item: WorkItem, order: Order, refunds: list[Refund], facts: OrderFacts) -> Outcome:
         run = OrderRun()
         invoice = await self._invoice(item.key, order, refunds, facts, run)
         if invoice is not None and invoice.is_booked:
@@ -112,6 +122,8 @@ class OrderProcessor:
                 await self._late_payment(order, facts, invoice, run)
                 run.done.append(f"invoice {invoice.number} already booked")
                 return invoice
+            for removed in await self.applier.discard_unfinished_invoice(facts):
+                run.done.append(f"removed unfinished draft invoice id {removed.id} ({removed.requisition})")
             (run.held if plan.kind == "hold" else run.skipped).append(plan.reason)
             return None
         debtor = await self.applier.ensure_debtor(plan.debtor)
@@ -196,6 +208,16 @@ class OrderProcessor:
                     key, f"refund {link.woo_id} was deleted in WooCommerce after credit note "
                     f"{link.dyn_number or link.dyn_id} was made: needs attention", level="warning",
                 )  # fmt: skip
+
+
+def progress_marks(facts: OrderFacts) -> set[str]:
+    """What a pass over an order has achieved, as the journal records it: each link of the order in
+    its state (a document created, booked, a payment registered, a refund credited or netted) and
+    each finished intent. A pass made progress when this set gained a member; an intent merely
+    started, or a call that failed before anything was recorded, is no progress."""
+    links = [facts.invoice, facts.payment, *facts.refunds.values(), *facts.payouts.values()]
+    marks = {f"{link.kind} {link.woo_id} {link.state} id {link.dyn_id}" for link in links if link is not None}
+    return marks | {f"{intent.key} done" for intent in facts.intents.values() if intent.state == "done"}
 
 
 def _netted(facts: OrderFacts) -> set[int]:
