@@ -15,7 +15,7 @@ from typing import Any
 
 from agent.apply import Applier
 from agent.dynaccount.models import Invoice
-from agent.journal import Journal, OrderFacts, WorkItem
+from agent.journal import Journal, Link, OrderFacts, WorkItem
 from agent.outcomes import Outcome, Progressed
 from agent.plan import (
     CreditNoteContext,
@@ -178,6 +178,8 @@ class OrderProcessor:
         for refund in refunds:
             link = facts.refunds.get(refund.id)
             if link is not None and link.state in ("booked", "netted"):
+                if link.state == "booked":  # a payout an interrupted pass did not finish
+                    await self._late_payout(facts, refund.id, link, invoice, run)
                 continue
             if refund.id in netted:
                 await self.applier.mark_netted(facts, refund.id, invoice)
@@ -197,6 +199,17 @@ class OrderProcessor:
             payout_ref = f"{plan.reference}-payout"
             if await self.applier.register_payment(facts, "payout", refund.id, plan.payout, invoice, payout_ref):
                 run.done.append(f"refund payout {plan.payout.amount} registered")
+
+    async def _late_payout(self, facts: OrderFacts, refund_id: int, link: Link, invoice: Invoice,
+                           run: OrderRun) -> None:  # fmt: skip
+        """The credit note is booked but the pass that booked it failed before its payout was
+        registered: register it now, as the stored plan decided (never a second time)."""
+        stored = link.data.get("plan", {}).get("payout")
+        if refund_id in facts.payouts or not stored or not stored.get("register"):
+            return
+        payout = PaymentDecision(**{**stored, "amount": Decimal(str(stored["amount"]))})
+        if await self.applier.register_payment(facts, "payout", refund_id, payout, invoice, f"{link.reference}-payout"):
+            run.done.append(f"refund payout {payout.amount} registered")
 
     async def _deleted_refunds(self, key: str, order: Order, facts: OrderFacts) -> None:
         """Deleting a refund sends no webhook; a credited refund missing from the order needs a human."""

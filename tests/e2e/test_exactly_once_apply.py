@@ -51,7 +51,7 @@ async def _same_customer(stack: Stack, count: int) -> list[int]:
 
 async def test_orders_of_one_new_customer_at_once_make_one_debtor(make_stack: Callable[..., Any]) -> None:
     """Regression (item 2): the second order's put/debtor failed "already exists" and the order failed."""
-    clock, ctx = make_stack(worker={"concurrency": 8})
+    _clock, ctx = make_stack(worker={"concurrency": 8})
     async with ctx as stack:
         # The first order's look-ups are slow: the others wait at the customer's lock, and the look-up
         # just before its create is still in flight when the next order gets its turn.
