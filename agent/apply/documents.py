@@ -154,9 +154,11 @@ class Applier(MasterData):
                                invoice: Invoice, reference: str) -> bool:  # fmt: skip
         """Register ``payment`` once; ``kind`` is payment (invoice) or payout (refund)."""
         known = facts.payment if kind == "payment" else facts.payouts.get(int(woo_id))
-        if not payment.register or known is not None:
-            return False
         intent = f"register-{kind}:{reference}"
+        if known is not None:
+            return False
+        if not payment.register:  # (no longer) to register: an interrupted attempt's voucher may be left
+            return await self._settle_payment_attempt(facts, kind, woo_id, intent, reference)
         # No link: registered by an attempt that lost the answer, or before the journal was lost.
         found = await self._dyn.find_payment_by_reference(reference)
         if found is not None and found.complete:
@@ -175,6 +177,23 @@ class Applier(MasterData):
         await self._put(facts, kind, woo_id, state="registered", dyn_id=registered.enclosure_id,
                         reference=reference, amount=str(amount))  # fmt: skip
         return True
+
+    async def _settle_payment_attempt(self, facts: OrderFacts, kind: str, woo_id: int, intent: str,
+                                      reference: str) -> bool:  # fmt: skip
+        """An attempt began registering this payment and the plan no longer registers it: a complete
+        voucher is what the books say (linked), a voucher without its rows is removed."""
+        begun = facts.intents.get(intent)
+        if begun is None or begun.state == "done":
+            return False
+        found = await self._dyn.find_payment_by_reference(reference)
+        if found is not None and found.complete:
+            await self._put(facts, kind, woo_id, state="registered", dyn_id=found.enclosure_id,
+                            reference=reference, amount=str(found.amount))  # fmt: skip
+            return True
+        if found is not None:
+            await self._dyn.delete_payment(found.enclosure_id)
+        await self._finish(facts, intent, "discarded")
+        return False
 
     # -- credit notes -----------------------------------------------------------------------------
 
