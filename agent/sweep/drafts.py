@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import DynaccountNotFound
-from agent.journal import Journal
+from agent.journal import CHANGED, Journal
 from agent.sweep.jobs import JobStatus
 
 
@@ -20,7 +20,7 @@ class DraftsWatch:
 
     async def run(self) -> int:
         count = 0
-        for link in await self._journal.list_links("order", state="draft"):
+        for link in await self._journal.draft_invoices():
             if not link.dyn_id:
                 continue
             try:
@@ -28,6 +28,6 @@ class DraftsWatch:
             except DynaccountNotFound:
                 continue  # deleted by a human: nothing was booked, and the next order change says so
             if invoice.is_booked:
-                await self._journal.hint_work(f"order:{link.woo_id}")
+                await self._journal.hint_work(f"order:{link.woo_id}", fingerprint=CHANGED)  # a human booked it
                 count += 1
         return count

@@ -137,7 +137,7 @@ def _next_url(value: Any, default: str) -> str:
 
 
 async def _retry(request: web.Request) -> web.Response:
-    key = await requeue(request, must_exist=True)
+    key = await requeue(request)
     form = await request.post()
     raise web.HTTPSeeOther(_next_url(form.get("next"), f"/work/{quote(key, safe='')}"))
 

@@ -1,0 +1,14 @@
+-- Exactly once (issue 10): what a hint must know to decide whether the order itself changed, and
+-- indexes for the journal's named queries (no scan with a cap anywhere).
+
+-- The fingerprint (agent/woo/fingerprint.py) of the order as the worker last acted on it, and the
+-- one the latest hint brought. REOPEN (agent/journal/work.py) compares them: a failed or held item
+-- is revived, and a finished one re-opened by the sweep, only when they differ.
+ALTER TABLE work_items ADD COLUMN fingerprint TEXT;
+ALTER TABLE work_items ADD COLUMN hint_fingerprint TEXT;
+
+-- The drafts watch (kind order, state draft) and the page's attention list (refunds deleted in WooCommerce).
+CREATE INDEX links_kind_state ON links (kind, state);
+-- Pruning by age ([journal] keep_days).
+CREATE INDEX snapshots_taken ON snapshots (taken_at);
+CREATE INDEX events_at ON events (at);
