@@ -13,13 +13,14 @@ from aiohttp import web
 
 from agent.config import Config, ConfigError, load_config, resolve_path
 from agent.dynaccount.errors import DynaccountError
+from agent.ids import order_id_arg
 from agent.woo.errors import WooError
 
 if TYPE_CHECKING:
     from agent.services import Services
 
 Handler = Callable[[argparse.Namespace], int]
-Command = Callable[["Services", bool], Awaitable[str]]  # (services, a daemon answers) -> output
+Command = Callable[["Services", bool], Awaitable[str]]  # (services, a daemon owns the journal) -> output
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -40,8 +41,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.app import create_app
+    from agent.journal.owner import ownership
 
     config = _load(args)
+    # A clean refusal up front; the daemon's own hold on the lock (agent.app) is what guarantees it.
+    with ownership(config.journal.path) as free:
+        pass
+    if not free:
+        print(f"not started: another process runs the worker over {config.journal.path} (a second agent, or a"
+              " replay/import in progress)", file=sys.stderr)  # fmt: skip
+        return 2
+    _serve(config, create_app)
+    return 0
+
+
+def _serve(config: Config, create_app: Callable[[Config], web.Application]) -> None:
     web.run_app(
         create_app(config),
         host=config.server.host,
@@ -49,16 +63,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         print=lambda msg: logging.getLogger("agent").info("%s", msg),
         shutdown_timeout=30.0,
     )
-    return 0
 
 
 async def run_command(config: Config, command: Command) -> str:
     """Build the agent's parts exactly as the daemon does and run one command over them."""
-    from agent.app import agent_running, open_agent
+    from agent.app import open_command
 
-    running = await agent_running(config)
-    async with open_agent(config) as services:
-        return await command(services, running)
+    async with open_command(config) as (services, daemon_running):
+        return await command(services, daemon_running)
 
 
 def _print(args: argparse.Namespace, command: Command) -> int:
@@ -140,9 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("run", cmd_run, "run the agent (webhook intake, worker, status page)")
     add("check", cmd_check, "validate the configuration and exit")
     plan = add("plan", cmd_plan, "show what the agent would do with an order (dry run: writes nothing)")
-    plan.add_argument("order_id", type=int)
+    plan.add_argument("order_id", type=order_id_arg)
     replay = add("replay", cmd_replay, "process one order again now (queued if the agent is running)")
-    replay.add_argument("order_id", type=int)
+    replay.add_argument("order_id", type=order_id_arg)
     imp = add("import", cmd_import, "import historic orders created since a day")
     imp.add_argument("--since", required=True, help="YYYY-MM-DD (UTC)")
     imp.add_argument("--until", help="YYYY-MM-DD (UTC), exclusive")

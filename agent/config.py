@@ -51,6 +51,9 @@ class JournalConfig(_Table):
     synchronous: Literal["FULL", "NORMAL"] = Field(
         "FULL", description="SQLite synchronous mode; FULL survives power loss after an acknowledged delivery."
     )
+    keep_days: float = Field(
+        90, ge=0, description="Snapshots and timeline events older than this are pruned (0 keeps them forever)."
+    )
 
 
 class WooCommerceConfig(_Table):

@@ -1,8 +1,9 @@
 """One-off commands: plan (dry run), replay, import, webhooks.
 
-Each runs over the services the composition root built (``agent.app.open_agent``, exactly as the
-daemon builds them); ``daemon_running`` says whether a running agent answers, in which case work is
-only queued for it (no two processes work on one order).
+Each runs over the services the composition root built (``agent.app.open_command``, exactly as the
+daemon builds them); ``daemon_running`` says whether a daemon owns the journal (``agent.journal.owner``),
+in which case work is only handed to it through the journal: its running items are never reset and no
+second worker runs (no two processes work on one order).
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ async def show_plan(agent: Services, order_id: int) -> str:
 
 
 async def process_now(agent: Services, keys: list[str]) -> dict[str, str]:
-    """Run the given work items once in this process; returns key -> resulting state."""
+    """Run the given work items once in this process, which owns the journal (no daemon does: items
+    left running are a dead process's); returns key -> resulting state."""
     await agent.journal.reset_running()
     results = {}
     for key in keys:
-        await agent.journal.requeue(key)
+        await agent.journal.requeue(key, create=True)
         await agent.worker.run_once()
         item = await agent.journal.get_work(key)
         results[key] = f"{item.state}: {item.reason or item.error or ''}" if item else "missing"
@@ -52,7 +54,7 @@ async def process_now(agent: Services, keys: list[str]) -> dict[str, str]:
 async def replay(agent: Services, order_id: int, *, daemon_running: bool) -> str:
     key = f"order:{order_id}"
     if daemon_running:
-        await agent.journal.requeue(key)
+        await agent.journal.requeue(key, create=True)
         await agent.journal.add_event(key, "replay requested from the command line")
         return f"{key} queued; the running agent picks it up now"
     await agent.journal.add_event(key, "replayed from the command line")

@@ -66,7 +66,7 @@ async def test_each_sweep_job_reports_its_own_run_and_error(make_stack: Callable
         s.dyn.faults.force("5xx", times=1000)  # Dynaccount is down: only the drafts watch talks to it
         await s.services.sweep.run_once()
         jobs = s.services.sweep.status()["jobs"]
-        assert set(jobs) == {"reconcile_orders", "webhook_health", "drafts_watch"}
+        assert set(jobs) == {"reconcile_orders", "webhook_health", "drafts_watch", "prune_journal"}
         assert jobs["reconcile_orders"]["last_run"] and jobs["reconcile_orders"]["last_error"] is None
         assert jobs["webhook_health"]["last_run"] and jobs["webhook_health"]["last_error"] is None
         assert jobs["drafts_watch"]["last_run"] is None and jobs["drafts_watch"]["last_error"]
