@@ -75,10 +75,12 @@ async def import_orders(
             what = plan.reason if isinstance(plan, Skip) else f"invoice {plan.totals.total} {plan.currency}"
             lines.append(f"  order {order_id}: {what}")
         return "\n".join(lines)
-    for order_id in ids:
-        await agent.journal.hint_work(f"order:{order_id}")
+    # A hint without a fingerprint: finished orders are looked at again, failed or held ones stay as they are.
+    opened = [await agent.journal.hint_work(f"order:{order_id}") for order_id in ids]
     if daemon_running:
-        return f"{len(ids)} orders queued; the running agent processes them"
+        left = len(ids) - sum(opened)
+        note = f" ({left} failed or held left as they are: use replay)" if left else ""
+        return f"{len(ids)} orders queued; the running agent processes them{note}"
     results = await process_now(agent, [f"order:{i}" for i in ids])
     states = [v.split(":", 1)[0] for v in results.values()]
     summary = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))

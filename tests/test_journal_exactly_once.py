@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -16,7 +17,7 @@ from agent.app import JOURNAL, create_app
 from agent.clock import ManualClock
 from agent.config import Config
 from agent.ids import parse_id, parse_work_key, work_key
-from agent.journal import CHANGED, Journal, NewDelivery
+from agent.journal import CHANGED, Journal, NewDelivery, migrate
 from agent.sweep.prune import PruneJournal
 from agent.web import status
 from agent.web.intake import Intake, read_delivery
@@ -254,3 +255,21 @@ async def test_prune_by_age_keeps_latest_snapshots_open_work_deliveries_and_link
     await job.run()  # within the hour: does nothing
     assert job.pruned == (-1, -1)
     assert (await PruneJournal(journal, clock, keep_days=0).run()) == 0  # 0 keeps everything
+
+
+async def test_migration_0008_retires_alias_items(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        await migrate(conn, upto=5)
+        await conn.executemany(
+            "INSERT INTO work_items (key, kind, resource_id, state, due_at, created_at, updated_at)"
+            " VALUES (?, 'order', ?, ?, 1, 1, 1)",
+            [("order:032", "032", "pending"), ("order:0040", "0040", "failed"), ("order:40", "40", "done")],
+        )
+        await migrate(conn)
+        rows = await conn.execute_fetchall("SELECT key, state FROM work_items ORDER BY key")
+    finally:
+        await conn.close()
+    assert [tuple(r) for r in rows] == [("order:0040", "skipped"), ("order:032", "skipped"), ("order:32", "pending"),
+                                        ("order:40", "done")]  # fmt: skip
