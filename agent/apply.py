@@ -31,6 +31,7 @@ from agent.dynaccount.models import (
 )
 from agent.journal import Journal
 from agent.plan import CreditNotePlan, DebtorDecision, InvoicePlan, PaymentDecision, PlanLine, ProductSync
+from agent.plan.verify import DocLine, verify
 from agent.retry import ErrorKind
 from agent.worker import WorkError
 
@@ -186,6 +187,9 @@ class Applier:
             # A draft whose order changed, or whose lines an interrupted attempt left incomplete.
             invoice = await self._dyn.replace_invoice_lines(invoice.id, header, lines)
         await self._link_invoice(plan, invoice)
+        if not invoice.is_booked:  # never book figures Dynaccount computed differently from the plan
+            verify(f"invoice {plan.reference}", plan.lines, total=invoice.total_amount, vat=invoice.vat_amount,
+                   doc_lines=[DocLine(li.vatcode_name, li.vat_amount) for li in invoice.lines])  # fmt: skip
         if plan.mode == "booked" and not invoice.is_booked:
             await self._journal.start_intent(f"book-invoice:{plan.reference}")
             invoice = await self._dyn.book_invoice(invoice.id)  # A-20; harmless if repeated
@@ -218,6 +222,7 @@ class Applier:
             dlv_name=dlv.name if dlv else None, dlv_address=dlv.address if dlv else None,
             dlv_zip=dlv.zip if dlv else None, dlv_city=dlv.city if dlv else None,
             dlv_ref_country_name=dlv.country if dlv else None, txt=plan.text,
+            time_delivery=unix(plan.delivery_date, 0) if plan.delivery_date else None,
         )  # fmt: skip
 
     # -- payments ---------------------------------------------------------------------------------
@@ -265,6 +270,9 @@ class Applier:
             )  # fmt: skip
             await self._journal.finish_intent(f"create-creditnote:{plan.reference}", str(note.id))
         await self._link_creditnote(plan, note)
+        if not note.is_booked:
+            verify(f"credit note {plan.reference}", plan.lines, total=note.total_amount, vat=note.vat_amount,
+                   doc_lines=[DocLine(li.vatcode_name, li.vat_amount) for li in note.lines])  # fmt: skip
         if plan.mode == "booked" and not note.is_booked:
             await self._journal.start_intent(f"book-creditnote:{plan.reference}")
             note = await self._dyn.book_creditnote(note.id)

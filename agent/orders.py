@@ -8,7 +8,7 @@ item's timeline.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +36,10 @@ from agent.plan import (
     record_credit,
 )
 from agent.plan.payment import invoice_payment
+from agent.plan.verify import VerificationFailed
 from agent.retry import ErrorKind
+from agent.subscriptions import subscription_of
+from agent.vatcodes import VatCodes
 from agent.woo.client import WooClient
 from agent.woo.errors import WooAuthError, WooConnectionError, WooError, WooNotFound, WooUnavailable
 from agent.woo.models import Order, Refund
@@ -71,12 +74,13 @@ class OrderRun:
 
 class OrderProcessor:
     def __init__(self, journal: Journal, woo: WooClient, dyn: DynaccountClient, applier: Applier,
-                 settings: PlanSettings) -> None:  # fmt: skip
+                 settings: PlanSettings, vat_codes: VatCodes | None = None) -> None:  # fmt: skip
         self._journal = journal
         self._woo = woo
         self._dyn = dyn
         self._apply = applier
         self._settings = settings
+        self._vat_codes = vat_codes or VatCodes(dyn)
 
     async def __call__(self, item: WorkItem) -> Outcome:
         try:
@@ -119,9 +123,13 @@ class OrderProcessor:
             net_refunds = ()
         context = InvoiceContext(
             invoice=existing, payment_registered=await self._journal.get_link("payment", order.id) is not None,
-            refunds=net_refunds,
+            refunds=net_refunds, vat_codes=await self._vat_codes.rates(),
+            subscription=await subscription_of(self._woo, order),
         )
-        return plan_invoice(order, self._settings, context)
+        plan = plan_invoice(order, self._settings, context)
+        if isinstance(plan, Skip) and plan.missing_vat_code:  # created in Dynaccount since the codes were read?
+            plan = plan_invoice(order, self._settings, replace(context, vat_codes=await self._vat_codes.refresh()))
+        return plan
 
     async def _sync_booked(self, order_id: int) -> None:
         """Trust Dynaccount over the journal: an invoice booked after its link was last written (a crash
@@ -152,7 +160,11 @@ class OrderProcessor:
             return None
         debtor = await self._apply.ensure_debtor(plan.debtor)
         await self._apply.ensure_products(plan.products)
-        invoice = await self._apply.apply_invoice(plan, debtor)
+        try:
+            invoice = await self._apply.apply_invoice(plan, debtor)
+        except VerificationFailed as failed:
+            run.held.append(str(failed))
+            return None
         what = f"invoice {invoice.number} booked" if invoice.is_booked else f"draft invoice id {invoice.id}"
         run.done.append(f"{what}, total {invoice.total_amount} {plan.currency}")
         await self._journal.add_event(key, f"{what} for debtor {debtor}", data={"total": str(invoice.total_amount)})
@@ -220,13 +232,17 @@ class OrderProcessor:
                 run.done.append(f"refund {refund.id} was netted into invoice {invoice.number}")
                 continue
             state = await self.invoice_state(order.id, invoice, planning=refund.id)
-            plan = plan_creditnote(order, refund, self._settings,
-                                   CreditNoteContext(invoice=state, already_credited=False))  # fmt: skip
+            plan = plan_creditnote(order, refund, self._settings, CreditNoteContext(
+                invoice=state, already_credited=False, vat_codes=await self._vat_codes.rates()))  # fmt: skip
             await self._journal.save_snapshot(f"refund:{refund.id}", refund.model_dump(mode="json"), plan.to_dict())
             if isinstance(plan, Skip):
                 (run.held if plan.kind == "hold" else run.waiting).append(plan.reason)
                 continue
-            note = await self._apply.apply_creditnote(plan, invoice.id)
+            try:
+                note = await self._apply.apply_creditnote(plan, invoice.id)
+            except VerificationFailed as failed:
+                run.held.append(str(failed))
+                continue
             run.done.append(f"credit note {note.number or note.id} of {note.total_amount} for refund {refund.id}")
             await self._journal.add_event(key, f"credit note for refund {refund.id}: {note.total_amount}",
                                           data={"reference": plan.reference})  # fmt: skip
