@@ -10,7 +10,7 @@ does to the total is left to the caller's VAT-free rounding line (within the tol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 
 from agent.plan.money import CENT, ZERO, split_price
@@ -27,17 +27,41 @@ def vat_by_code(lines: Sequence[PlanLine]) -> dict[str, Decimal]:
     return out
 
 
-def regroup(group: Sequence[PlanLine], net: Decimal) -> list[PlanLine] | None:
-    """The group's lines re-priced (øre prices, split over two adjacent prices) to ``net`` exactly."""
-    qty = sum((line.qty for line in group), Decimal(0))
-    if any(line.qty <= 0 for line in group) or qty != qty.to_integral_value():
-        return None  # netted refund lines (negative qty) keep their figures
-    first = group[0]
+def _make(first: PlanLine, parts: Sequence[tuple[Decimal, Decimal]]) -> list[PlanLine]:
     return [
         PlanLine.make(kind=first.kind, source=first.source, product=first.product, name=first.name, qty=q,
                       unit_price=price, vat_code=first.vat_code, vat_rate=first.vat_rate)
-        for q, price in split_price(qty, net)
+        for q, price in parts if q > 0
     ]  # fmt: skip
+
+
+def _splits(qty: Decimal, net: Decimal) -> Iterator[list[tuple[Decimal, Decimal]]]:
+    """Ways to write ``net`` as units at two øre prices: the plain split first, then wider ones.
+
+    Each line's VAT is rounded on its own (A-18), so 4 × 210.945 written as 1 × 210.93 + 3 × 210.95 has
+    other VAT than 2 × 210.94 + 2 × 210.95 for the same net: a way to hit the VAT without moving net.
+    """
+    yield split_price(qty, net)
+    if qty <= 1:
+        return
+    units, total = int(qty), int(net / CENT)
+    low = total // units
+    for below in range(0, 4):
+        for gap in range(1, 7):
+            p1 = low - below
+            rest = total - units * p1  # øre the higher-priced units add: (units - a) * gap
+            if rest > 0 and rest % gap == 0 and rest // gap < units and (below or gap > 1):
+                high = rest // gap
+                yield [(Decimal(units - high), p1 * CENT), (Decimal(high), (p1 + gap) * CENT)]
+
+
+def regroup(group: Sequence[PlanLine], net: Decimal) -> Iterator[list[PlanLine]]:
+    """The group's lines re-priced (øre prices, split over two prices) to ``net`` exactly, every way."""
+    qty = sum((line.qty for line in group), Decimal(0))
+    if any(line.qty <= 0 for line in group) or qty != qty.to_integral_value():
+        return  # netted refund lines (negative qty) keep their figures
+    for parts in _splits(qty, net):
+        yield _make(group[0], parts)
 
 
 def _cost(group: Sequence[PlanLine], step: Decimal) -> tuple[int, list[PlanLine]] | None:
@@ -47,15 +71,10 @@ def _cost(group: Sequence[PlanLine], step: Decimal) -> tuple[int, list[PlanLine]
         return None
     net = sum((line.net for line in group), ZERO)
     vat = sum((line.vat for line in group), ZERO)
-    for k in range(1, int(200 / rate) + 3):
-        lines = regroup(group, net + step * k)
-        if lines is None:
-            return None
-        moved = sum((line.vat for line in lines), ZERO) - vat
-        if moved == step:
-            return k, lines
-        if abs(moved) > abs(step):
-            return None
+    for k in range(0, int(200 / rate) + 3):
+        for lines in regroup(group, net + step * k):
+            if sum((line.vat for line in lines), ZERO) - vat == step:
+                return k, lines
     return None
 
 

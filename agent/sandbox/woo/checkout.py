@@ -34,7 +34,11 @@ Rules modelled (WC10 code reading, confirmed on a real shop where the spec says 
 * order meta ``is_vat_exempt = yes`` removes all taxes (coupon splits still use the location's rates, as WC does);
 * tax location: shipping country, else billing; local pickup uses the base country.
 
-Not modelled: compound rates, state/postcode rates, ``tax_round_at_subtotal = yes``, coupon restrictions.
+* ``round_at_subtotal`` (``woocommerce_tax_round_at_subtotal = yes``, usually with prices entered excl. tax):
+  line/shipping/fee/coupon taxes stay unrounded, items are summed unrounded, only ``total``, ``cart_tax`` and
+  the REST rendering round (half up when prices exclude tax); coupons then discount net amounts.
+
+Not modelled: compound rates, state/postcode rates, coupon restrictions.
 """
 
 from __future__ import annotations
@@ -99,6 +103,9 @@ class ShopSettings:
     shipping_tax_class: str = "inherit"
     decimals: int = 2
     tax_classes: tuple[str, ...] = ("reduced-rate", "zero-rate")  # order as WC_Tax::get_tax_class_slugs
+    # woocommerce_tax_round_at_subtotal: line, shipping and coupon taxes stay unrounded and only the order's
+    # totals are rounded (abstract-wc-order.php update_taxes / calculate_totals, trait-wc-item-totals.php).
+    round_at_subtotal: bool = False
 
 
 @dataclass(frozen=True)
@@ -268,11 +275,15 @@ def _line_taxes(shop: Shop, line: ItemLine, country: str, amount: Decimal) -> di
     return exclusive_taxes(amount, find_rates(shop.rates, country, line.tax_class))
 
 
+def _round_line_tax(value: Decimal, s: ShopSettings) -> Decimal:
+    """``round_line_tax``: wc_round_tax_total per line unless the shop rounds at subtotal."""
+    if s.round_at_subtotal:
+        return value
+    return round_tax_total(value, prices_include_tax=s.prices_include_tax, decimals=s.decimals)
+
+
 def _sum_rounded(taxes: Mapping[int, Decimal], s: ShopSettings) -> Decimal:
-    return sum(
-        (round_tax_total(t, prices_include_tax=s.prices_include_tax, decimals=s.decimals) for t in taxes.values()),
-        ZERO,
-    )
+    return sum((_round_line_tax(t, s) for t in taxes.values()), ZERO)
 
 
 def _apply_coupons(
@@ -317,8 +328,8 @@ def _coupon_result(
             continue
         rates = find_rates(shop.rates, country, line.tax_class)
         split = inclusive_taxes if s.prices_include_tax else exclusive_taxes
-        tax += round_tax_total(sum(split(cents / 100, rates).values(), ZERO),
-                               prices_include_tax=s.prices_include_tax, decimals=s.decimals)
+        # Unrounded at subtotal: WooCommerce then prints discount_tax as stored ("8.3325").
+        tax += _round_line_tax(sum(split(cents / 100, rates).values(), ZERO), s)
     discount = amount - tax if s.prices_include_tax else amount
     return CouponResult(coupon=coupon, discount=discount, discount_tax=tax)
 
@@ -348,7 +359,8 @@ def _shipping(
 
 def _fees(shop: Shop, order: Checkout, requested: Sequence[Mapping[str, Any]]) -> list[FeeCharge]:
     dp = shop.settings.decimals
-    cart_total = sum((round_money(line.total, dp) for line in order.lines), ZERO)
+    exact = shop.settings.round_at_subtotal  # get_cart_total_for_order: unrounded items when rounding at subtotal
+    cart_total = sum((line.total if exact else round_money(line.total, dp) for line in order.lines), ZERO)
     shipping_total = sum((round_money(x.total, dp) for x in order.shipping), ZERO)
     fees: list[FeeCharge] = []
     for raw in requested:
@@ -395,7 +407,10 @@ def _totals(shop: Shop, order: Checkout) -> None:
     s = shop.settings
 
     def rnd(value: Decimal) -> Decimal:
-        return round_tax_total(value, prices_include_tax=s.prices_include_tax, decimals=s.decimals)
+        return _round_line_tax(value, s)
+
+    def item(value: Decimal) -> Decimal:  # round_item_subtotal
+        return value if s.round_at_subtotal else round_money(value, s.decimals)
 
     cart_taxes: dict[int, Decimal] = {}
     shipping_taxes: dict[int, Decimal] = {}
@@ -411,12 +426,13 @@ def _totals(shop: Shop, order: Checkout) -> None:
     order.shipping_tax = sum(shipping_taxes.values(), ZERO)
     order.total_tax = order.cart_tax + order.shipping_tax
     order.shipping_total = sum((round_money(x.total, s.decimals) for x in order.shipping), ZERO)
-    cart_subtotal = sum((round_money(x.subtotal, s.decimals) for x in order.lines), ZERO)
-    cart_total = sum((round_money(x.total, s.decimals) for x in order.lines), ZERO)
+    cart_subtotal = sum((item(x.subtotal) for x in order.lines), ZERO)
+    cart_total = sum((item(x.total) for x in order.lines), ZERO)
     order.discount_total = round_money(cart_subtotal - cart_total, s.decimals)
     subtotal_tax = sum((sum(x.subtotal_taxes.values(), ZERO) for x in order.lines), ZERO)
     total_tax = sum((sum(x.taxes.values(), ZERO) for x in order.lines), ZERO)
-    order.discount_tax = rnd(subtotal_tax - total_tax)
+    order.discount_tax = round_tax_total(subtotal_tax - total_tax, prices_include_tax=s.prices_include_tax,
+                                         decimals=s.decimals)  # fmt: skip
     fees_total = sum((f.total for f in order.fees), ZERO)
     order.total = round_money(
         cart_total + fees_total + order.shipping_total + order.cart_tax + order.shipping_tax, s.decimals
