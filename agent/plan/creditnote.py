@@ -119,7 +119,9 @@ def _settled(order: Order, refund: Refund, settings: PlanSettings, context: Cred
     lines, amount, capped, full = _lines(order, refund, invoice, settings)
     vat = OrderVat(order, settings, vat_number(order, settings.debtors), context.vat_codes)
     kept = _kept(refund, lines, settings, full)
-    targets = _targets(order, refund, lines, kept, capped, vat)
+    # A full refund credits exactly what is left of the invoice, VAT per code included, whatever the
+    # refund's own tax lines say (WooCommerce fills them from the lines' displayed taxes).
+    targets = vat_by_code(lines) if full else _targets(order, refund, lines, kept, capped, vat)
     lines, totals, held = settle([*lines, *kept], amount, targets, settings, what, fixed=lambda li: li.kind == "kept")
     # Negative lines (kept fee, rounding) first: a Dynaccount that checks the running sum of a credit
     # note's lines against the invoice (instead of the total at booking, A-37) never sees it pass the total.

@@ -32,6 +32,12 @@ def credit_line(
 ) -> list[PlanLine]:
     first = originals[0]
     vat = VatChoice(first.vat_code, first.vat_rate)
+    if first.kind in ("shipping", "fee") and len({li.vat_code for li in originals}) > 1:
+        # A fee WooCommerce taxed at several rates was invoiced as one line per rate: credit it the same way.
+        shares = allocate(net, [li.net for li in originals])
+        return [line for li, share in zip(originals, shares, strict=True) if share
+                for line in priced_lines(kind=li.kind, source=src, product=li.product, name=li.name, qty=ONE,
+                                         net=share, vat=VatChoice(li.vat_code, li.vat_rate))]  # fmt: skip
     if qty > 0 and first.kind == "item":
         return priced_lines(kind="item", source=src, product=first.product, name=first.name, qty=qty, net=net, vat=vat)
     if first.kind in ("shipping", "fee", "rounding", "discount"):
@@ -63,6 +69,9 @@ def line_refund(refund: Refund, invoice_lines: Sequence[PlanLine], settings: Pla
         src = _refund_item_source(refund, item, prefix)
         if src not in grouped:
             raise PlanHold(f"refund {refund.id} refers to {src}, which is not on the invoice")
+        if item.total and not any(t.total for t in item.taxes) and any(li.vat_rate for li in grouped[src]):
+            raise PlanHold(f"refund {refund.id} gives back {grouped[src][0].name!r} without its VAT (no refund_tax): "
+                           "whether the customer got the VAT back is unclear, so credit it by hand")  # fmt: skip
         out += credit_line(src, grouped[src], qty, -item.total, settings)
     return out
 
