@@ -48,11 +48,11 @@ async def test_a_code_whose_rate_changed_in_dynaccount_leaves_a_draft_held_with_
     stack: tuple[Stack, ManualClock],
 ) -> None:
     s, clock = stack
-    [first] = await place_orders(s, 1)  # warms the agent's VAT code cache
+    await place_orders(s, 1)  # warms the agent's VAT code cache
     await drive(s, clock)
     oss_de_7 = s.dyn.store.find("vatcode", "name", "OSS-DE-7")
     oss_de_7["rate"] = Decimal(19)  # changed behind the agent's back: its cached rate (7) is now wrong
-    shape = [n for n, (name, *_) in enumerate(SHAPES) if name == "de-oss-reduced"][0]
+    shape = next(n for n, (name, *_) in enumerate(SHAPES) if name == "de-oss-reduced")
     ids = await place_orders(s, shape + 1)
     await drive(s, clock)
     order_id = ids[shape]
@@ -68,7 +68,7 @@ async def test_a_missing_code_is_held_naming_country_rate_and_key(stack: tuple[S
     s, clock = stack
     store = s.dyn.store
     del store.tables["vatcode"][store.find("vatcode", "name", "OSS-FR-5.5")["id"]]
-    shape = [n for n, (name, *_) in enumerate(SHAPES) if name == "fr-oss-reduced"][0]
+    shape = next(n for n, (name, *_) in enumerate(SHAPES) if name == "fr-oss-reduced")
     ids = await place_orders(s, shape + 1)
     await drive(s, clock)
     item = await s.app[JOURNAL].get_work(f"order:{ids[shape]}")
