@@ -138,5 +138,15 @@ async def webhooks(config: Config, heal: bool) -> str:
         return "\n".join(lines) or "no webhooks"
 
 
+async def check_vat_codes(config: Config) -> list[str]:
+    """Mapped VAT codes Dynaccount lacks or whose rate differs (``check --dynaccount``)."""
+    from agent.vatcheck import problems
+
+    async with aiohttp.ClientSession() as woo_session, aiohttp.ClientSession() as dyn_session:
+        _, dyn = build_clients(config, woo_session, dyn_session)
+        codes = {code.name: code.rate for code in await dyn.list_vatcodes()}
+    return problems(config.vat, codes)
+
+
 def parse_day(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)

@@ -166,6 +166,8 @@ class OrderProcessor:
             run.held.append(str(failed))
             return None
         what = f"invoice {invoice.number} booked" if invoice.is_booked else f"draft invoice id {invoice.id}"
+        if plan.refunds_netted:  # [refunds] draft_policy = update_draft: say so, the order may read "refunded"
+            what += f" net of refund(s) {', '.join(map(str, plan.refunds_netted))}"
         run.done.append(f"{what}, total {invoice.total_amount} {plan.currency}")
         await self._journal.add_event(key, f"{what} for debtor {debtor}", data={"total": str(invoice.total_amount)})
         if plan.held:
