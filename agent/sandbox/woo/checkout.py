@@ -358,6 +358,8 @@ def _shipping(
 
 
 def _fees(shop: Shop, order: Checkout, requested: Sequence[Mapping[str, Any]]) -> list[FeeCharge]:
+    """Fee totals first (calculate_totals caps a negative fee at what the order has so far), then their
+    taxes (calculate_taxes runs after every fee's total is known)."""
     dp = shop.settings.decimals
     exact = shop.settings.round_at_subtotal  # get_cart_total_for_order: unrounded items when rounding at subtotal
     cart_total = sum((line.total if exact else round_money(line.total, dp) for line in order.lines), ZERO)
@@ -370,30 +372,39 @@ def _fees(shop: Shop, order: Checkout, requested: Sequence[Mapping[str, Any]]) -
         if total < 0:  # a discount fee cannot take the order below zero
             floor = -round_money(cart_total + sum((f.total for f in fees), ZERO) + shipping_total, dp)
             total = max(total, floor) if floor < 0 else total
-        fee = FeeCharge(name=str(raw["name"]), tax_class=standard_slug(str(raw.get("tax_class", ""))),
-                        tax_status=str(raw.get("tax_status") or "taxable"), total=total, request=raw)
+        fees.append(FeeCharge(name=str(raw["name"]), tax_class=standard_slug(str(raw.get("tax_class", ""))),
+                              tax_status=str(raw.get("tax_status") or "taxable"), total=total, request=raw))
+    for fee in fees:
         if fee.tax_status == "taxable" and not order.is_vat_exempt:
             fee.taxes = _fee_taxes(shop, order, fee, fees)
             fee.total_tax = _sum_rounded(fee.taxes, shop.settings)
-        fees.append(fee)
     return fees
 
 
-def _fee_taxes(shop: Shop, order: Checkout, fee: FeeCharge, earlier: list[FeeCharge]) -> dict[int, Decimal]:
+def _tax_class_costs(shop: Shop, order: Checkout, fees: list[FeeCharge]) -> dict[str, Decimal]:
+    """``WC_Order_Item_Fee::get_tax_class_costs``: net per tax class over items, fees and shipping, negative
+    ones left out; an ``inherit`` shipping class is the first class among the order's line items."""
+    item_classes = [line.tax_class for line in order.lines if line.product.tax_status in ("taxable", "shipping")]
+    configured = shop.settings.shipping_tax_class
+    shipping_class = (item_classes[0] if item_classes else "") if configured == "inherit" else configured
+    parts: list[tuple[str, Decimal]] = [
+        (line.tax_class if line.product.tax_status == "taxable" else "non-taxable", line.total) for line in order.lines
+    ]
+    parts += [(f.tax_class if f.tax_status == "taxable" else "non-taxable", f.total) for f in fees]
+    parts += [(standard_slug(shipping_class), x.total) for x in order.shipping]
+    costs: dict[str, Decimal] = {}
+    for tax_class, amount in parts:
+        if amount >= 0:
+            costs[tax_class] = costs.get(tax_class, ZERO) + amount
+    return {k: v for k, v in costs.items() if v}
+
+
+def _fee_taxes(shop: Shop, order: Checkout, fee: FeeCharge, fees: list[FeeCharge]) -> dict[int, Decimal]:
     country = order.tax_country
     if fee.total >= 0:
         return exclusive_taxes(fee.total, find_rates(shop.rates, country, fee.tax_class))
     # Negative fee: its tax is spread over the order's tax classes in proportion to their net amounts.
-    costs: dict[str, Decimal] = {}
-    inherit = _shipping_class(shop, order.lines)
-    parts: list[tuple[str, Decimal]] = [
-        (line.tax_class if line.product.tax_status != "none" else "non-taxable", line.total) for line in order.lines
-    ]
-    parts += [(f.tax_class if f.tax_status == "taxable" else "non-taxable", f.total) for f in earlier]
-    parts += [(inherit if inherit is not None else "non-taxable", x.total) for x in order.shipping]
-    for tax_class, amount in parts:
-        if amount >= 0:
-            costs[tax_class] = costs.get(tax_class, ZERO) + amount
+    costs = _tax_class_costs(shop, order, fees)
     whole = sum(costs.values(), ZERO)
     taxes: dict[int, Decimal] = {}
     for tax_class, cost in costs.items():
