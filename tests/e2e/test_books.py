@@ -4,6 +4,7 @@ credit note equals its refund's amount and VAT. The sandbox computes VAT from ea
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from agent.app import JOURNAL
@@ -36,6 +37,13 @@ async def test_forty_mixed_orders_book_to_the_øre(stack: tuple[Stack, ManualClo
     assert {"OSS-DE-7", "OSS-FR-5.5", "OSS-SE-12", "OSS-NL-9", "OSS-NL-21", "K0", "K25"} <= codes
     kept = [li for li in store.tables["debtor_creditnote_product"].values() if li["product_id_"] == "RESTOCKING"]
     assert kept and all(li["total_amount"] < 0 for li in kept)
+    renewal = ids[next(n for n, (name, *_) in enumerate(SHAPES) if name == "dk-renewal")]
+    invoice = store.find("debtor_invoice", "requisition", f"woo-order-{renewal}")
+    order = await s.shop.get_order(renewal)
+    start = order.date_created_gmt[:10]  # type: ignore[index]
+    assert invoice["txt"].startswith(f"WooCommerce order {renewal}: renewal of subscription 6001 for {start} – ")
+    assert invoice["time_delivery"] == int(datetime.fromisoformat(start).replace(tzinfo=UTC).timestamp())
+    assert invoice["payment_name"] == "Kontant"  # paid by card: the terms say paid
     for order_id in before_seen:  # invoiced as sold, then credited in full
         invoice = store.find("debtor_invoice", "requisition", f"woo-order-{order_id}")
         notes = [n for n in store.tables["debtor_creditnote"].values() if n["invoice_id"] == invoice["id"]]

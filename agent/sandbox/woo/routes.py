@@ -15,6 +15,7 @@ from agent.sandbox.woo.orderjson import SITE_TZ, render_order
 from agent.sandbox.woo.refunds import render_refund
 from agent.sandbox.woo.render import customer_json, settings_json, tax_json
 from agent.sandbox.woo.state import ShopError, ShopState
+from agent.sandbox.woo.subscriptions import add_subscription_routes
 from agent.sandbox.woo.webhooks import Dispatcher, valid_topic, webhook_json
 
 
@@ -260,4 +261,5 @@ def add_rest_routes(app: web.Application) -> None:
     r.add_get(f"{V3}/customers", list_customers)
     r.add_get(V3 + r"/customers/{id:\d+}", get_customer)
     add_catalog_routes(app)
+    add_subscription_routes(app)
     r.add_route("*", "/wp-json/{tail:.*}", no_route)
