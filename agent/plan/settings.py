@@ -162,7 +162,9 @@ class VatSettings(_Table):
 class InvoiceSettings(_Table):
     mode: DocumentMode = Field("booked", description="Create invoices as draft or book them.")
     rounding_tolerance: Decimal = Field(
-        Decimal("0.05"), ge=0, description="Largest difference to Woo's total/VAT absorbed by a rounding line."
+        Decimal("0.05"), ge=0,
+        description="Largest difference to Woo's total absorbed by the VAT-free rounding line; VAT per code must "
+        "match exactly (tolerance zero).",
     )
     coupons: Literal["line_discount", "discount_line"] = Field(
         "line_discount",
