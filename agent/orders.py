@@ -164,6 +164,7 @@ class OrderProcessor:
             invoice = await self._apply.apply_invoice(plan, debtor)
         except VerificationFailed as failed:
             run.held.append(str(failed))
+            await self._vat_codes.refresh()  # a code's rate may have changed: the next plan sees it
             return None
         what = f"invoice {invoice.number} booked" if invoice.is_booked else f"draft invoice id {invoice.id}"
         if plan.refunds_netted:  # [refunds] draft_policy = update_draft: say so, the order may read "refunded"

@@ -70,6 +70,13 @@ async def test_a_code_whose_rate_changed_in_dynaccount_leaves_a_draft_held_with_
     assert item is not None and item.state == "held"
     assert "left as a draft, not booked" in (item.reason or "") and "VAT on OSS-DE-7" in (item.reason or "")
     assert "planned" in (item.reason or "") and "in Dynaccount" in (item.reason or "")
+    # the codes were read again: when the order comes round again, the plan itself names the wrong rate
+    await s.shop.update_order(order_id, {"customer_note": "again"})
+    await drive(s, clock)
+    item = await s.app[JOURNAL].get_work(f"order:{order_id}")
+    assert item is not None and item.state == "held"
+    assert "'OSS-DE-7' has rate 19 % in Dynaccount, but the tax is 7 %" in (item.reason or ""), item.reason
+    assert not s.dyn.store.find("debtor_invoice", "requisition", f"woo-order-{order_id}")["is_booked"]
 
 
 async def test_a_missing_code_is_held_naming_country_rate_and_key(stack: tuple[Stack, ManualClock]) -> None:
