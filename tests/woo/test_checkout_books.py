@@ -10,6 +10,7 @@ from typing import Any
 
 from agent.sandbox.woo.checkout import ShopSettings, compute
 from agent.sandbox.woo.seed import danish_shop
+from agent.woo.client import WooClient
 
 D = Decimal
 DK = {"country": "DK"}
@@ -56,3 +57,15 @@ def test_tax_totals_round_half_down_when_prices_include_tax() -> None:
     """wc_round_tax_total with WC_TAX_ROUNDING_MODE auto: half down for shops with prices incl. tax."""
     result = compute(danish_shop(), _cart((11, 1), shipping_lines=[{"method_id": "flat_rate", "total": "39.50"}]))
     assert result.shipping[0].taxes == {1: D("9.875")} and result.shipping_tax == D("9.87")
+
+
+async def test_dp_6_shows_the_unrounded_nets_over_http(client: WooClient) -> None:
+    """``GET /orders/<id>?dp=6``: WooCommerce's stored 6-decimal line net (3 × 33.33 incl. 25 % → 79.992)."""
+    products = {"line_items": [{"product_id": 11, "quantity": 3, "subtotal": "79.992", "total": "79.992"}]}
+    order = await client.create_order({**products, "billing": DK, "shipping": DK, "set_paid": True})
+    rounded = await client.request("GET", f"orders/{order.id}")
+    exact = await client.request("GET", f"orders/{order.id}", params={"dp": 6})
+    assert rounded["line_items"][0]["total"] == "79.99" and exact["line_items"][0]["total"] == "79.992000"
+    assert exact["line_items"][0]["taxes"][0]["total"] == "19.998000" and exact["total"] == rounded["total"] + "0000"
+    again = await client.request("GET", f"orders/{order.id}")
+    assert again["line_items"][0]["total"] == "79.99"  # the next request renders with its own dp
