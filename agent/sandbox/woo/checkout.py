@@ -48,7 +48,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from agent.sandbox.woo.coupons import Coupon, DiscountItem, apply_coupons, to_cents
+from agent.sandbox.woo.coupons import Coupon
+from agent.sandbox.woo.fees import fee_taxes
+from agent.sandbox.woo.order_coupons import CouponResult, apply_order_coupons
 from agent.sandbox.woo.taxes import (
     ZERO,
     TaxRate,
@@ -56,6 +58,7 @@ from agent.sandbox.woo.taxes import (
     find_rates,
     inclusive_taxes,
     merge_taxes,
+    round_line_tax,
     round_money,
     round_tax_total,
     standard_slug,
@@ -166,13 +169,6 @@ class FeeCharge:
 
 
 @dataclass(frozen=True)
-class CouponResult:
-    coupon: Coupon
-    discount: Decimal  # excl. tax when prices include tax; not dp-rounded (WooCommerce prints it raw)
-    discount_tax: Decimal
-
-
-@dataclass(frozen=True)
 class TaxTotal:
     rate: TaxRate
     tax_total: Decimal
@@ -275,38 +271,14 @@ def _line_taxes(shop: Shop, line: ItemLine, country: str, amount: Decimal) -> di
     return exclusive_taxes(amount, find_rates(shop.rates, country, line.tax_class))
 
 
-def _round_line_tax(value: Decimal, s: ShopSettings) -> Decimal:
-    """``round_line_tax``: wc_round_tax_total per line unless the shop rounds at subtotal."""
-    if s.round_at_subtotal:
-        return value
-    return round_tax_total(value, prices_include_tax=s.prices_include_tax, decimals=s.decimals)
-
-
 def _sum_rounded(taxes: Mapping[int, Decimal], s: ShopSettings) -> Decimal:
-    return sum((_round_line_tax(t, s) for t in taxes.values()), ZERO)
+    return sum((round_line_tax(t, s) for t in taxes.values()), ZERO)
 
 
 def _apply_coupons(
     shop: Shop, lines: list[ItemLine], country: str, requested: Sequence[Mapping[str, Any]]
 ) -> list[CouponResult]:
-    coupons = [_find_coupon(shop, str(c.get("code", ""))) for c in requested]
-    if not coupons:
-        return []
-    incl = shop.settings.prices_include_tax
-    items = [
-        DiscountItem(key=i, quantity=line.quantity,
-                     price=to_cents(line.subtotal) + (to_cents(line.subtotal_tax) if incl else ZERO))
-        for i, line in enumerate(lines)
-    ]
-    discounts = apply_coupons(items, coupons)
-    for key, amount in discounts.per_item().items():
-        line = lines[key]
-        net = amount
-        if incl and line.taxable:
-            rates = find_rates(shop.rates, country, line.tax_class)
-            net = amount - sum(inclusive_taxes(amount, rates).values(), ZERO)
-        line.total = max(ZERO, line.subtotal - net)
-    return [_coupon_result(shop, c, lines, discounts.by_coupon.get(c.code, {}), country) for c in coupons]
+    return apply_order_coupons(shop, lines, country, [_find_coupon(shop, str(c.get("code", ""))) for c in requested])
 
 
 def _find_coupon(shop: Shop, code: str) -> Coupon:
@@ -314,24 +286,6 @@ def _find_coupon(shop: Shop, code: str) -> Coupon:
     if coupon is None:
         raise CheckoutError("woocommerce_rest_invalid_coupon", f'Coupon "{code}" does not exist!')
     return coupon
-
-
-def _coupon_result(
-    shop: Shop, coupon: Coupon, lines: list[ItemLine], per_item: Mapping[int, Decimal], country: str
-) -> CouponResult:
-    s = shop.settings
-    amount = sum(per_item.values(), ZERO) / 100
-    tax = ZERO
-    for key, cents in per_item.items():
-        line = lines[key]
-        if not line.taxable:
-            continue
-        rates = find_rates(shop.rates, country, line.tax_class)
-        split = inclusive_taxes if s.prices_include_tax else exclusive_taxes
-        # Unrounded at subtotal: WooCommerce then prints discount_tax as stored ("8.3325").
-        tax += _round_line_tax(sum(split(cents / 100, rates).values(), ZERO), s)
-    discount = amount - tax if s.prices_include_tax else amount
-    return CouponResult(coupon=coupon, discount=discount, discount_tax=tax)
 
 
 def _shipping_class(shop: Shop, lines: list[ItemLine]) -> str | None:
@@ -376,49 +330,16 @@ def _fees(shop: Shop, order: Checkout, requested: Sequence[Mapping[str, Any]]) -
                               tax_status=str(raw.get("tax_status") or "taxable"), total=total, request=raw))
     for fee in fees:
         if fee.tax_status == "taxable" and not order.is_vat_exempt:
-            fee.taxes = _fee_taxes(shop, order, fee, fees)
+            fee.taxes = fee_taxes(shop, order, fee, fees)
             fee.total_tax = _sum_rounded(fee.taxes, shop.settings)
     return fees
-
-
-def _tax_class_costs(shop: Shop, order: Checkout, fees: list[FeeCharge]) -> dict[str, Decimal]:
-    """``WC_Order_Item_Fee::get_tax_class_costs``: net per tax class over items, fees and shipping, negative
-    ones left out; an ``inherit`` shipping class is the first class among the order's line items."""
-    item_classes = [line.tax_class for line in order.lines if line.product.tax_status in ("taxable", "shipping")]
-    configured = shop.settings.shipping_tax_class
-    shipping_class = (item_classes[0] if item_classes else "") if configured == "inherit" else configured
-    parts: list[tuple[str, Decimal]] = [
-        (line.tax_class if line.product.tax_status == "taxable" else "non-taxable", line.total) for line in order.lines
-    ]
-    parts += [(f.tax_class if f.tax_status == "taxable" else "non-taxable", f.total) for f in fees]
-    parts += [(standard_slug(shipping_class), x.total) for x in order.shipping]
-    costs: dict[str, Decimal] = {}
-    for tax_class, amount in parts:
-        if amount >= 0:
-            costs[tax_class] = costs.get(tax_class, ZERO) + amount
-    return {k: v for k, v in costs.items() if v}
-
-
-def _fee_taxes(shop: Shop, order: Checkout, fee: FeeCharge, fees: list[FeeCharge]) -> dict[int, Decimal]:
-    country = order.tax_country
-    if fee.total >= 0:
-        return exclusive_taxes(fee.total, find_rates(shop.rates, country, fee.tax_class))
-    # Negative fee: its tax is spread over the order's tax classes in proportion to their net amounts.
-    costs = _tax_class_costs(shop, order, fees)
-    whole = sum(costs.values(), ZERO)
-    taxes: dict[int, Decimal] = {}
-    for tax_class, cost in costs.items():
-        if tax_class != "non-taxable" and whole:
-            share = fee.total * cost / whole
-            merge_taxes(taxes, exclusive_taxes(share, find_rates(shop.rates, country, tax_class)))
-    return taxes
 
 
 def _totals(shop: Shop, order: Checkout) -> None:
     s = shop.settings
 
     def rnd(value: Decimal) -> Decimal:
-        return _round_line_tax(value, s)
+        return round_line_tax(value, s)
 
     def item(value: Decimal) -> Decimal:  # round_item_subtotal
         return value if s.round_at_subtotal else round_money(value, s.decimals)

@@ -14,6 +14,10 @@ from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.sandbox.woo.checkout import ShopSettings
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
@@ -40,6 +44,14 @@ def round_tax_total(value: Decimal, *, prices_include_tax: bool, decimals: int =
 # The REST ``dp`` parameter of the request being answered (``?dp=6`` shows WooCommerce's unrounded 6-decimal
 # line nets and taxes); a context variable, so each request renders with its own.
 RENDER_DP: ContextVar[int] = ContextVar("render_dp", default=2)
+
+
+def round_line_tax(value: Decimal, settings: ShopSettings) -> Decimal:
+    """``round_line_tax`` (trait-wc-item-totals.php): wc_round_tax_total per line, unless the shop rounds
+    tax at subtotal (then line, shipping and coupon taxes stay unrounded)."""
+    if settings.round_at_subtotal:
+        return value
+    return round_tax_total(value, prices_include_tax=settings.prices_include_tax, decimals=settings.decimals)
 
 
 def fmt_money(value: Decimal, decimals: int | None = None) -> str:
