@@ -90,3 +90,19 @@ async def test_a_missing_code_is_held_naming_country_rate_and_key(stack: tuple[S
     assert item is not None and item.state == "held", item
     assert "OSS-FR-5.5" in (item.reason or "") and '[vat] by_country_rate "FR:5.5"' in (item.reason or "")
     assert store.find("debtor_invoice", "requisition", f"woo-order-{ids[shape]}") is None
+
+
+async def test_an_order_refunded_while_its_webhooks_were_lost_is_found_by_the_sweep(
+    stack: tuple[Stack, ManualClock],
+) -> None:
+    """Issue 12 item 5 through the sweep: no webhook ever arrives; the sweep finds the order already
+    refunded, and it is invoiced as sold and credited."""
+    s, clock = stack
+    s.woo.drop_next(100)  # every delivery of what follows is lost
+    [order_id] = await place_refunded_before_seen(s, 1)
+    await s.woo.wait_idle()
+    assert not await s.app[JOURNAL].get_work(f"order:{order_id}")
+    assert await s.services.sweep.run_once() >= 1
+    await drive(s, clock)
+    verdict = await verify(s, [order_id])
+    assert verdict.ok and verdict.booked == 1 and verdict.creditnotes == 1, verdict
