@@ -11,6 +11,7 @@ from agent.app import JOURNAL
 from agent.clock import ManualClock
 from agent.sandbox.demo import Stack, place_orders, place_refunded_before_seen, refund_some, verify
 from agent.sandbox.demo_orders import SHAPES
+from agent.sandbox.woo.checkout import ShopSettings
 
 from .conftest import drive  # type: ignore[import-not-found]
 
@@ -106,3 +107,17 @@ async def test_an_order_refunded_while_its_webhooks_were_lost_is_found_by_the_sw
     await drive(s, clock)
     verdict = await verify(s, [order_id])
     assert verdict.ok and verdict.booked == 1 and verdict.creditnotes == 1, verdict
+
+
+async def test_the_second_shop_configuration_books_to_the_øre(stack: tuple[Stack, ManualClock]) -> None:
+    """Prices entered excl. VAT with "round tax at subtotal" on: line taxes unrounded, totals half up."""
+    s, clock = stack
+    s.woo.state.settings = ShopSettings(prices_include_tax=False, round_at_subtotal=True)
+    ids = await place_orders(s, len(SHAPES), seed=3)
+    await drive(s, clock)
+    await refund_some(s, ids, {1: "line", 4: "amount", 7: "full", 16: "restocking", 19: "shipping"})
+    await drive(s, clock)
+    assert not (await s.shop.get_order(ids[0])).prices_include_tax
+    verdict = await verify(s, ids)
+    assert verdict.ok, verdict
+    assert verdict.booked == verdict.matched == len(ids) and verdict.vat_checked == len(ids) + len(s.refunds)
