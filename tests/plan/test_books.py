@@ -174,3 +174,16 @@ def test_random_carts_book_exactly() -> None:
         assert isinstance(plan, InvoicePlan) and plan.held is None, (cart, getattr(plan, "reason", plan))
         assert booked_total(plan.lines) == order.total, cart
         assert booked_vat(plan.lines) == paid_vat(order.tax_lines), cart
+
+
+@pytest.mark.parametrize(("method", "account"), [
+    ("stripe", "5830"), ("woocommerce_payments", "5830"), ("quickpay", "5830"), ("mobilepay", "5830"),
+    ("vipps_mobilepay", "5830"), ("viabill", "5830"), ("bacs", "5820"), ("cod", "5810"),
+])  # fmt: skip
+def test_default_payment_map_covers_the_danish_gateways(method: str, account: str) -> None:
+    """Each common gateway has its own account setting, and a paid order's terms say it is paid."""
+    status = "completed" if method == "cod" else "processing"
+    plan = plan_invoice(build_order(Cart([KRUS], payment_method=method, status=status)), PlanSettings())
+    assert isinstance(plan, InvoicePlan)
+    assert (plan.payment.register, plan.payment.account, plan.payment_terms) == (True, account, "Kontant")
+    assert method in PlanSettings().payments.account_by_method
