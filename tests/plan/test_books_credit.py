@@ -157,3 +157,19 @@ def test_shown_lines_of_a_kept_fee() -> None:
     assert isinstance(plan, CreditNotePlan)
     assert shown(plan) == ["RESTOCKING 1×-8.00 K25", "KRUS 1×79.20 K25"]
     assert plan.totals.total == D("89.00") and plan.totals.vat == D("17.80")
+
+
+def test_refund_tax_entered_far_below_the_rate_is_held_not_re_priced() -> None:
+    """A refund whose refund_tax is far from the lines' rate is a disagreement for a human: the nets are
+    never moved kroner away to force the VAT."""
+    order = build_order(Cart([Item("Krus", "99", 4, "KRUS")]))
+    refund = build_refund(order, 46, items={1: 4})
+    line = refund.line_items[0]
+    low = [t.model_copy(update={"total": t.total / 2}) for t in line.taxes]
+    refund = refund.model_copy(update={
+        "line_items": [line.model_copy(update={"taxes": low, "total_tax": line.total_tax / 2})],
+        "tax_lines": [t.model_copy(update={"tax_total": t.tax_total / 2}) for t in refund.tax_lines],
+        "amount": -(line.total + line.total_tax / 2)})  # fmt: skip
+    plan = plan_creditnote(order, refund, PlanSettings(), CreditNoteContext(_invoice(order)))
+    assert isinstance(plan, Skip) and plan.kind == "hold", plan
+    assert "VAT per code: K25 79.20 vs WooCommerce 39.60" in plan.reason, plan.reason
