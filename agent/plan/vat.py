@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from agent.plan.eurates import is_eu_rate, oss_code_name, percent_key
+from agent.plan.money import CENT, ZERO, cents
 from agent.plan.money import HUNDRED_PCT as HUNDRED
-from agent.plan.money import ZERO, cents
 from agent.plan.settings import PlanSettings, VatSettings
 from agent.woo.models import ItemTax, Order, TaxLine
 
@@ -125,6 +125,9 @@ class OrderVat:
         choices = [(self.for_rate_id(i, what), sum((t.total for t in taxes if t.id == i), ZERO)) for i in ids]
         shares = [(c, cents(tax * HUNDRED / c.rate) if c.rate else None) for c, tax in choices]
         taxed = sum((s for _, s in shares if s is not None), ZERO)
+        slack = sum((CENT * HUNDRED / c.rate for c, _ in choices if c.rate), CENT)  # taxes are rounded to øre
+        if abs(taxed) > abs(net) + slack:  # stacked rates (several priorities on one base), not apportioned
+            raise PlanHold(f"{what} is taxed at several rates on the same amount ({ids}); book it by hand")
         rest = [c for c, s in shares if s is None]
         out = [(c, s) for c, s in shares if s is not None]
         if rest:

@@ -187,3 +187,17 @@ def test_default_payment_map_covers_the_danish_gateways(method: str, account: st
     assert isinstance(plan, InvoicePlan)
     assert (plan.payment.register, plan.payment.account, plan.payment_terms) == (True, account, "Kontant")
     assert method in PlanSettings().payments.account_by_method
+
+
+def test_stacked_rates_on_one_amount_are_held_not_split() -> None:
+    """Two rates on the same base (priorities) are not an apportioned fee: splitting by tax would double it."""
+    from agent.woo.models import ItemTax, TaxLine
+
+    order = build_order(Cart([KRUS], shipping=[("GLS", "40.00")]))
+    extra = TaxLine(id=999, rate_code="DK-EXTRA-2", rate_id=99, tax_total=D(0), shipping_tax_total=D("10.00"),
+                    rate_percent=D(25))  # fmt: skip
+    ship = order.shipping_lines[0]
+    stacked = ship.model_copy(update={"taxes": [*ship.taxes, ItemTax(id=99, total=D("10.00"))]})
+    order = order.model_copy(update={"shipping_lines": [stacked], "tax_lines": [*order.tax_lines, extra]})
+    plan = plan_invoice(order, settings(vat={"by_rate_id": {"99": "K25"}}))
+    assert isinstance(plan, Skip) and "several rates on the same amount" in plan.reason, plan
