@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -14,7 +15,11 @@ from agent.config import Config, ConfigError, load_config, resolve_path
 from agent.dynaccount.errors import DynaccountError
 from agent.woo.errors import WooError
 
+if TYPE_CHECKING:
+    from agent.services import Services
+
 Handler = Callable[[argparse.Namespace], int]
+Command = Callable[["Services", bool], Awaitable[str]]  # (services, a daemon answers) -> output
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -24,16 +29,27 @@ def _load(args: argparse.Namespace) -> Config:
 def cmd_check(args: argparse.Namespace) -> int:
     path = resolve_path(args.config)
     config = load_config(path)
+    from agent.mail.commands import problems as mail_problems
+
+    if found := mail_problems(config):
+        print(f"{path}: mail is not ready\n" + "\n".join(f"  {p}" for p in found), file=sys.stderr)
+        return 2
     print(f"{path}: OK (journal {config.journal.path}, listening on {config.server.host}:{config.server.port})")
     if getattr(args, "dynaccount", False):
-        from agent.operations import check_vat_codes
-
-        found = asyncio.run(check_vat_codes(config))
+        found = asyncio.run(_vat_code_problems(config))
         for line in found:
             print(f"VAT code problem: {line}")
         print(f"VAT codes: {'OK' if not found else f'{len(found)} problem(s)'}")
         return 1 if found else 0
     return 0
+
+
+async def _vat_code_problems(config: Config) -> list[str]:
+    from agent.app import open_agent
+    from agent.operations import check_vat_codes
+
+    async with open_agent(config) as services:
+        return await check_vat_codes(services)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -50,33 +66,61 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+async def run_command(config: Config, command: Command) -> str:
+    """Build the agent's parts exactly as the daemon does and run one command over them."""
+    from agent.app import agent_running, open_agent
+
+    running = await agent_running(config)
+    async with open_agent(config) as services:
+        return await command(services, running)
+
+
+def _print(args: argparse.Namespace, command: Command) -> int:
+    print(asyncio.run(run_command(_load(args), command)))
+    return 0
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from agent.operations import show_plan
 
-    print(asyncio.run(show_plan(_load(args), args.order_id)))
-    return 0
+    return _print(args, lambda s, _: show_plan(s, args.order_id))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from agent.operations import replay
 
-    print(asyncio.run(replay(_load(args), args.order_id)))
-    return 0
+    return _print(args, lambda s, running: replay(s, args.order_id, daemon_running=running))
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from agent.operations import import_orders, parse_day
 
-    until = parse_day(args.until) if args.until else None
-    print(asyncio.run(import_orders(_load(args), parse_day(args.since), until, args.dry_run)))
-    return 0
+    since, until = parse_day(args.since), parse_day(args.until) if args.until else None
+    return _print(args, lambda s, running: import_orders(s, since, until, args.dry_run, daemon_running=running))
 
 
 def cmd_webhooks(args: argparse.Namespace) -> int:
     from agent.operations import webhooks
 
-    print(asyncio.run(webhooks(_load(args), args.heal)))
-    return 0
+    return _print(args, lambda s, _: webhooks(s, args.heal))
+
+
+def cmd_mail(args: argparse.Namespace) -> int:
+    from agent.mail.commands import preview_order, send_test
+    from agent.mail.preview import NothingToPreview
+    from agent.mail.render import TemplateError
+
+    config = _load(args)
+    if args.verb == "preview":
+        try:
+            print(asyncio.run(preview_order(config, args.order_id)))
+        except (NothingToPreview, TemplateError) as exc:
+            print(f"mail preview: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    ok, lines = asyncio.run(send_test(config, args.to))
+    print("\n".join(lines))
+    return 0 if ok else 3
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -121,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="show the plans, write nothing")
     hooks = add("webhooks", cmd_webhooks, "list the shop's webhooks; --heal creates/re-activates the agent's")
     hooks.add_argument("--heal", action="store_true")
+    from agent.mail.commands import add_parser as add_mail_parser
+
+    add_mail_parser(sub, cmd_mail)
     demo = add("demo", cmd_demo, "run the agent against the built-in sandboxes", config=False)
     demo.add_argument("--orders", type=int, default=None, help="number of orders to place")
     demo.add_argument("--exit", action="store_true", help="exit when the orders are done (0 = all as expected)")

@@ -92,7 +92,7 @@ class OrderVat:
         self._vat = settings.vat
         self._codes = codes
         self._rates = {t.rate_id: t for t in order.tax_lines}
-        self._untaxed = self._classify(order, vat_number)
+        self._untaxed = self._untaxed_choice(order, vat_number)
 
     def for_rate_id(self, rate_id: int, what: str) -> VatChoice:
         line = self._rates.get(rate_id)
@@ -143,7 +143,7 @@ class OrderVat:
         check_rate(code, ZERO_RATE, self._codes, f"set the [vat] key that names {code!r} to a 0 % code")
         return self._untaxed
 
-    def _classify(self, order: Order, vat_number: str) -> VatChoice | str:
+    def _untaxed_choice(self, order: Order, vat_number: str) -> VatChoice | str:
         """VAT code for untaxed lines, or the reason none can be chosen (raised only if used)."""
         vat = self._vat
         country = customer_country(order, vat)

@@ -18,12 +18,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from aiohttp import web
 
-from agent.app import JOURNAL, SERVICES, Services, create_app
+from agent.app import JOURNAL, SERVICES, Services, create_app, open_woo
 from agent.clock import Clock
 from agent.config import Config, parse_config
 from agent.sandbox.books_check import creditnote_vat_problems, invoice_vat_problems
@@ -32,6 +31,9 @@ from agent.sandbox.dynaccount.faults import FaultConfig
 from agent.sandbox.dynaccount.server import SandboxConfig, SandboxHandle, running_sandbox
 from agent.sandbox.woo import WooSandbox, running_woo_sandbox
 from agent.woo.client import WooClient
+
+if TYPE_CHECKING:
+    from agent.sandbox.mailcatcher import Catcher, CatcherHandle
 
 log = logging.getLogger(__name__)
 DEMO_DIR = Path("data/demo")
@@ -97,22 +99,21 @@ async def demo_stack(
     async with (
         running_sandbox(SandboxConfig(faults=faults or FaultConfig())) as dyn,
         running_woo_sandbox(CK, CS, delivery_delay=delivery_delay) as woo,
-        aiohttp.ClientSession() as session,
     ):
         config = stack_config(directory, agent_port=port, woo_url=woo.base_url, dyn_url=dyn.base_url,
                               overrides=overrides)  # fmt: skip
-        app = create_app(config, clock=clock, autostart=autostart)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        shop = WooClient(session, base_url=woo.base_url, consumer_key=CK, consumer_secret=CS)
-        stack = Stack(config, app, woo, dyn, shop, f"http://127.0.0.1:{port}")
-        try:
-            await stack.services.sweep.heal_webhooks()
-            await woo.wait_idle()  # the creation pings
-            yield stack
-        finally:
-            await runner.cleanup()
+        async with open_woo(config) as shop:
+            app = create_app(config, clock=clock, autostart=autostart)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            stack = Stack(config, app, woo, dyn, shop, f"http://127.0.0.1:{port}")
+            try:
+                await stack.services.sweep.heal_webhooks()
+                await woo.wait_idle()  # the creation pings
+                yield stack
+            finally:
+                await runner.cleanup()
 
 
 async def place_orders(stack: Stack, count: int, *, seed: int = 7) -> list[int]:
@@ -183,13 +184,17 @@ class Verdict:
     creditnotes: int
     refunds: int
     overcredited: list[str]
+    mails: int = 0  # caught by the demo's SMTP catcher
+    mails_expected: int = 0  # booked invoices the mail rules send
+    mail_duplicates: int = 0
     vat_checked: int = 0  # documents whose VAT per code was compared with WooCommerce's tax lines
     vat_mismatched: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.mismatched or self.duplicates or self.overcredited
-                    or self.vat_mismatched) and self.creditnotes == self.refunds  # fmt: skip
+        return not (self.missing or self.mismatched or self.duplicates or self.overcredited or self.vat_mismatched
+                    ) and self.creditnotes == self.refunds and self.mails == self.mails_expected \
+            and not self.mail_duplicates  # fmt: skip
 
 
 async def verify(stack: Stack, order_ids: list[int]) -> Verdict:
@@ -234,7 +239,7 @@ async def verify(stack: Stack, order_ids: list[int]) -> Verdict:
     over = [f"invoice id {k}: credited {v} > {totals[k]}" for k, v in credited.items() if v > totals.get(k, v)]
     checked, vat_problems = await vat_per_code(stack, order_ids)
     return Verdict(len(order_ids), len(by_ref), booked, matched, duplicates, missing, mismatched, len(notes),
-                   len(stack.refunds), over, checked, vat_problems)  # fmt: skip
+                   len(stack.refunds), over, vat_checked=checked, vat_mismatched=vat_problems)  # fmt: skip
 
 
 async def vat_per_code(stack: Stack, order_ids: list[int]) -> tuple[int, list[str]]:
@@ -262,6 +267,8 @@ def print_verdict(v: Verdict) -> None:
     print(f"credit notes:        {v.creditnotes} for {v.refunds} refunds")
     print(f"VAT per code:        {v.vat_checked} documents checked against WooCommerce's tax lines")
     print(f"duplicates:          {v.duplicates}")
+    print(f"invoice mails:       {v.mails} caught for {v.mails_expected} booked invoices to mail"
+          + (f", {v.mail_duplicates} DUPLICATES" if v.mail_duplicates else ""))
     for n in v.missing:
         print(f"MISSING credit note for refund {-n}" if n < 0 else f"MISSING invoice for order {n}")
     for line in v.mismatched + v.overcredited + v.vat_mismatched:
@@ -273,11 +280,41 @@ DEFAULT_REFUNDS: dict[int, RefundSpec] = {1: "line", 4: "amount", 6: "shipping",
                                           16: "line", 18: "restocking", 19: "full", 21: "shipping"}
 
 
+async def count_mails(stack: Stack, catcher: Catcher, verdict: Verdict, *, limit: float = 30.0) -> Verdict:
+    """Wait for the outbox to empty, then count what the catcher got against what should be mailed."""
+    from agent.journal.mail import MailJournal
+
+    outbox = MailJournal(stack.app[JOURNAL])
+    for _ in range(int(limit / 0.1)):
+        if not (await outbox.counts())["queued"]:
+            break
+        await asyncio.sleep(0.1)  # the mail worker runs on its own; this only waits to count
+    ids = catcher.message_ids()
+    verdict.mails, verdict.mail_duplicates = len(ids), len(ids) - len(set(ids))
+    verdict.mails_expected = len([m for m in await outbox.recent(limit=100_000) if m.kind == "invoice"
+                                  and m.state != "skipped"])  # fmt: skip
+    return verdict
+
+
+def mail_settings(smtp_port: int) -> dict[str, Any]:
+    return {"host": "127.0.0.1", "port": smtp_port, "security": "none", "from_address": "shop@example.dk",
+            "from_name": "Demo Kaffe", "shop_name": "Demo Kaffe", "poll_seconds": 0.2}  # fmt: skip
+
+
 async def _run(args: argparse.Namespace) -> int:
+    from agent.sandbox.mailcatcher import running_catcher
+
+    async with running_catcher() as catcher:
+        return await _run_stack(args, catcher)
+
+
+async def _run_stack(args: argparse.Namespace, catcher: CatcherHandle) -> int:
     count = args.orders or len(SHAPES)
-    async with demo_stack(DEMO_DIR, agent_port=args.port) as stack:
+    mail = {"mail": mail_settings(catcher.smtp_port)}
+    async with demo_stack(DEMO_DIR, agent_port=args.port, overrides=mail) as stack:
         print(f"demo: status page {stack.agent_url}/  (JSON: {stack.agent_url}/api/status)")
         print(f"demo: WooCommerce sandbox {stack.woo.base_url}  Dynaccount sandbox {stack.dyn.base_url}")
+        print(f"demo: mail caught by the demo's SMTP server: {catcher.page_url}")
         ids = await place_orders(stack, count)
         ids += await place_refunded_before_seen(stack)
         print(f"demo: placed {len(ids)} orders (some refunded before the agent saw them); waiting for the agent …")
@@ -285,7 +322,7 @@ async def _run(args: argparse.Namespace) -> int:
         refunds = await refund_some(stack, ids, DEFAULT_REFUNDS)
         print(f"demo: refunded {refunds} times; waiting for the credit notes …")
         await settle(stack)
-        verdict = await verify(stack, ids)
+        verdict = await count_mails(stack, catcher.catcher, await verify(stack, ids))
         print_verdict(verdict)
         if args.exit:
             return 0 if verdict.ok else 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from agent.app import open_agent
 from agent.config import parse_config
 from agent.operations import check_vat_codes
 from agent.sandbox.dynaccount.server import SandboxHandle
@@ -23,7 +24,8 @@ def _config(tmp_path: Path, base_url: str, **vat: object) -> object:
 
 
 async def test_shipped_defaults_match_the_seeded_codes(tmp_path: Path, sandbox: SandboxHandle) -> None:
-    assert await check_vat_codes(_config(tmp_path, sandbox.base_url)) == []  # type: ignore[arg-type]
+    async with open_agent(_config(tmp_path, sandbox.base_url)) as agent:  # type: ignore[arg-type]
+        assert await check_vat_codes(agent) == []
 
 
 async def test_missing_and_wrong_rate_codes_are_reported_with_their_key(tmp_path: Path, sandbox: SandboxHandle) -> None:
@@ -31,7 +33,8 @@ async def test_missing_and_wrong_rate_codes_are_reported_with_their_key(tmp_path
     del store.tables["vatcode"][store.find("vatcode", "name", "OSS-FR-5.5")["id"]]
     store.find("vatcode", "name", "OSS-DE-7")["rate"] = Decimal(19)
     config = _config(tmp_path, sandbox.base_url, by_country_rate={"DK:25": "K25", "DE:19": "K25"})
-    found = await check_vat_codes(config)  # type: ignore[arg-type]
+    async with open_agent(config) as agent:  # type: ignore[arg-type]
+        found = await check_vat_codes(agent)
     assert found == [
         "[vat] by_country_rate \"DE:19\": VAT code 'K25' has rate 25 % in Dynaccount, mapped for 19 %",
         "[vat] oss_code: VAT code 'OSS-DE-7' has rate 19 % in Dynaccount, mapped for 7 %",

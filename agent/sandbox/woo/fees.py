@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from agent.sandbox.woo.taxes import ZERO, exclusive_taxes, find_rates, merge_taxes, standard_slug
 
 if TYPE_CHECKING:
-    from agent.sandbox.woo.checkout import Checkout, FeeCharge, Shop
+    from agent.sandbox.woo.shop import Checkout, FeeCharge, Shop
 
 
 def _tax_class_costs(shop: Shop, order: Checkout, fees: list[FeeCharge]) -> dict[str, Decimal]:

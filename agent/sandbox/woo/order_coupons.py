@@ -6,22 +6,11 @@ tax at subtotal (WooCommerce then prints it as stored, e.g. ``"8.3325"``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from agent.sandbox.woo.coupons import Coupon, DiscountItem, apply_coupons, to_cents
+from agent.sandbox.woo.shop import CouponResult, ItemLine, Shop
 from agent.sandbox.woo.taxes import ZERO, exclusive_taxes, find_rates, inclusive_taxes, round_line_tax
-
-if TYPE_CHECKING:
-    from agent.sandbox.woo.checkout import ItemLine, Shop
-
-
-@dataclass(frozen=True)
-class CouponResult:
-    coupon: Coupon
-    discount: Decimal  # excl. tax when prices include tax; not dp-rounded (WooCommerce prints it raw)
-    discount_tax: Decimal
 
 
 def apply_order_coupons(shop: Shop, lines: list[ItemLine], country: str, coupons: list[Coupon]) -> list[CouponResult]:

@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agent.sandbox.woo.checkout import ShopSettings
+    from agent.sandbox.woo.shop import ShopSettings
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
