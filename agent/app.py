@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from agent.apply import Applier
+from agent.apply.vatcodes import VatCodes
 from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
@@ -25,7 +26,6 @@ from agent.mail.app import add_mail
 from agent.orders import OrderProcessor
 from agent.services import Dispatcher, Services
 from agent.sweep import Sweep
-from agent.vatcodes import VatCodes
 from agent.web import WEBHOOK_PATH, add_routes
 from agent.web.intake import Intake
 from agent.woo.client import WooClient

@@ -96,7 +96,7 @@ async def webhooks(agent: Services, heal: bool) -> str:
 
 async def check_vat_codes(agent: Services) -> list[str]:
     """Mapped VAT codes Dynaccount lacks or whose rate differs (``check --dynaccount``)."""
-    from agent.vatcheck import problems
+    from agent.plan.vatcheck import problems
 
     codes = {code.name: code.rate for code in await agent.dyn.list_vatcodes()}
     return problems(agent.config.vat, codes)

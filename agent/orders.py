@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from agent.apply import Applier
+from agent.apply.vatcodes import VatCodes
 from agent.dynaccount.models import Invoice
 from agent.journal import Journal, OrderFacts, WorkItem
 from agent.outcomes import Outcome
@@ -36,7 +37,6 @@ from agent.plan.payment import invoice_payment
 from agent.plan.types import PaymentDecision, Subscription, Totals
 from agent.plan.verify import VerificationFailed
 from agent.subscriptions import subscription_of
-from agent.vatcodes import VatCodes
 from agent.woo.client import WooClient
 from agent.woo.errors import WooNotFound
 from agent.woo.models import Order, Refund
