@@ -88,7 +88,7 @@ def _fingerprint(payload: dict[str, Any]) -> str | None:
     this state does not revive a failed or held item (``agent.journal.work.REOPEN``)."""
     try:
         return order_fingerprint(Order.model_validate(payload))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # not an order we can read: counts as a change
         return None
 
 
