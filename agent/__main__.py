@@ -71,6 +71,13 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stock(args: argparse.Namespace) -> int:
+    from agent.stock.cli import stock_sync
+
+    print(asyncio.run(stock_sync(_load(args), dry_run=args.dry_run, full=args.full)))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from agent.sandbox.demo import run_demo
 
@@ -111,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="show the plans, write nothing")
     hooks = add("webhooks", cmd_webhooks, "list the shop's webhooks; --heal creates/re-activates the agent's")
     hooks.add_argument("--heal", action="store_true")
+    stock = add("stock", cmd_stock, "stock from Dynaccount into the shop: 'stock sync' runs once now")
+    stock.add_argument("action", choices=["sync"])
+    stock.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
+    stock.add_argument("--full", action="store_true", help="compare every SKU, not only those Dynaccount changed")
     demo = add("demo", cmd_demo, "run the agent against the built-in sandboxes", config=False)
     demo.add_argument("--orders", type=int, default=None, help="number of orders to place")
     demo.add_argument("--exit", action="store_true", help="exit when the orders are done (0 = all as expected)")

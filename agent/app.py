@@ -18,7 +18,9 @@ from agent.intake import Intake
 from agent.journal import Journal, WorkItem
 from agent.orders import OrderProcessor, classify
 from agent.status_page import add_routes as add_status_page
-from agent.sweep import Sweep
+from agent.stock import install as install_stock
+from agent.stock.hooks import TOPICS as STOCK_TOPICS
+from agent.sweep import TOPICS, Sweep
 from agent.woo.client import WooClient
 from agent.worker import Outcome, Processor, Worker
 
@@ -40,6 +42,7 @@ class Services:
     orders: OrderProcessor
     worker: Worker
     sweep: Sweep
+    dispatcher: Dispatcher | None = None
 
 
 SERVICES = web.AppKey("services", Services)
@@ -57,6 +60,9 @@ class Dispatcher:
 
     def __init__(self, processors: dict[str, Processor]) -> None:
         self._processors = processors
+
+    def register(self, kind: str, processor: Processor) -> None:
+        self._processors[kind] = processor
 
     async def __call__(self, item: WorkItem) -> Outcome:
         processor = self._processors.get(item.kind)
@@ -107,13 +113,15 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as woo_session, aiohttp.ClientSession(connector=dyn_connector) as dyn_session:
         woo, dyn = build_clients(config, woo_session, dyn_session)
         orders = build_processor(config, journal, woo, dyn, clock)
-        worker = Worker(journal, Dispatcher({"order": orders}), config.worker, clock, classify=classify)
+        dispatcher = Dispatcher({"order": orders})
+        worker = Worker(journal, dispatcher, config.worker, clock, classify=classify)
         sweep = Sweep(
             journal, woo, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
             lookback=config.sweep.lookback_hours * 3600, webhook_url=config.woocommerce.webhook_url,
             webhook_secret=config.woocommerce.webhook_secret.get_secret_value(),
+            topics=TOPICS + (STOCK_TOPICS if config.stock.enabled else ()),
         )  # fmt: skip
-        app[SERVICES] = Services(woo, dyn, orders, worker, sweep)
+        app[SERVICES] = Services(woo, dyn, orders, worker, sweep, dispatcher)
         app[INTAKE].on_work = worker.wake
         if app[AUTOSTART]:
             worker.start()
@@ -203,4 +211,5 @@ def create_app(
     app.router.add_post("/api/work/{key}/retry", _api_retry)
     app.router.add_get("/api/deliveries", _api_deliveries)
     add_status_page(app)
+    install_stock(app)
     return app

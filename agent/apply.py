@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -96,6 +96,11 @@ class Applier:
         self._allocation_lock = asyncio.Lock()
         self._debtor_locks: dict[str, asyncio.Lock] = {}
         self._product_locks: dict[str, asyncio.Lock] = {}
+        self.on_booked: Callable[[], None] | None = None  # a booking moves stock in Dynaccount
+
+    def _booked(self) -> None:
+        if self.on_booked is not None:
+            self.on_booked()
 
     # -- debtors and products -------------------------------------------------------------------
 
@@ -190,6 +195,7 @@ class Applier:
             await self._journal.start_intent(f"book-invoice:{plan.reference}")
             invoice = await self._dyn.book_invoice(invoice.id)  # A-20; harmless if repeated
             await self._journal.finish_intent(f"book-invoice:{plan.reference}", str(invoice.number))
+            self._booked()
             await self._link_invoice(plan, invoice)
         return invoice
 
@@ -269,6 +275,7 @@ class Applier:
             await self._journal.start_intent(f"book-creditnote:{plan.reference}")
             note = await self._dyn.book_creditnote(note.id)
             await self._journal.finish_intent(f"book-creditnote:{plan.reference}", str(note.number))
+            self._booked()
             await self._link_creditnote(plan, note)
         return note
 

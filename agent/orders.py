@@ -78,6 +78,10 @@ class OrderProcessor:
         self._apply = applier
         self._settings = settings
 
+    @property
+    def applier(self) -> Applier:
+        return self._apply
+
     async def __call__(self, item: WorkItem) -> Outcome:
         try:
             order = await self._woo.get_order(int(item.resource_id))

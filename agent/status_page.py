@@ -96,6 +96,8 @@ def _state_filter(request: web.Request) -> str | None:
 
 
 async def _index(request: web.Request) -> web.Response:
+    from agent.stock.web import section as stock_section  # the stock room renders through this module
+
     parts = _parts(request)
     state = _state_filter(request)
     payload = await status.status_payload(parts.journal, parts.intake, parts.services)
@@ -106,7 +108,7 @@ async def _index(request: web.Request) -> web.Response:
     return _render(
         "index.html", s=payload, problems=health(payload, journal_ok), state=state, states=WORK_STATES,
         items=await status.work_list(parts.journal, state, 200),
-        deliveries=await unusable_deliveries(parts.journal, 50),
+        deliveries=await unusable_deliveries(parts.journal, 50), stock=await stock_section(request.app),
     )  # fmt: skip
 
 

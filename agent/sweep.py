@@ -43,7 +43,8 @@ class SweepStatus:
 
 class Sweep:
     def __init__(self, journal: Journal, woo: WooClient, clock: Clock, *, interval: float, overlap: float,
-                 lookback: float, webhook_url: str | None, webhook_secret: str) -> None:  # fmt: skip
+                 lookback: float, webhook_url: str | None, webhook_secret: str,
+                 topics: tuple[str, ...] = TOPICS) -> None:  # fmt: skip
         self._journal = journal
         self._woo = woo
         self._clock = clock
@@ -52,6 +53,7 @@ class Sweep:
         self._lookback = lookback
         self._webhook_url = webhook_url
         self._secret = webhook_secret
+        self._topics = topics
         self._task: asyncio.Task[None] | None = None
         self._heal_lock = asyncio.Lock()  # two concurrent heals would both create the missing webhooks
         self.status = SweepStatus()
@@ -97,7 +99,7 @@ class Sweep:
         assert self._webhook_url is not None
         report = WebhookReport()
         ours = [w for w in await self._woo.list_webhooks() if w.delivery_url == self._webhook_url]
-        for topic in TOPICS:
+        for topic in self._topics:
             found = [w for w in ours if w.topic == topic]
             active = [w for w in found if w.status == "active"]
             if active:

@@ -106,10 +106,16 @@ def add_product(
     return store.insert("product", values)
 
 
-def set_stock(store: Store, number: str, in_stock: Decimal) -> dict[str, object]:
+def set_stock(
+    store: Store, number: str, in_stock: Decimal | None, in_order: Decimal | None = None
+) -> dict[str, object]:
+    """Goods received, a stock count, or a debtor order reserving goods (A-35): the stock moves now."""
     product = store.find("product", "product_id_", number)
     if product is None:
         raise KeyError(number)
-    product["in_stock"] = in_stock
+    if in_stock is not None:
+        product["in_stock"] = in_stock
+    if in_order is not None:
+        product["in_order"] = in_order
     product["time_stock_change"] = store.clock()
     return product

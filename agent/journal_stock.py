@@ -1,0 +1,150 @@
+"""The stock room's SQL: per-SKU memory of Dynaccount's value and of the agent's last write.
+
+A thin class around the :class:`Journal`: it uses the journal's connection and its one transaction
+primitive (``BEGIN IMMEDIATE … COMMIT`` under the journal's lock), so the journal stays the only
+owner of the database and every write here is whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agent.journal import Journal
+from agent.stock.diff import Memory, SkuResult
+
+LAST_RUN = "stock.last_run"
+
+
+@dataclass(frozen=True)
+class StockRow:
+    sku: str
+    dyn_qty: str | None
+    dyn_time: str | None
+    shop_id: int | None
+    parent_id: int | None
+    owner_id: int | None
+    shop_qty: int | None
+    target_qty: int | None
+    written_qty: int | None
+    written_at: float | None
+    echo_pending: bool
+    state: str
+    reason: str | None
+    updated_at: float
+
+
+class StockJournal:
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    @property
+    def _conn(self) -> Any:
+        return self._journal._conn
+
+    def _now(self) -> float:
+        return self._journal._clock.now()
+
+    async def memory(self) -> dict[str, Memory]:
+        rows = await self._conn.execute_fetchall(
+            "SELECT sku, dyn_qty, dyn_time, written_qty, state FROM stock_items")
+        return {r[0]: Memory(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+
+    async def record(self, results: Sequence[SkuResult], written: Iterable[int] = ()) -> None:
+        """Keep every SKU's outcome; ``written`` are the owner ids WooCommerce confirmed in this run."""
+        now, wrote = self._now(), set(written)
+        rows = []
+        for r in results:
+            done = r.owner_id in wrote and r.write_qty is not None
+            rows.append((r.sku, None if r.quantity is None else str(r.quantity), r.time, r.shop_id, r.parent_id,
+                         r.owner_id, r.write_qty if done else r.shop_qty, r.write_qty, r.write_qty if done else None,
+                         now if done else None, r.state, r.reason, now))
+        async with self._journal._transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO stock_items (sku, dyn_qty, dyn_time, shop_id, parent_id, owner_id, shop_qty,"
+                " target_qty, written_qty, written_at, state, reason, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (sku) DO UPDATE SET"
+                " dyn_qty = excluded.dyn_qty, dyn_time = excluded.dyn_time,"
+                " shop_id = COALESCE(excluded.shop_id, shop_id), parent_id = COALESCE(excluded.parent_id, parent_id),"
+                " owner_id = COALESCE(excluded.owner_id, owner_id), shop_qty = COALESCE(excluded.shop_qty, shop_qty),"
+                " target_qty = excluded.target_qty, written_qty = COALESCE(excluded.written_qty, written_qty),"
+                " written_at = COALESCE(excluded.written_at, written_at),"
+                " state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at",
+                rows,
+            )
+
+    async def expect_echo(self, results: Sequence[SkuResult], owner_ids: Iterable[int]) -> None:
+        """Before a write goes out: its ``product.updated`` may arrive before the write call returns."""
+        now, owners = self._now(), set(owner_ids)
+        rows = [(r.sku, r.owner_id, r.write_qty, now) for r in results if r.owner_id in owners]
+        async with self._journal._transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO stock_items (sku, owner_id, echo_qty, echo_pending, state, updated_at)"
+                " VALUES (?,?,?,1,'pending',?) ON CONFLICT (sku) DO UPDATE SET owner_id = excluded.owner_id,"
+                " echo_qty = excluded.echo_qty, echo_pending = 1", rows)
+
+    async def drop_echo(self, owner_ids: Iterable[int]) -> None:
+        """The write failed: no echo will come."""
+        async with self._journal._transaction() as conn:
+            await conn.executemany("UPDATE stock_items SET echo_pending = 0 WHERE owner_id = ?",
+                                   [(o,) for o in owner_ids])
+
+    async def take_echo(self, owner_id: int, quantity: int | None) -> bool:
+        """True (once) when a ``product.updated`` for ``owner_id`` shows exactly what the agent wrote."""
+        if quantity is None:
+            return False
+        async with self._journal._transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE stock_items SET echo_pending = 0, shop_qty = ? WHERE owner_id = ? AND echo_pending = 1"
+                " AND echo_qty = ?", (quantity, owner_id, quantity))
+            return bool(cur.rowcount)
+
+    async def by_owner(self, owner_id: int) -> list[StockRow]:
+        rows = await self._conn.execute_fetchall(
+            "SELECT * FROM stock_items WHERE owner_id = ? OR shop_id = ? ORDER BY sku", (owner_id, owner_id))
+        return [_row(r) for r in rows]
+
+    async def disagree(self, sku: str, shop_qty: int | None, reason: str) -> None:
+        async with self._journal._transaction() as conn:
+            await conn.execute(
+                "UPDATE stock_items SET shop_qty = ?, state = 'disagrees', reason = ?, updated_at = ? WHERE sku = ?",
+                (shop_qty, reason, self._now(), sku))
+
+    async def agree(self, sku: str, shop_qty: int | None) -> None:
+        async with self._journal._transaction() as conn:
+            await conn.execute(
+                "UPDATE stock_items SET shop_qty = ?, state = CASE WHEN state = 'disagrees' THEN 'ok' ELSE state"
+                " END, updated_at = ? WHERE sku = ?", (shop_qty, self._now(), sku))
+
+    async def items(self, *, state: str | None = None, limit: int = 500, sku: str | None = None) -> list[StockRow]:
+        where, args = "", ()  # type: tuple[str, tuple[Any, ...]]
+        if sku is not None:
+            where, args = "WHERE sku = ?", (sku,)
+        elif state is not None:
+            where, args = "WHERE state = ?", (state,)
+        rows = await self._conn.execute_fetchall(
+            f"SELECT * FROM stock_items {where} ORDER BY CASE state WHEN 'error' THEN 0 WHEN 'disagrees' THEN 1"
+            f" ELSE 2 END, sku LIMIT ?", (*args, limit))
+        return [_row(r) for r in rows]
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self._conn.execute_fetchall("SELECT state, COUNT(*) FROM stock_items GROUP BY state")
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    async def save_run(self, summary: dict[str, Any]) -> None:
+        await self._journal.set_value(LAST_RUN, json.dumps(summary))
+
+    async def last_run(self) -> dict[str, Any] | None:
+        raw = await self._journal.get_value(LAST_RUN)
+        return json.loads(raw) if raw else None
+
+
+def _row(r: Any) -> StockRow:
+    return StockRow(
+        sku=r["sku"], dyn_qty=r["dyn_qty"], dyn_time=r["dyn_time"], shop_id=r["shop_id"], parent_id=r["parent_id"],
+        owner_id=r["owner_id"], shop_qty=r["shop_qty"],
+        target_qty=r["target_qty"], written_qty=r["written_qty"], written_at=r["written_at"],
+        echo_pending=bool(r["echo_pending"]), state=r["state"], reason=r["reason"], updated_at=r["updated_at"],
+    )

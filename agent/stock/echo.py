@@ -1,0 +1,66 @@
+"""What a ``product.updated`` means to the stock room: the echo of its own write, or the shop disagreeing.
+
+Every stock write saves the product, so WooCommerce answers the agent's own writes with
+``product.updated`` deliveries (spec §1.7). :func:`echo_reason` recognises them at intake, so they never
+become work. Any other ``product.updated`` of an item whose stock the agent keeps is compared with
+Dynaccount's number by :meth:`ProductCheck.__call__`: a difference is reported on the SKU (a sale not yet
+booked, or a hand edit in the shop) and never copied back — Dynaccount is master.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agent.journal import Journal, WorkItem
+from agent.journal_stock import StockJournal, StockRow
+from agent.woo.client import WooClient
+from agent.worker import Outcome
+
+
+def _stock_of(payload: Any) -> tuple[int, int | None] | None:
+    if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
+        return None
+    qty = payload.get("stock_quantity")
+    owner = payload.get("parent_id") if payload.get("manage_stock") == "parent" else payload["id"]
+    return (owner if isinstance(owner, int) and owner else payload["id"]), (qty if isinstance(qty, int) else None)
+
+
+async def echo_reason(stock: StockJournal, topic: str | None, body: bytes) -> str | None:
+    """The reason to ignore a delivery that only echoes the agent's own stock write, else None."""
+    if topic != "product.updated":
+        return None
+    try:
+        found = _stock_of(json.loads(body))
+    except ValueError:
+        return None
+    if found is None or not await stock.take_echo(*found):
+        return None
+    return f"echo of the agent's own stock write (stock {found[1]}): nothing to do"
+
+
+class ProductCheck:
+    """The worker's processor for ``product:``/``variation:`` work while stock sync is on."""
+
+    def __init__(self, stock: StockJournal, journal: Journal, woo: WooClient) -> None:
+        self._stock, self._journal, self._woo = stock, journal, woo
+
+    async def __call__(self, item: WorkItem) -> Outcome:
+        rows = [r for r in await self._stock.by_owner(int(item.resource_id)) if r.target_qty is not None]
+        if not rows:
+            return Outcome("skipped", "not an item whose stock the agent keeps; product changes need no accounting")
+        product = await self._woo.get_product(int(item.resource_id))  # the delivery may be stale: read now
+        shop_qty = product.stock_quantity
+        messages = [await self._compare(row, shop_qty, item.key) for row in rows]
+        return Outcome("skipped", "; ".join(messages))
+
+    async def _compare(self, row: StockRow, shop_qty: int | None, key: str) -> str:
+        if shop_qty == row.target_qty:
+            await self._stock.agree(row.sku, shop_qty)
+            return f"{row.sku}: shop stock {shop_qty} agrees with Dynaccount"
+        why = (f"the shop shows {shop_qty}, Dynaccount says {row.target_qty}: changed in the shop (a sale not yet "
+               "booked, or an edit by hand); reported, not copied back — Dynaccount is master")
+        await self._stock.disagree(row.sku, shop_qty, why)
+        await self._journal.add_event(key, f"{row.sku}: {why}", level="warning",
+                                      data={"sku": row.sku, "shop": shop_qty, "dynaccount": row.target_qty})
+        return f"{row.sku}: {why}"
