@@ -87,6 +87,11 @@ def build_clients(config: Config, woo_session: aiohttp.ClientSession,
     return woo, dyn
 
 
+def webhook_topics(config: Config) -> tuple[str, ...]:
+    """Every webhook the agent needs: orders, plus product.updated while stock sync is on."""
+    return TOPICS + (STOCK_TOPICS if config.stock.enabled else ())
+
+
 def build_processor(config: Config, journal: Journal, woo: WooClient, dyn: DynaccountClient,
                     clock: Clock) -> OrderProcessor:  # fmt: skip
     applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
@@ -119,7 +124,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             journal, woo, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
             lookback=config.sweep.lookback_hours * 3600, webhook_url=config.woocommerce.webhook_url,
             webhook_secret=config.woocommerce.webhook_secret.get_secret_value(),
-            topics=TOPICS + (STOCK_TOPICS if config.stock.enabled else ()),
+            topics=webhook_topics(config),
         )  # fmt: skip
         app[SERVICES] = Services(woo, dyn, orders, worker, sweep, dispatcher)
         app[INTAKE].on_work = worker.wake

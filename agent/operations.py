@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 
-from agent.app import build_clients, build_processor
+from agent.app import build_clients, build_processor, webhook_topics
 from agent.clock import SystemClock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
@@ -131,7 +131,8 @@ async def webhooks(config: Config, heal: bool) -> str:
                 return "set [woocommerce] webhook_url to let the agent manage its webhooks"
             sweep = Sweep(p.journal, p.woo, SystemClock(), interval=0, overlap=0, lookback=0,
                           webhook_url=config.woocommerce.webhook_url,
-                          webhook_secret=config.woocommerce.webhook_secret.get_secret_value())  # fmt: skip
+                          webhook_secret=config.woocommerce.webhook_secret.get_secret_value(),
+                          topics=webhook_topics(config))  # fmt: skip
             report = await sweep.heal_webhooks()
             lines.append(f"created {report.created or 'none'}, re-activated {report.reactivated or 'none'}, "
                          f"healthy {report.healthy or 'none'}")  # fmt: skip

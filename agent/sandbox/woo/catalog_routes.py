@@ -94,6 +94,8 @@ def _item_error(item_id: Any, exc: ShopError) -> dict[str, Any]:
 async def _batch(request: web.Request, parent_id: int | None) -> web.Response:
     state, body = _state(request), await read_body(request)
     state.count("batch products" if parent_id is None else "batch variations")
+    if parent_id is not None:
+        state.count(f"batch variations/{parent_id}")  # one endpoint per parent
     _check_limit(body, state.batch_limit)
     out: dict[str, list[Any]] = {}
     for raw in body.get("update") or []:
