@@ -28,6 +28,7 @@ class StockRow:
     owner_id: int | None
     shop_qty: int | None
     target_qty: int | None
+    sold_qty: int | None
     written_qty: int | None
     written_at: float | None
     echo_pending: bool
@@ -59,17 +60,18 @@ class StockJournal:
         for r in results:
             done = r.owner_id in wrote and r.write_qty is not None
             rows.append((r.sku, None if r.quantity is None else str(r.quantity), r.time, r.shop_id, r.parent_id,
-                         r.owner_id, r.write_qty if done else r.shop_qty, r.write_qty, r.write_qty if done else None,
-                         now if done else None, r.state, r.reason, now))
+                         r.owner_id, r.write_qty if done else r.shop_qty, r.write_qty, r.sold,
+                         r.write_qty if done else None, now if done else None, r.state, r.reason, now))
         async with self._journal._transaction() as conn:
             await conn.executemany(
                 "INSERT INTO stock_items (sku, dyn_qty, dyn_time, shop_id, parent_id, owner_id, shop_qty,"
-                " target_qty, written_qty, written_at, state, reason, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (sku) DO UPDATE SET"
+                " target_qty, sold_qty, written_qty, written_at, state, reason, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (sku) DO UPDATE SET"
                 " dyn_qty = excluded.dyn_qty, dyn_time = excluded.dyn_time,"
                 " shop_id = COALESCE(excluded.shop_id, shop_id), parent_id = COALESCE(excluded.parent_id, parent_id),"
                 " owner_id = COALESCE(excluded.owner_id, owner_id), shop_qty = COALESCE(excluded.shop_qty, shop_qty),"
-                " target_qty = excluded.target_qty, written_qty = COALESCE(excluded.written_qty, written_qty),"
+                " target_qty = excluded.target_qty, sold_qty = excluded.sold_qty,"
+                " written_qty = COALESCE(excluded.written_qty, written_qty),"
                 " written_at = COALESCE(excluded.written_at, written_at),"
                 " state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at",
                 rows,
@@ -133,6 +135,22 @@ class StockJournal:
         rows = await self._conn.execute_fetchall("SELECT state, COUNT(*) FROM stock_items GROUP BY state")
         return {str(r[0]): int(r[1]) for r in rows}
 
+    async def unbooked_orders(self) -> list[dict[str, Any]]:
+        """The latest snapshot of every order without a booked invoice (their stock left the shop, not
+        Dynaccount). Walks the order snapshots by their index; small next to one Dynaccount read."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT s.resource FROM snapshots s"
+            " WHERE s.id IN (SELECT MAX(id) FROM snapshots WHERE work_key >= 'order:' AND work_key < 'order;'"
+            "                GROUP BY work_key)"
+            " AND NOT EXISTS (SELECT 1 FROM links l WHERE l.kind = 'order' AND l.woo_id = substr(s.work_key, 7)"
+            "                 AND l.state = 'booked')")
+        out = []
+        for (resource,) in rows:
+            order = json.loads(resource)
+            if isinstance(order, dict):
+                out.append(order)
+        return out
+
     async def save_run(self, summary: dict[str, Any]) -> None:
         await self._journal.set_value(LAST_RUN, json.dumps(summary))
 
@@ -145,6 +163,6 @@ def _row(r: Any) -> StockRow:
     return StockRow(
         sku=r["sku"], dyn_qty=r["dyn_qty"], dyn_time=r["dyn_time"], shop_id=r["shop_id"], parent_id=r["parent_id"],
         owner_id=r["owner_id"], shop_qty=r["shop_qty"],
-        target_qty=r["target_qty"], written_qty=r["written_qty"], written_at=r["written_at"],
+        target_qty=r["target_qty"], sold_qty=r["sold_qty"], written_qty=r["written_qty"], written_at=r["written_at"],
         echo_pending=bool(r["echo_pending"]), state=r["state"], reason=r["reason"], updated_at=r["updated_at"],
     )

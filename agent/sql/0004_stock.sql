@@ -8,6 +8,7 @@ CREATE TABLE stock_items (
     owner_id     INTEGER,           -- where stock is written: the parent when manage_stock is "parent"
     shop_qty     INTEGER,           -- the shop's quantity when last seen
     target_qty   INTEGER,           -- what the shop should show by Dynaccount (after the backorder rule)
+    sold_qty     INTEGER,           -- units sold in the shop and not yet booked, when target_qty was set
     written_qty  INTEGER,           -- the quantity the agent last wrote
     written_at   REAL,
     echo_qty     INTEGER,           -- the quantity of a write under way or just made

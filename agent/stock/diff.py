@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from agent.woo.resources import Product
 from agent.woo.stock import StockUpdate
@@ -61,6 +61,7 @@ class SkuResult:
     owner_id: int | None = None
     shop_qty: int | None = None
     write_qty: int | None = None
+    sold: int = 0  # units sold in the shop and not yet booked, kept out of write_qty
 
 
 @dataclass
@@ -91,6 +92,31 @@ def changed(levels: Iterable[DynStock], memory: Mapping[str, Memory], mode: Quan
     return out
 
 
+def sold_not_booked(orders: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Units per SKU the shop took out of its stock for orders whose invoice Dynaccount has not booked yet.
+
+    WooCommerce marks every line it reduced with ``_reduced_stock`` (and removes it when the stock is put
+    back on cancel); a refund that restocked adds ``_restock_refunded_items``. Dynaccount only moves when
+    the invoice is booked (A-35), so until then these units are gone from the shop but not from Dynaccount.
+    """
+    units: dict[str, int] = {}
+    for order in orders:
+        for line in order.get("line_items") or []:
+            sku = str(line.get("sku") or "")
+            meta = {m.get("key"): m.get("value") for m in line.get("meta_data") or [] if isinstance(m, dict)}
+            taken = _int(meta.get("_reduced_stock")) - _int(meta.get("_restock_refunded_items"))
+            if sku and taken:
+                units[sku] = units.get(sku, 0) + taken
+    return units
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(str(value)) if value not in (None, "") else 0
+    except ValueError:
+        return 0
+
+
 def whole(quantity: Decimal) -> int | None:
     """WooCommerce stock is whole units (``wc_stock_amount``); anything else is not ours to round."""
     return int(quantity) if quantity == quantity.to_integral_value() else None
@@ -98,17 +124,18 @@ def whole(quantity: Decimal) -> int | None:
 
 def plan_writes(candidates: Sequence[Candidate], shop: Mapping[str, Sequence[Product]],
                 quantities: Mapping[str, Decimal], siblings: Mapping[int, Sequence[Product]], *,
-                enable: bool = False) -> WritePlan:  # fmt: skip
+                enable: bool = False, sold: Mapping[str, int] | None = None) -> WritePlan:  # fmt: skip
     """Decide, per changed SKU, what to write where; one write per stock owner.
 
     ``shop`` maps each SKU to the shop items carrying it (from ``GET /products?sku=…``); ``quantities``
     holds every Dynaccount quantity by SKU (needed for a parent whose variations share its stock);
-    ``siblings`` the variations of each parent that owns its variations' stock.
+    ``siblings`` the variations of each parent that owns its variations' stock; ``sold`` the units sold in
+    the shop and not yet booked in Dynaccount (:func:`sold_not_booked`), which the shop must not get back.
     """
     plan = WritePlan()
     owners: dict[int, StockUpdate] = {}
     for cand in candidates:
-        result, update = _one(cand, shop.get(cand.sku, ()), quantities, siblings, enable)
+        result, update = _one(cand, shop.get(cand.sku, ()), quantities, siblings, enable, sold or {})
         plan.results.append(result)
         if update is not None and update.id not in owners:
             owners[update.id] = update  # written on the owner once, however many SKUs point at it
@@ -117,7 +144,8 @@ def plan_writes(candidates: Sequence[Candidate], shop: Mapping[str, Sequence[Pro
 
 
 def _one(cand: Candidate, items: Sequence[Product], quantities: Mapping[str, Decimal],
-         siblings: Mapping[int, Sequence[Product]], enable: bool) -> tuple[SkuResult, StockUpdate | None]:  # fmt: skip
+         siblings: Mapping[int, Sequence[Product]], enable: bool,
+         sold: Mapping[str, int]) -> tuple[SkuResult, StockUpdate | None]:  # fmt: skip
     base = SkuResult(cand.sku, "error", "", cand.quantity, cand.time)
     if not items:
         return _with(base, reason="no product or variation in the shop has this SKU"), None
@@ -131,14 +159,18 @@ def _one(cand: Candidate, items: Sequence[Product], quantities: Mapping[str, Dec
         return _with(where, state="skipped", reason=f"{item.type} products keep no stock"), None
     if item.manage_stock is False and not enable:
         return _with(where, state="skipped", reason="does not manage stock in the shop (left alone)"), None
-    quantity = _owner_quantity(cand, item, quantities, siblings)
+    skus = _owner_skus(cand, item, quantities, siblings)
+    quantity = sum((quantities.get(s, cand.quantity) for s in skus), Decimal(0))
     units = whole(quantity)
     if units is None:
         return _with(where, reason=f"Dynaccount's quantity {quantity} is not a whole number"), None
-    note = ""
+    pending = sum(sold.get(s, 0) for s in skus)
+    units -= pending
+    note = f" ({pending} sold in the shop, not yet booked)" if pending else ""
     if units < 0 and item.backorders == "no":
-        note = f" (Dynaccount has {units}; no backorders, so 0)"
+        note += f" ({units} left; no backorders, so 0)"
         units = 0
+    where = _with(where, sold=pending)
     if item.stock_quantity == units and item.manage_stock is not False:
         return _with(where, state="ok", reason="unchanged" + note, write_qty=units), None
     if item.manage_stock == "parent":
@@ -148,18 +180,18 @@ def _one(cand: Candidate, items: Sequence[Product], quantities: Mapping[str, Dec
     return _with(where, state="ok", reason="written" + note, write_qty=units), update
 
 
-def _owner_quantity(cand: Candidate, item: Product, quantities: Mapping[str, Decimal],
-                    siblings: Mapping[int, Sequence[Product]]) -> Decimal:  # fmt: skip
-    """A parent that keeps its variations' stock holds them all: its own SKU's quantity if Dynaccount
-    has one, else the sum of the variations' quantities."""
+def _owner_skus(cand: Candidate, item: Product, quantities: Mapping[str, Decimal],
+                siblings: Mapping[int, Sequence[Product]]) -> list[str]:  # fmt: skip
+    """The SKUs whose Dynaccount stock the owner holds: its own; for a parent that keeps its variations'
+    stock, the parent's SKU if Dynaccount has one, else every such variation's SKU (their sum)."""
     if item.manage_stock != "parent":
-        return cand.quantity
+        return [cand.sku]
     family = siblings.get(item.parent_id, ())
     parent_sku = next((p.sku for p in family if p.id == item.parent_id and p.sku), None)
     if parent_sku and parent_sku in quantities:
-        return quantities[parent_sku]
+        return [parent_sku]
     shared = [v.sku for v in family if v.manage_stock == "parent" and v.sku and v.sku in quantities]
-    return sum((quantities[s] for s in shared), Decimal(0)) if shared else cand.quantity
+    return shared or [cand.sku]
 
 
 def _with(result: SkuResult, **changes: object) -> SkuResult:

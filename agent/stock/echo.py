@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.journal import Journal, WorkItem
 from agent.journal_stock import StockJournal, StockRow
+from agent.stock.diff import sold_not_booked
 from agent.woo.client import WooClient
 from agent.worker import Outcome
 
@@ -51,16 +52,20 @@ class ProductCheck:
             return Outcome("skipped", "not an item whose stock the agent keeps; product changes need no accounting")
         product = await self._woo.get_product(int(item.resource_id))  # the delivery may be stale: read now
         shop_qty = product.stock_quantity
-        messages = [await self._compare(row, shop_qty, item.key) for row in rows]
+        # Sales since the last run took stock in the shop that Dynaccount has not booked yet: not a disagreement.
+        sold_now = sold_not_booked(await self._stock.unbooked_orders())
+        sold = sum(sold_now.get(r.sku, 0) for r in rows)
+        messages = [await self._compare(row, shop_qty, sold, item.key) for row in rows]
         return Outcome("skipped", "; ".join(messages))
 
-    async def _compare(self, row: StockRow, shop_qty: int | None, key: str) -> str:
-        if shop_qty == row.target_qty:
+    async def _compare(self, row: StockRow, shop_qty: int | None, sold: int, key: str) -> str:
+        expected = (row.target_qty or 0) + (row.sold_qty or 0) - sold
+        if shop_qty == expected or (shop_qty == 0 and expected < 0):
             await self._stock.agree(row.sku, shop_qty)
-            return f"{row.sku}: shop stock {shop_qty} agrees with Dynaccount"
-        why = (f"the shop shows {shop_qty}, Dynaccount says {row.target_qty}: changed in the shop (a sale not yet "
-               "booked, or an edit by hand); reported, not copied back — Dynaccount is master")
+            return f"{row.sku}: shop stock {shop_qty} agrees with Dynaccount (less {sold} sold, not yet booked)"
+        why = (f"the shop shows {shop_qty}, Dynaccount's stock less the sales not yet booked is {expected}: changed "
+               "in the shop by hand; reported, not copied back — Dynaccount is master")
         await self._stock.disagree(row.sku, shop_qty, why)
         await self._journal.add_event(key, f"{row.sku}: {why}", level="warning",
-                                      data={"sku": row.sku, "shop": shop_qty, "dynaccount": row.target_qty})
+                                      data={"sku": row.sku, "shop": shop_qty, "expected": expected})
         return f"{row.sku}: {why}"

@@ -19,7 +19,7 @@ from agent.config import StockConfig
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import DynaccountError
 from agent.journal_stock import StockJournal
-from agent.stock.diff import SkuResult, WritePlan, changed, plan_writes, shop_quantity
+from agent.stock.diff import SkuResult, WritePlan, changed, plan_writes, shop_quantity, sold_not_booked
 from agent.stock.shop import find_in_shop, read_dynaccount
 from agent.woo.client import WooClient
 from agent.woo.errors import WooError
@@ -97,8 +97,9 @@ class StockRoom:
         view = await find_in_shop(self._woo, [c.sku for c in candidates])
         summary.shop_reads = view.calls
         quantities = {lv.sku: shop_quantity(lv, self.config.quantity) for lv in levels}
+        sold = sold_not_booked(await self.journal.unbooked_orders())
         plan = plan_writes(candidates, view.by_sku, quantities, view.families,
-                           enable=self.config.enable_stock_management)  # fmt: skip
+                           enable=self.config.enable_stock_management, sold=sold)  # fmt: skip
         results = plan.results if summary.dry_run else await self._write(plan, summary)
         _count(summary, results, plan)
         summary.results = results

@@ -216,3 +216,29 @@ async def test_api_and_page_and_same_origin_button(shop: tuple[Stack, ManualCloc
         async with http.get(f"{s.agent_url}/") as resp:
             assert 'id="stock-sync"' in await resp.text()
     assert isinstance(s.app[STOCK_JOURNAL], StockJournal)
+
+
+async def test_units_sold_but_not_booked_are_not_given_back(shop: tuple[Stack, ManualClock]) -> None:
+    """A bank-transfer order on hold takes stock in the shop at once but is invoiced only when paid; goods
+    received in Dynaccount meanwhile must not hand those units back to the shop."""
+    s, clock = shop
+    await sync(s)
+    order = await s.shop.create_order({
+        "payment_method": "bacs", "status": "on-hold", "line_items": [{"product_id": 11, "quantity": 2}],
+        "billing": {"first_name": "Mette", "last_name": "Hansen", "country": "DK", "email": "m@example.dk"},
+    })  # fmt: skip
+    await drive(s, clock)
+    assert s.woo.state.items[11].stock_quantity == 48
+    assert (await s.app[JOURNAL].get_work(f"order:{order.id}")).state == "skipped"  # type: ignore[union-attr]
+    dyn_stock(s, KRUS_001=60)  # goods received
+    await sync(s)
+    assert s.woo.state.items[11].stock_quantity == 58  # not 60
+    assert "2 sold in the shop, not yet booked" in (await row(s, "KRUS-001")).reason
+    # paid: invoiced and booked, Dynaccount drops to 58 -> the shop is already right, nothing written
+    await s.shop.update_order(order.id, {"status": "processing"})
+    await drive(s, clock)
+    assert s.dyn.store.find("product", "product_id_", "KRUS-001")["in_stock"] == Decimal(58)
+    items_before = s.woo.state.calls.get("batch item", 0)
+    summary = await sync(s)
+    assert summary.unchanged == 1 and summary.written == 0  # KRUS-001 moved in Dynaccount, the shop agrees
+    assert s.woo.state.calls.get("batch item", 0) == items_before

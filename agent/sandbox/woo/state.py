@@ -166,9 +166,13 @@ class ShopState:
                 add_line_meta(order, self.ids, item_id, "_reduced_stock", str(line.quantity))
 
     def _restore_stock(self, order: StoredOrder) -> None:
+        """wc_increase_stock_levels: only lines that were reduced, and their ``_reduced_stock`` goes."""
         order.stock_reduced = False
-        for line in order.checkout.lines:
-            self.change_stock(line.product.id, line.quantity)
+        for item_id, line in zip(order.line_ids, order.checkout.lines, strict=True):
+            metas = order.line_meta.get(item_id, [])
+            if any(m["key"] == "_reduced_stock" for m in metas):
+                self.change_stock(line.product.id, line.quantity)
+                order.line_meta[item_id] = [m for m in metas if m["key"] != "_reduced_stock"]
 
     # -- refunds -----------------------------------------------------------------------------------
 
