@@ -17,6 +17,7 @@ from agent.app import JOURNAL, create_app
 from agent.clock import ManualClock
 from agent.journal_stock import StockJournal
 from agent.sandbox.demo import Stack, place_orders
+from agent.sandbox.demo_stock import receive_goods, verify_stock
 from agent.sandbox.dynaccount.seed import add_product, set_stock
 from agent.stock.room import RunSummary
 from agent.stock.web import STOCK, STOCK_JOURNAL
@@ -60,7 +61,8 @@ async def shop(stack: tuple[Stack, ManualClock]) -> AsyncIterator[tuple[Stack, M
     """The seeded shop and Dynaccount with every case of the issue: equal, changed, variations, "parent",
     an item not managing stock, a SKU the shop lacks."""
     s, clock = stack
-    dyn_stock(s, KRUS_001=50, TSHIRT_S=12, TSHIRT_M=20, TSHIRT_L=3, HOODIE_S=6, HOODIE_M=9, GAVE_001=7, NOPE_1=1)
+    dyn_stock(s, KRUS_001=50, BONNE_001=25, TSHIRT_S=12, TSHIRT_M=20, TSHIRT_L=3, HOODIE_S=6, HOODIE_M=9, GAVE_001=7,
+              NOPE_1=1)
     s.woo.state.calls.clear()
     yield s, clock
 
@@ -69,13 +71,13 @@ async def test_changed_written_unchanged_not_variations_and_parent(shop: tuple[S
     s, _ = shop
     first = await sync(s)
     state = s.woo.state
-    assert state.items[11].stock_quantity == 50  # already right: not written
+    assert state.items[11].stock_quantity == 50 and state.items[107].stock_quantity == 25  # already right
     assert [state.items[i].stock_quantity for i in (14, 15, 100)] == [12, 20, 3]
     assert state.items[101].stock_quantity == 15  # the parent keeps both variations' stock: 6 + 9, written once
     assert state.items[12].manage_stock is False and state.items[12].stock_quantity is None  # left alone
     assert calls(s)["batch products"] == 1 and calls(s)["batch variations"] == 1
-    assert calls(s)["batch item"] == 4  # 14, 15, 100 and the parent 101; not 11 (already right), not 12
-    assert (first.written, first.unchanged, first.skipped, first.errors) == (4, 1, 1, 1)
+    assert calls(s)["batch item"] == 4  # 14, 15, 100 and the parent 101; not 11, 107 (already right), not 12
+    assert (first.written, first.unchanged, first.skipped, first.errors) == (4, 2, 1, 1)
     assert (await row(s, "NOPE-1")).reason == "no product or variation in the shop has this SKU"
     assert (await row(s, "GAVE-001")).state == "skipped"
     assert (await row(s, "HOODIE-S")).owner_id == 101
@@ -143,7 +145,7 @@ async def test_413_is_reported_per_sku_and_the_run_goes_on(shop: tuple[Stack, Ma
 
 
 async def test_bad_quantities_and_reserved_stock(make_stack: Callable[..., Any]) -> None:
-    clock, ctx = make_stack(stock={"quantity": "available"})
+    _clock, ctx = make_stack(stock={"quantity": "available"})
     async with ctx as s:
         dyn_stock(s, KRUS_001=(30, 4), TSHIRT_S=Decimal("2.5"), TSHIRT_M=-3, TSHIRT_L=(2, 5))
         await sync(s)
@@ -242,3 +244,17 @@ async def test_units_sold_but_not_booked_are_not_given_back(shop: tuple[Stack, M
     summary = await sync(s)
     assert summary.unchanged == 1 and summary.written == 0  # KRUS-001 moved in Dynaccount, the shop agrees
     assert s.woo.state.calls.get("batch item", 0) == items_before
+
+
+async def test_demo_stock_verdict_follows_dynaccount_and_can_fail(stack: tuple[Stack, ManualClock]) -> None:
+    s, clock = stack
+    await s.app[STOCK].sync(reason="start")
+    await place_orders(s, 12)
+    await drive(s, clock)
+    await receive_goods(s)
+    await s.woo.flush()
+    await drive(s, clock)
+    verdict = verify_stock(s)
+    assert verdict.ok and verdict.checked == 6, verdict.mismatched
+    s.woo.state.items[11].stock_quantity = (s.woo.state.items[11].stock_quantity or 0) + 1
+    assert not verify_stock(s).ok

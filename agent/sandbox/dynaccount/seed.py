@@ -44,6 +44,9 @@ DEMO_PRODUCTS = [
     ("TSHIRT-S", "T-shirt, small", "159.20", "12"),
     ("TSHIRT-M", "T-shirt, medium", "159.20", "20"),
     ("TSHIRT-L", "T-shirt, large", "159.20", "3"),
+    ("HOODIE-S", "Hættetrøje, small", "319.20", "10"),  # the shop keeps both sizes' stock on the parent
+    ("HOODIE-M", "Hættetrøje, medium", "319.20", "14"),
+    ("BONNE-001", "Kaffebønner 1 kg", "115.18", "30"),
 ]
 
 
