@@ -24,7 +24,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	bash scripts/install-chromium.sh
+	bash scripts/install-system-packages.sh
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

@@ -36,7 +36,7 @@ TIMEOUT = 60.0
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "data" / "screenshots"
 
 pytestmark = pytest.mark.timeout(240)
-needs_chromium = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="run scripts/install-chromium.sh first")
+needs_chromium = pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="run scripts/install-system-packages.sh first")
 
 
 # -- Chromium --------------------------------------------------------------------------------------

@@ -1,10 +1,13 @@
 """OAuth 1.0a one-legged request signing as WooCommerce checks it over plain HTTP (spec §5.1), pure.
 
-WooCommerce's check (``WC_REST_Authentication::check_oauth_signature``) differs from RFC 5849 in one
-place: parameter keys and values are percent-encoded **once** before being joined with ``%3D``/``%26``
-(the RFC encodes them twice). For values made of unreserved characters both agree, which is what the
-RFC test vector exercises; for values such as ``2026-11-24T05:56:49`` only WooCommerce's way verifies.
-No token: the key is ``consumer_secret + "&"``. The base URI is the URL without its query string.
+WooCommerce's check (``WC_REST_Authentication::check_oauth_signature``, WooCommerce 10.0.2): the
+parameters are sorted by their raw keys (``uksort``/``strcmp``), keys and values are percent-encoded
+(``normalize_parameters``), each ``key=value`` pair is then percent-encoded **again** as a whole
+(``join_with_equals_sign``: ``=`` becomes ``%3D``, ``%`` becomes ``%25``) and the pairs are joined with
+``%26``. So a value is encoded twice, as RFC 5849 §3.4.1.3 has it: ``2026-11-24T05:56:49`` appears as
+``2026-11-24T05%253A56%253A49``. (An earlier version encoded once; a real shop answered 401 to every
+request with such a query value.) No token: the key is ``consumer_secret + "&"``. The base URI is the URL
+without its query string.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ def _enc(value: str) -> str:
 
 
 def base_string(method: str, url: str, params: Mapping[str, str]) -> str:
-    """The string WooCommerce signs: ``METHOD&enc(url)&k%3Dv%26…`` (keys sorted, single-encoded)."""
-    pairs = [f"{_enc(k)}%3D{_enc(v)}" for k, v in sorted(params.items()) if k != "oauth_signature"]
+    """The string WooCommerce signs: ``METHOD&enc(url)&enc(enc(k)=enc(v))%26…`` (raw keys sorted)."""
+    ordered = sorted((k.encode(), k, v) for k, v in params.items() if k != "oauth_signature")
+    pairs = [_enc(f"{_enc(k)}={_enc(v)}") for _, k, v in ordered]
     return f"{method.upper()}&{_enc(url)}&{'%26'.join(pairs)}"
 
 

@@ -6,7 +6,7 @@
  *
  * Install as a must-use plugin: copy to wp-content/mu-plugins/. WordPress's wp_safe_remote_request()
  * refuses loopback/private addresses and ports other than 80/443/8080, so WooCommerce cannot reach an
- * agent listening on 127.0.0.1:9000. These two filters allow exactly the agent's host and port.
+ * agent listening on 127.0.0.1:8787 (the agent's default `[server] port`). These two filters allow exactly the agent's host and port.
  * Set the constants in wp-config.php if the agent does not listen on the defaults below.
  */
 
@@ -16,7 +16,7 @@ if ( ! defined( 'DYNACCOUNT_AGENT_HOST' ) ) {
 	define( 'DYNACCOUNT_AGENT_HOST', '127.0.0.1' );
 }
 if ( ! defined( 'DYNACCOUNT_AGENT_PORT' ) ) {
-	define( 'DYNACCOUNT_AGENT_PORT', 9000 );
+	define( 'DYNACCOUNT_AGENT_PORT', 8787 );
 }
 
 add_filter(

@@ -155,3 +155,29 @@ async def test_basic_auth_over_real_https(session: aiohttp.ClientSession) -> Non
         untrusted = WooClient(session, base_url=shop.base_url, consumer_key=CK, consumer_secret=CS)
         with pytest.raises(WooConnectionError):
             await untrusted.get_order(order.id)
+
+
+async def test_oauth_query_values_signed_once_are_refused_like_woocommerce(
+        sandbox, session: aiohttp.ClientSession) -> None:
+    """A real WooCommerce 10.0.2 refuses a ``modified_after`` value signed with single encoding."""
+    import base64
+    import hashlib
+    import hmac
+
+    from agent.woo import oauth
+    url = f"{sandbox.base_url}wp-json/wc/v3/orders"
+    query = {"modified_after": "2026-11-28T21:55:01"}
+    good = oauth.sign_params("GET", url, query, CK, CS)
+    assert (await session.get(url, params=good)).status == 200
+    single = {k: v for k, v in oauth.sign_params("GET", url, query, CK, CS).items() if k != "oauth_signature"}
+    pairs = "%26".join(f"{oauth._enc(k)}%3D{oauth._enc(v)}" for k, v in sorted(single.items()))
+    base = f"GET&{oauth._enc(url)}&{pairs}"
+    mac = hmac.new(f"{CS}&".encode(), base.encode(), hashlib.sha1).digest()
+    single["oauth_signature"] = base64.b64encode(mac).decode()
+    refused = await session.get(url, params=single)
+    assert refused.status == 401
+    client = WooClient(session, base_url=sandbox.base_url, consumer_key=CK, consumer_secret=CS)
+    assert client.uses_oauth
+    from datetime import UTC, datetime
+    page = await client.list_orders(modified_after=datetime(2026, 11, 28, 21, 55, 1, tzinfo=UTC))
+    assert isinstance(page, list)

@@ -1,4 +1,4 @@
-"""OAuth 1.0a signing: the RFC 5849 vector, and WooCommerce's single encoding of parameters."""
+"""OAuth 1.0a signing: the RFC 5849 vector, and WooCommerce's double encoding of parameter values."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ def test_rfc5849_vector() -> None:
     assert sig == "tR3+Ty81lMeYAr/Fid0kMTYa/WM="
 
 
-def test_values_are_encoded_once_like_woocommerce() -> None:
+def test_values_are_encoded_twice_like_woocommerce() -> None:
+    # WooCommerce 10.0.2 normalize_parameters + join_with_equals_sign: enc(enc(k) "=" enc(v)).
+    # A real shop answered 401 to the single-encoded form of exactly this request and 200 to this one.
     base = oauth.base_string("GET", "http://shop.test/wp-json/wc/v3/orders",
-                             {"modified_after": "2026-11-24T05:56:49", "oauth_nonce": "n"})
+                             {"modified_after": "2026-11-24T05:56:49", "oauth_nonce": "n", "sku": "A,B"})
     assert base == ("GET&http%3A%2F%2Fshop.test%2Fwp-json%2Fwc%2Fv3%2Forders&"
-                    "modified_after%3D2026-11-24T05%3A56%3A49%26oauth_nonce%3Dn")
+                    "modified_after%3D2026-11-24T05%253A56%253A49%26oauth_nonce%3Dn%26sku%3DA%252CB")
 
 
 def test_sign_and_verify_round_trip() -> None:
