@@ -78,6 +78,9 @@ class StockRoom:
             except (WooError, DynaccountError, OSError) as exc:  # an outside system is down: try next run
                 summary.error = f"{type(exc).__name__}: {exc}"
                 log.warning("stock run failed: %s", summary.error)
+            except Exception as exc:  # a bug must not end the loop; the run shows it and the next one retries
+                summary.error = f"{type(exc).__name__}: {exc}"
+                log.exception("stock run failed")
             summary.finished = self._clock.now()
             if not dry_run:
                 self.last = summary

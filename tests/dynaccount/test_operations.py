@@ -9,6 +9,7 @@ import pytest
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import DynaccountNotFound, DynaccountRejected
 from agent.dynaccount.models import CreditLineIn, DebtorFields, LineIn, ProductFields
+from agent.sandbox.dynaccount.seed import DEMO_PRODUCTS, SERVICE_PRODUCTS
 from agent.sandbox.dynaccount.server import SandboxHandle
 
 from .conftest import NOW, Clock, header, lines, make_debtor
@@ -198,5 +199,6 @@ async def test_stock_levels_paged(client: DynaccountClient, sandbox: SandboxHand
         sandbox.store.insert("product", {"product_id_": f"P{i}", "name": "p", "in_stock": D(i), "is_stocked": True})
     before = sandbox.stats["requests"]
     levels = await client.stock_levels()
-    assert len(levels) == 1213 and sandbox.stats["requests"] - before == 3
-    assert len({lv.product_id_ for lv in levels}) == 1213
+    seeded = len(SERVICE_PRODUCTS) + len(DEMO_PRODUCTS)
+    assert len(levels) == 1203 + seeded and sandbox.stats["requests"] - before == 3
+    assert len({lv.product_id_ for lv in levels}) == 1203 + seeded

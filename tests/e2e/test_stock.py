@@ -19,6 +19,7 @@ from agent.journal_stock import StockJournal
 from agent.sandbox.demo import Stack, place_orders
 from agent.sandbox.demo_stock import receive_goods, verify_stock
 from agent.sandbox.dynaccount.seed import add_product, set_stock
+from agent.stock.cli import stock_sync
 from agent.stock.room import RunSummary
 from agent.stock.web import STOCK, STOCK_JOURNAL
 
@@ -258,3 +259,13 @@ async def test_demo_stock_verdict_follows_dynaccount_and_can_fail(stack: tuple[S
     assert verdict.ok and verdict.checked == 6, verdict.mismatched
     s.woo.state.items[11].stock_quantity = (s.woo.state.items[11].stock_quantity or 0) + 1
     assert not verify_stock(s).ok
+
+
+async def test_cli_stock_sync_dry_run_writes_nothing(shop: tuple[Stack, ManualClock]) -> None:
+    s, _ = shop
+    text = await stock_sync(s.config, dry_run=True, full=False)  # the agent runs: asked through its API
+    assert "4 would write" in text and "TSHIRT-S" in text and "NOPE-1" in text
+    assert s.woo.state.items[14].stock_quantity == 8 and writes(s) == 0
+    assert await s.app[STOCK_JOURNAL].items() == []  # a dry run remembers nothing either
+    text = await stock_sync(s.config, dry_run=False, full=False)
+    assert "4 written" in text and s.woo.state.items[14].stock_quantity == 12
