@@ -28,7 +28,9 @@ async def test_sync_button_runs_the_stock_job_and_shows_every_sku(stack: Stack, 
     dom = await dump_dom(tmp_path, f"{stack.agent_url}/")
     assert "Stock (Dynaccount → shop)" in dom and "No run yet." in dom
     async with browser_page(tmp_path, f"{stack.agent_url}/") as page:
-        await page.wait_for("document.querySelector('#stock-sync') !== null")
+        # styled and laid out, and the button inside the viewport, so the click lands on it
+        await page.wait_for("document.readyState === 'complete' && document.querySelector('#stock-sync') !== null")
+        await page.js("document.querySelector('#stock-sync').scrollIntoView({block: 'center'})")
         await page.click("#stock-sync")
         await page.wait_for("location.pathname === '/stock' && document.querySelector('#sku-TSHIRT-S') !== null")
     assert stack.woo.state.items[14].stock_quantity == 17  # the click ran a real stock run

@@ -48,15 +48,15 @@ class ProductCheck:
 
     async def __call__(self, item: WorkItem) -> Outcome:
         rows = [r for r in await self._stock.by_owner(int(item.resource_id)) if r.target_qty is not None]
-        if not rows:
-            return Outcome("skipped", "not an item whose stock the agent keeps; product changes need no accounting")
+        if not rows:  # done, not skipped: there is nothing to retry
+            return Outcome("done", "not an item whose stock the agent keeps; product changes need no accounting")
         product = await self._woo.get_product(int(item.resource_id))  # the delivery may be stale: read now
         shop_qty = product.stock_quantity
         # Sales since the last run took stock in the shop that Dynaccount has not booked yet: not a disagreement.
         sold_now = sold_not_booked(await self._stock.unbooked_orders())
         sold = sum(sold_now.get(r.sku, 0) for r in rows)
         messages = [await self._compare(row, shop_qty, sold, item.key) for row in rows]
-        return Outcome("skipped", "; ".join(messages))
+        return Outcome("done", "; ".join(messages))
 
     async def _compare(self, row: StockRow, shop_qty: int | None, sold: int, key: str) -> str:
         expected = (row.target_qty or 0) + (row.sold_qty or 0) - sold
