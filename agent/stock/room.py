@@ -123,7 +123,8 @@ class StockRoom:
         summary.write_calls = result.calls
         failed = {e.id: e for e in result.errors}
         await self.journal.drop_echo(failed)
-        results = [_failed(r, failed[r.owner_id]) if r.owner_id in failed and r.write_qty is not None
+        limit = self._woo.stock.limit
+        results = [_failed(r, failed[r.owner_id], limit) if r.owner_id in failed and r.write_qty is not None
                    and r.reason.startswith("written") else r for r in plan.results]  # fmt: skip
         await self.journal.record(results, written=set(owners) - set(failed))
         summary.written = len(set(owners) - set(failed))
@@ -161,9 +162,9 @@ class StockRoom:
                 await self._task
 
 
-def _failed(result: SkuResult, error: StockItemError) -> SkuResult:
+def _failed(result: SkuResult, error: StockItemError, limit: int) -> SkuResult:
     if error.status == 413:
-        why = "WooCommerce refused the batch as too large (413); it is tried again next run"
+        why = f"WooCommerce refused the batch as too large (413); tried again next run in batches of {limit}"
     else:
         why = f"WooCommerce refused the write: {error.code}: {error.message}"
     return replace(result, state="error", reason=why)
