@@ -142,17 +142,22 @@ class StockRoom:
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="stock")
 
+    async def run_due(self) -> RunSummary | None:
+        """One run if one is due now (the loop's step; tests drive it with a manual clock)."""
+        now = self._clock.now()
+        if now < self.next_run:
+            return None
+        reason = self.next_reason
+        self.next_run, self.next_reason = now + self.config.interval_seconds, "interval"
+        return await self.sync(reason=reason)
+
     async def run(self) -> None:
         while not self._stopping:
-            now = self._clock.now()
-            if now >= self.next_run:
-                reason = self.next_reason
-                self.next_run, self.next_reason = now + self.config.interval_seconds, "interval"
-                await self.sync(reason=reason)
+            if await self.run_due() is not None:
                 continue
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=min(self.next_run - now, 60.0))
+            with contextlib.suppress(TimeoutError):  # re-check at least every minute: the clock may jump
+                await asyncio.wait_for(self._wake.wait(), timeout=min(self.next_run - self._clock.now(), 60.0))
 
     async def stop(self) -> None:
         self._stopping = True

@@ -270,3 +270,22 @@ async def test_cli_stock_sync_dry_run_writes_nothing(shop: tuple[Stack, ManualCl
     assert await s.app[STOCK_JOURNAL].items() == []  # a dry run remembers nothing either
     text = await stock_sync(s.config, dry_run=False, full=False)
     assert "4 written" in text and s.woo.state.items[14].stock_quantity == 12
+
+
+async def test_runs_at_start_on_the_interval_and_once_after_several_bookings(shop: tuple[Stack, ManualClock]) -> None:
+    s, clock = shop
+    room, cfg = s.app[STOCK], s.config.stock
+    first = await room.run_due()
+    assert first is not None and first.reason == "start" and await room.run_due() is None
+    clock.advance(cfg.interval_seconds)
+    again = await room.run_due()
+    assert again is not None and again.reason == "interval"
+    room.poke()
+    clock.advance(cfg.after_booking_seconds / 2)
+    room.poke()  # a second booking soon after does not push the run further out, nor add one
+    clock.advance(cfg.after_booking_seconds / 2 - 0.001)
+    assert await room.run_due() is None
+    clock.advance(0.002)
+    booked = await room.run_due()
+    assert booked is not None and booked.reason == "after booking" and await room.run_due() is None
+    assert room.next_run == clock.now() + cfg.interval_seconds
