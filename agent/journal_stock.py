@@ -103,6 +103,13 @@ class StockJournal:
                 " AND echo_qty = ?", (quantity, owner_id, quantity))
             return bool(cur.rowcount)
 
+    async def keeps(self, item_id: int) -> bool:
+        """Whether the agent keeps stock for this shop item (it, or the item it writes stock on)."""
+        rows = await self._conn.execute_fetchall(
+            "SELECT 1 FROM stock_items WHERE (owner_id = ? OR shop_id = ?) AND target_qty IS NOT NULL LIMIT 1",
+            (item_id, item_id))
+        return bool(rows)
+
     async def by_owner(self, owner_id: int) -> list[StockRow]:
         rows = await self._conn.execute_fetchall(
             "SELECT * FROM stock_items WHERE owner_id = ? OR shop_id = ? ORDER BY sku", (owner_id, owner_id))

@@ -28,16 +28,21 @@ def _stock_of(payload: Any) -> tuple[int, int | None] | None:
 
 
 async def echo_reason(stock: StockJournal, topic: str | None, body: bytes) -> str | None:
-    """The reason to ignore a delivery that only echoes the agent's own stock write, else None."""
+    """The reason to ignore a ``product.updated``, else None (it becomes work): the echo of the agent's own
+    stock write, or an item whose stock the agent does not keep (product changes need no accounting)."""
     if topic != "product.updated":
         return None
     try:
         found = _stock_of(json.loads(body))
     except ValueError:
         return None
-    if found is None or not await stock.take_echo(*found):
+    if found is None:
         return None
-    return f"echo of the agent's own stock write (stock {found[1]}): nothing to do"
+    if await stock.take_echo(*found):
+        return f"echo of the agent's own stock write (stock {found[1]}): nothing to do"
+    if not await stock.keeps(found[0]):
+        return "the agent keeps no stock for this item, and product changes need no accounting"
+    return None
 
 
 class ProductCheck:
