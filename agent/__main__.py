@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -14,7 +15,11 @@ from agent.config import Config, ConfigError, load_config, resolve_path
 from agent.dynaccount.errors import DynaccountError
 from agent.woo.errors import WooError
 
+if TYPE_CHECKING:
+    from agent.services import Services
+
 Handler = Callable[[argparse.Namespace], int]
+Command = Callable[["Services", bool], Awaitable[str]]  # (services, a daemon answers) -> output
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -42,40 +47,50 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+async def run_command(config: Config, command: Command) -> str:
+    """Build the agent's parts exactly as the daemon does and run one command over them."""
+    from agent.app import agent_running, open_agent
+
+    running = await agent_running(config)
+    async with open_agent(config) as services:
+        return await command(services, running)
+
+
+def _print(args: argparse.Namespace, command: Command) -> int:
+    print(asyncio.run(run_command(_load(args), command)))
+    return 0
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from agent.operations import show_plan
 
-    print(asyncio.run(show_plan(_load(args), args.order_id)))
-    return 0
+    return _print(args, lambda s, _: show_plan(s, args.order_id))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from agent.operations import replay
 
-    print(asyncio.run(replay(_load(args), args.order_id)))
-    return 0
+    return _print(args, lambda s, running: replay(s, args.order_id, daemon_running=running))
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from agent.operations import import_orders, parse_day
 
-    until = parse_day(args.until) if args.until else None
-    print(asyncio.run(import_orders(_load(args), parse_day(args.since), until, args.dry_run)))
-    return 0
+    since, until = parse_day(args.since), parse_day(args.until) if args.until else None
+    return _print(args, lambda s, running: import_orders(s, since, until, args.dry_run, daemon_running=running))
 
 
 def cmd_webhooks(args: argparse.Namespace) -> int:
     from agent.operations import webhooks
 
-    print(asyncio.run(webhooks(_load(args), args.heal)))
-    return 0
+    return _print(args, lambda s, _: webhooks(s, args.heal))
 
 
 def cmd_stock(args: argparse.Namespace) -> int:
-    from agent.stock.cli import stock_sync
+    from agent.operations import stock_sync
 
-    print(asyncio.run(stock_sync(_load(args), dry_run=args.dry_run, full=args.full)))
-    return 0
+    return _print(args, lambda s, running: stock_sync(s, dry_run=args.dry_run, full=args.full,
+                                                      daemon_running=running))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

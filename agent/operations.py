@@ -1,142 +1,138 @@
-"""One-off commands: plan (dry run), replay, import, webhooks. They reuse the daemon's parts."""
+"""One-off commands: plan (dry run), replay, import, webhooks, stock sync.
+
+Each runs over the services the composition root built (``agent.app.open_agent``, exactly as the
+daemon builds them); ``daemon_running`` says whether a running agent answers, in which case work is
+only queued for it (no two processes work on one order).
+"""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 
-from agent.app import build_clients, build_processor, webhook_topics
-from agent.clock import SystemClock
-from agent.config import Config
-from agent.dynaccount.client import DynaccountClient
-from agent.journal import Journal
-from agent.orders import OrderProcessor, classify
+from agent.journal.stock import StockJournal
 from agent.plan import CreditNoteContext, Skip, plan_creditnote, render_plan
-from agent.sweep import Sweep
-from agent.woo.client import WooClient
-from agent.worker import Worker
+from agent.services import Services
+from agent.stock.room import StockRoom
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Parts:
-    config: Config
-    journal: Journal
-    woo: WooClient
-    dyn: DynaccountClient
-    orders: OrderProcessor
-
-
-@contextlib.asynccontextmanager
-async def parts(config: Config) -> AsyncIterator[Parts]:
-    clock = SystemClock()
-    journal = await Journal.open(config.journal.path, synchronous=config.journal.synchronous, clock=clock)
-    try:
-        async with aiohttp.ClientSession() as woo_session, aiohttp.ClientSession() as dyn_session:
-            woo, dyn = build_clients(config, woo_session, dyn_session)
-            yield Parts(config, journal, woo, dyn, build_processor(config, journal, woo, dyn, clock))
-    finally:
-        await journal.close()
-
-
-async def agent_running(config: Config) -> bool:
-    url = f"http://{config.server.host}:{config.server.port}/healthz"
-    try:
-        async with aiohttp.ClientSession() as session, session.get(url, timeout=aiohttp.ClientTimeout(total=1)) as r:
-            return r.status == 200
-    except (aiohttp.ClientError, TimeoutError):
-        return False
-
-
-async def show_plan(config: Config, order_id: int) -> str:
+async def show_plan(agent: Services, order_id: int) -> str:
     """What the agent would do with the order now, without writing anything anywhere."""
-    async with parts(config) as p:
-        order = await p.woo.get_order(order_id)
-        refunds = sorted(await p.woo.list_refunds(order_id), key=lambda r: r.id) if order.refunds else []
-        out = [render_plan(await p.orders.plan(order, refunds))]
-        link = await p.journal.get_link("order", order_id)
-        if link is None or link.state != "booked" or not link.dyn_id:
-            if refunds:
-                out.append(f"{len(refunds)} refund(s): credit notes are planned once the invoice is booked")
-            return "\n\n".join(out)
-        invoice = await p.dyn.get_invoice(int(link.dyn_id))
-        state = await p.orders.invoice_state(order_id, invoice)
-        for refund in refunds:
-            credited = await p.journal.get_link("refund", refund.id)
-            plan = plan_creditnote(order, refund, config.plan,
-                                   CreditNoteContext(invoice=state, already_credited=credited is not None))  # fmt: skip
-            out.append(render_plan(plan))
+    order = await agent.woo.get_order(order_id)
+    refunds = sorted(await agent.woo.list_refunds(order_id), key=lambda r: r.id) if order.refunds else []
+    facts = await agent.journal.order_facts(order_id)
+    out = [render_plan(agent.orders.plan(order, refunds, facts))]
+    link = facts.invoice
+    if link is None or link.state != "booked" or not link.dyn_id:
+        if refunds:
+            out.append(f"{len(refunds)} refund(s): credit notes are planned once the invoice is booked")
         return "\n\n".join(out)
+    invoice = await agent.orders.applier.get_invoice(int(link.dyn_id))
+    state = agent.orders.invoice_state(facts, invoice)
+    for refund in refunds:
+        credited = facts.refunds.get(refund.id)
+        plan = plan_creditnote(order, refund, agent.config.plan,
+                               CreditNoteContext(invoice=state, already_credited=credited is not None))  # fmt: skip
+        out.append(render_plan(plan))
+    return "\n\n".join(out)
 
 
-async def process_now(p: Parts, keys: list[str]) -> dict[str, str]:
+async def process_now(agent: Services, keys: list[str]) -> dict[str, str]:
     """Run the given work items once in this process; returns key -> resulting state."""
-    worker = Worker(p.journal, p.orders, p.config.worker, SystemClock(), classify=classify)
-    await p.journal.reset_running()
+    await agent.journal.reset_running()
     results = {}
     for key in keys:
-        await p.journal.requeue(key)
-        await worker.run_once()
-        item = await p.journal.get_work(key)
+        await agent.journal.requeue(key)
+        await agent.worker.run_once()
+        item = await agent.journal.get_work(key)
         results[key] = f"{item.state}: {item.reason or item.error or ''}" if item else "missing"
     return results
 
 
-async def replay(config: Config, order_id: int) -> str:
+async def replay(agent: Services, order_id: int, *, daemon_running: bool) -> str:
     key = f"order:{order_id}"
-    if await agent_running(config):
-        async with parts(config) as p:
-            await p.journal.requeue(key)
-            await p.journal.add_event(key, "replay requested from the command line")
+    if daemon_running:
+        await agent.journal.requeue(key)
+        await agent.journal.add_event(key, "replay requested from the command line")
         return f"{key} queued; the running agent picks it up now"
-    async with parts(config) as p:
-        await p.journal.add_event(key, "replayed from the command line")
-        return "\n".join(f"{k} -> {v}" for k, v in (await process_now(p, [key])).items())
+    await agent.journal.add_event(key, "replayed from the command line")
+    return "\n".join(f"{k} -> {v}" for k, v in (await process_now(agent, [key])).items())
 
 
-async def import_orders(config: Config, since: datetime, until: datetime | None, dry_run: bool) -> str:
+async def import_orders(
+    agent: Services, since: datetime, until: datetime | None, dry_run: bool, *, daemon_running: bool
+) -> str:
     """Historic orders (created in [since, until)) become work; with --dry-run only plans are shown."""
-    async with parts(config) as p:
-        ids = [o.id async for o in p.woo.iter_orders(after=since, before=until, dates_are_gmt=True,
+    ids = [o.id async for o in agent.woo.iter_orders(after=since, before=until, dates_are_gmt=True,
                                                       orderby="date", order="asc")]  # fmt: skip
-        if dry_run:
-            lines = [f"{len(ids)} orders from {since:%Y-%m-%d}:"]
-            for order_id in ids:
-                order = await p.woo.get_order(order_id)
-                plan = await p.orders.plan(order, [])
-                what = plan.reason if isinstance(plan, Skip) else f"invoice {plan.totals.total} {plan.currency}"
-                lines.append(f"  order {order_id}: {what}")
-            return "\n".join(lines)
+    if dry_run:
+        lines = [f"{len(ids)} orders from {since:%Y-%m-%d}:"]
         for order_id in ids:
-            await p.journal.hint_work(f"order:{order_id}")
-        if await agent_running(config):
-            return f"{len(ids)} orders queued; the running agent processes them"
-        results = await process_now(p, [f"order:{i}" for i in ids])
-        states = [v.split(":", 1)[0] for v in results.values()]
-        summary = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
-        return f"{len(ids)} orders imported: {summary or 'nothing to do'}"
+            order = await agent.woo.get_order(order_id)
+            plan = agent.orders.plan(order, [], await agent.journal.order_facts(order_id))
+            what = plan.reason if isinstance(plan, Skip) else f"invoice {plan.totals.total} {plan.currency}"
+            lines.append(f"  order {order_id}: {what}")
+        return "\n".join(lines)
+    for order_id in ids:
+        await agent.journal.hint_work(f"order:{order_id}")
+    if daemon_running:
+        return f"{len(ids)} orders queued; the running agent processes them"
+    results = await process_now(agent, [f"order:{i}" for i in ids])
+    states = [v.split(":", 1)[0] for v in results.values()]
+    summary = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
+    return f"{len(ids)} orders imported: {summary or 'nothing to do'}"
 
 
-async def webhooks(config: Config, heal: bool) -> str:
-    async with parts(config) as p:
-        lines = [f"{w.id:>5} {w.status:<9} {w.topic:<40} {w.delivery_url}" for w in await p.woo.list_webhooks()]
-        if heal:
-            if not config.woocommerce.webhook_url:
-                return "set [woocommerce] webhook_url to let the agent manage its webhooks"
-            sweep = Sweep(p.journal, p.woo, SystemClock(), interval=0, overlap=0, lookback=0,
-                          webhook_url=config.woocommerce.webhook_url,
-                          webhook_secret=config.woocommerce.webhook_secret.get_secret_value(),
-                          topics=webhook_topics(config))  # fmt: skip
-            report = await sweep.heal_webhooks()
-            lines.append(f"created {report.created or 'none'}, re-activated {report.reactivated or 'none'}, "
-                         f"healthy {report.healthy or 'none'}")  # fmt: skip
-        return "\n".join(lines) or "no webhooks"
+async def webhooks(agent: Services, heal: bool) -> str:
+    lines = [f"{w.id:>5} {w.status:<9} {w.topic:<40} {w.delivery_url}" for w in await agent.woo.list_webhooks()]
+    if heal:
+        if not agent.config.woocommerce.webhook_url:
+            return "set [woocommerce] webhook_url to let the agent manage its webhooks"
+        report = await agent.sweep.heal_webhooks()
+        lines.append(f"created {report.created or 'none'}, re-activated {report.reactivated or 'none'}, "
+                     f"healthy {report.healthy or 'none'}")  # fmt: skip
+    return "\n".join(lines) or "no webhooks"
+
+
+async def stock_sync(agent: Services, *, dry_run: bool, full: bool, daemon_running: bool) -> str:
+    """One stock run now. A running agent is asked (``POST /api/stock/sync``), so two processes never
+    write stock at once; else it runs here on the same journal. ``--dry-run`` writes nothing anywhere."""
+    if daemon_running:
+        return render_stock_run(await _ask_agent_for_stock(agent, dry_run, full))
+    room = StockRoom(StockJournal(agent.journal), agent.woo, agent.dyn, agent.clock, agent.config.stock)
+    summary = await room.sync(dry_run=dry_run, full=full, reason="command line" + (" (dry run)" * dry_run))
+    items = [{"sku": r.sku, "state": r.state, "reason": r.reason, "shop_qty": r.shop_qty, "write_qty": r.write_qty}
+             for r in summary.results]  # fmt: skip
+    return render_stock_run({**summary.public(), "items": items})
+
+
+async def _ask_agent_for_stock(agent: Services, dry_run: bool, full: bool) -> dict[str, Any]:
+    server = agent.config.server
+    params = {"dry_run": "1" if dry_run else "0", "full": "1" if full else "0"}
+    async with aiohttp.ClientSession() as session, session.post(
+            f"http://{server.host}:{server.port}/api/stock/sync", params=params) as resp:  # fmt: skip
+        resp.raise_for_status()
+        data: dict[str, Any] = await resp.json()
+        return data
+
+
+def render_stock_run(summary: dict[str, Any]) -> str:
+    verb = "would write" if summary.get("dry_run") else "written"
+    lines = [f"stock run ({summary['reason']}): {summary['compared']} Dynaccount products compared, "
+             f"{summary['changed']} changed, {summary['written']} {verb}, {summary['unchanged']} already right, "
+             f"{summary['skipped']} skipped, {summary['errors']} errors, {summary['write_calls']} write calls"]
+    if summary.get("error"):
+        lines.append(f"stopped: {summary['error']}")
+    for item in summary.get("items", []):
+        if item["state"] != "ok" or not str(item["reason"]).startswith("unchanged"):
+            lines.append(f"  {item['sku']:<20} {item['state']:<8} shop {item.get('shop_qty')} -> "
+                         f"{item.get('write_qty')}: {item['reason']}")
+    return "\n".join(lines)
 
 
 def parse_day(text: str) -> datetime:

@@ -29,14 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.app import JOURNAL
 from agent.dynaccount.assumptions import STOCK_PAGE_SIZE
-from agent.journal_stock import StockJournal
+from agent.journal.stock import StockJournal
 from agent.sandbox.demo import Stack, demo_stack
 from agent.sandbox.dynaccount.seed import add_product, set_stock
-from agent.sandbox.woo.checkout import Product
 from agent.sandbox.woo.seed import CatalogueItem
+from agent.sandbox.woo.shop import Product
 from agent.stock.diff import DynStock, changed, plan_writes, shop_quantity
 from agent.stock.shop import find_in_shop
-from agent.stock.web import STOCK
+from agent.web.stock import STOCK
 
 VARIATIONS = 5  # per variable product
 PARENT_MANAGED_EVERY = 10  # every 10th variable product keeps its variations' stock on the parent

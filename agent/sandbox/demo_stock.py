@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from agent.sandbox.dynaccount.seed import set_stock
 from agent.sandbox.woo.orderjson import render_order
 from agent.stock.diff import sold_not_booked
-from agent.stock.web import STOCK
+from agent.web.stock import STOCK
 
 if TYPE_CHECKING:
     from agent.sandbox.demo import Stack

@@ -1,12 +1,10 @@
 """Stock: Dynaccount is master; its stock is written back into WooCommerce, only what changed, loop-proof.
 
-``install(app)`` is the one call the composition root makes: routes, and a cleanup context that builds
-the stock job once the clients exist, hooks it into intake (echoes), the worker (``product.updated``)
-and the applier (a debounced run after each booking), and starts its loop.
+``diff`` (pure: what changed, what to write where), ``shop`` (the paged Dynaccount read and the SKU
+lookup in the shop), ``room`` (one run, and the loop: interval, after bookings, on demand), ``echo`` (what
+a ``product.updated`` means). Its SQL is ``agent.journal.stock``; its HTTP edge ``agent.web.stock``.
 """
 
 from __future__ import annotations
 
-from agent.stock.hooks import install
-
-__all__ = ["install"]
+TOPICS = ("product.updated",)  # the webhook the stock job needs: echoes of its writes and edits in the shop

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal
 
+from agent.journal.stock import Memory
 from agent.woo.resources import Product
 from agent.woo.stock import StockUpdate
 
@@ -27,17 +28,6 @@ class DynStock:
     in_stock: Decimal
     in_order: Decimal = Decimal(0)
     time: str = ""  # time_stock_change as read; "" when Dynaccount gave none
-
-
-@dataclass(frozen=True)
-class Memory:
-    """What the journal remembers of one SKU from the previous runs."""
-
-    sku: str
-    dyn_qty: str | None
-    dyn_time: str | None
-    written_qty: int | None
-    state: str
 
 
 @dataclass(frozen=True)

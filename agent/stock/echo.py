@@ -13,10 +13,10 @@ import json
 from typing import Any
 
 from agent.journal import Journal, WorkItem
-from agent.journal_stock import StockJournal, StockRow
+from agent.journal.stock import StockJournal, StockRow
+from agent.outcomes import Outcome
 from agent.stock.diff import sold_not_booked
 from agent.woo.client import WooClient
-from agent.worker import Outcome
 
 
 def _stock_of(payload: Any) -> tuple[int, int | None] | None:

@@ -18,7 +18,7 @@ from agent.clock import Clock, iso
 from agent.config import StockConfig
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import DynaccountError
-from agent.journal_stock import StockJournal
+from agent.journal.stock import StockJournal
 from agent.stock.diff import SkuResult, WritePlan, changed, plan_writes, shop_quantity, sold_not_booked
 from agent.stock.shop import find_in_shop, read_dynaccount
 from agent.woo.client import WooClient

@@ -15,13 +15,13 @@ import pytest
 
 from agent.app import JOURNAL, create_app
 from agent.clock import ManualClock
-from agent.journal_stock import StockJournal
+from agent.journal.stock import StockJournal
+from agent.operations import stock_sync
 from agent.sandbox.demo import Stack, place_orders
 from agent.sandbox.demo_stock import receive_goods, verify_stock
 from agent.sandbox.dynaccount.seed import add_product, set_stock
-from agent.stock.cli import stock_sync
 from agent.stock.room import RunSummary
-from agent.stock.web import STOCK, STOCK_JOURNAL
+from agent.web.stock import STOCK, STOCK_JOURNAL
 
 from .conftest import drive  # type: ignore[import-not-found]
 
@@ -264,11 +264,12 @@ async def test_demo_stock_verdict_follows_dynaccount_and_can_fail(stack: tuple[S
 
 async def test_cli_stock_sync_dry_run_writes_nothing(shop: tuple[Stack, ManualClock]) -> None:
     s, _ = shop
-    text = await stock_sync(s.config, dry_run=True, full=False)  # the agent runs: asked through its API
-    assert "4 would write" in text and "TSHIRT-S" in text and "NOPE-1" in text
-    assert s.woo.state.items[14].stock_quantity == 8 and writes(s) == 0
-    assert await s.app[STOCK_JOURNAL].items() == []  # a dry run remembers nothing either
-    text = await stock_sync(s.config, dry_run=False, full=False)
+    for running in (False, True):  # in this process, and asked of the running agent through its API
+        text = await stock_sync(s.services, dry_run=True, full=False, daemon_running=running)
+        assert "4 would write" in text and "TSHIRT-S" in text and "NOPE-1" in text
+        assert s.woo.state.items[14].stock_quantity == 8 and writes(s) == 0
+        assert await s.app[STOCK_JOURNAL].items() == []  # a dry run remembers nothing either
+    text = await stock_sync(s.services, dry_run=False, full=False, daemon_running=True)
     assert "4 written" in text and s.woo.state.items[14].stock_quantity == 12
 
 

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from agent.stock.diff import Candidate, DynStock, Memory, changed, plan_writes, shop_quantity, sold_not_booked
+from agent.journal.stock import Memory
+from agent.stock.diff import Candidate, DynStock, changed, plan_writes, shop_quantity, sold_not_booked
 from agent.woo.resources import Product
 from agent.woo.stock import StockUpdate
 

@@ -1,8 +1,8 @@
 """The stock room's SQL: per-SKU memory of Dynaccount's value and of the agent's last write.
 
-A thin class around the :class:`Journal`: it uses the journal's connection and its one transaction
-primitive (``BEGIN IMMEDIATE … COMMIT`` under the journal's lock), so the journal stays the only
-owner of the database and every write here is whole.
+A class over the journal's :class:`~agent.journal.db.Database` handle, like the journal's own modules:
+it writes through ``db.transaction()`` (``BEGIN IMMEDIATE … COMMIT`` under the one write lock) and reads
+through ``db.read()``, so the journal stays the only owner of the database and every write here is whole.
 """
 
 from __future__ import annotations
@@ -10,12 +10,53 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
 
-from agent.journal import Journal
-from agent.stock.diff import Memory, SkuResult
+from agent.journal.db import Database
+
+if TYPE_CHECKING:
+    from agent.journal import Journal
 
 LAST_RUN = "stock.last_run"
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What the journal remembers of one SKU from the previous runs (the diff's input)."""
+
+    sku: str
+    dyn_qty: str | None
+    dyn_time: str | None
+    written_qty: int | None
+    state: str
+
+
+class SkuOutcome(Protocol):
+    """One SKU's outcome of a run (``agent.stock.diff.SkuResult``), as far as the journal keeps it."""
+
+    @property
+    def sku(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def quantity(self) -> Decimal | None: ...
+    @property
+    def time(self) -> str: ...
+    @property
+    def shop_id(self) -> int | None: ...
+    @property
+    def parent_id(self) -> int | None: ...
+    @property
+    def owner_id(self) -> int | None: ...
+    @property
+    def shop_qty(self) -> int | None: ...
+    @property
+    def write_qty(self) -> int | None: ...
+    @property
+    def sold(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -39,21 +80,18 @@ class StockRow:
 
 class StockJournal:
     def __init__(self, journal: Journal) -> None:
-        self._journal = journal
-
-    @property
-    def _conn(self) -> Any:
-        return self._journal._conn
+        self._journal = journal  # for its small named values (the last run's summary)
+        self._db: Database = journal.db
 
     def _now(self) -> float:
-        return self._journal._clock.now()
+        return self._db.clock.now()
 
     async def memory(self) -> dict[str, Memory]:
-        rows = await self._conn.execute_fetchall(
+        rows = await self._db.read(
             "SELECT sku, dyn_qty, dyn_time, written_qty, state FROM stock_items")
         return {r[0]: Memory(r[0], r[1], r[2], r[3], r[4]) for r in rows}
 
-    async def record(self, results: Sequence[SkuResult], written: Iterable[int] = ()) -> None:
+    async def record(self, results: Sequence[SkuOutcome], written: Iterable[int] = ()) -> None:
         """Keep every SKU's outcome; ``written`` are the owner ids WooCommerce confirmed in this run."""
         now, wrote = self._now(), set(written)
         rows = []
@@ -62,7 +100,7 @@ class StockJournal:
             rows.append((r.sku, None if r.quantity is None else str(r.quantity), r.time, r.shop_id, r.parent_id,
                          r.owner_id, r.write_qty if done else r.shop_qty, r.write_qty, r.sold,
                          r.write_qty if done else None, now if done else None, r.state, r.reason, now))
-        async with self._journal._transaction() as conn:
+        async with self._db.transaction() as conn:
             await conn.executemany(
                 "INSERT INTO stock_items (sku, dyn_qty, dyn_time, shop_id, parent_id, owner_id, shop_qty,"
                 " target_qty, sold_qty, written_qty, written_at, state, reason, updated_at)"
@@ -77,11 +115,11 @@ class StockJournal:
                 rows,
             )
 
-    async def expect_echo(self, results: Sequence[SkuResult], owner_ids: Iterable[int]) -> None:
+    async def expect_echo(self, results: Sequence[SkuOutcome], owner_ids: Iterable[int]) -> None:
         """Before a write goes out: its ``product.updated`` may arrive before the write call returns."""
         now, owners = self._now(), set(owner_ids)
         rows = [(r.sku, r.owner_id, r.write_qty, now) for r in results if r.owner_id in owners]
-        async with self._journal._transaction() as conn:
+        async with self._db.transaction() as conn:
             await conn.executemany(
                 "INSERT INTO stock_items (sku, owner_id, echo_qty, echo_pending, state, updated_at)"
                 " VALUES (?,?,?,1,'pending',?) ON CONFLICT (sku) DO UPDATE SET owner_id = excluded.owner_id,"
@@ -89,7 +127,7 @@ class StockJournal:
 
     async def drop_echo(self, owner_ids: Iterable[int]) -> None:
         """The write failed: no echo will come."""
-        async with self._journal._transaction() as conn:
+        async with self._db.transaction() as conn:
             await conn.executemany("UPDATE stock_items SET echo_pending = 0 WHERE owner_id = ?",
                                    [(o,) for o in owner_ids])
 
@@ -97,7 +135,7 @@ class StockJournal:
         """True (once) when a ``product.updated`` for ``owner_id`` shows exactly what the agent wrote."""
         if quantity is None:
             return False
-        async with self._journal._transaction() as conn:
+        async with self._db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE stock_items SET echo_pending = 0, shop_qty = ? WHERE owner_id = ? AND echo_pending = 1"
                 " AND echo_qty = ?", (quantity, owner_id, quantity))
@@ -105,24 +143,24 @@ class StockJournal:
 
     async def keeps(self, item_id: int) -> bool:
         """Whether the agent keeps stock for this shop item (it, or the item it writes stock on)."""
-        rows = await self._conn.execute_fetchall(
+        rows = await self._db.read(
             "SELECT 1 FROM stock_items WHERE (owner_id = ? OR shop_id = ?) AND target_qty IS NOT NULL LIMIT 1",
             (item_id, item_id))
         return bool(rows)
 
     async def by_owner(self, owner_id: int) -> list[StockRow]:
-        rows = await self._conn.execute_fetchall(
+        rows = await self._db.read(
             "SELECT * FROM stock_items WHERE owner_id = ? OR shop_id = ? ORDER BY sku", (owner_id, owner_id))
         return [_row(r) for r in rows]
 
     async def disagree(self, sku: str, shop_qty: int | None, reason: str) -> None:
-        async with self._journal._transaction() as conn:
+        async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE stock_items SET shop_qty = ?, state = 'disagrees', reason = ?, updated_at = ? WHERE sku = ?",
                 (shop_qty, reason, self._now(), sku))
 
     async def agree(self, sku: str, shop_qty: int | None) -> None:
-        async with self._journal._transaction() as conn:
+        async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE stock_items SET shop_qty = ?, state = CASE WHEN state = 'disagrees' THEN 'ok' ELSE state"
                 " END, updated_at = ? WHERE sku = ?", (shop_qty, self._now(), sku))
@@ -133,19 +171,19 @@ class StockJournal:
             where, args = "WHERE sku = ?", (sku,)
         elif state is not None:
             where, args = "WHERE state = ?", (state,)
-        rows = await self._conn.execute_fetchall(
+        rows = await self._db.read(
             f"SELECT * FROM stock_items {where} ORDER BY CASE state WHEN 'error' THEN 0 WHEN 'disagrees' THEN 1"
             f" ELSE 2 END, sku LIMIT ?", (*args, limit))
         return [_row(r) for r in rows]
 
     async def counts(self) -> dict[str, int]:
-        rows = await self._conn.execute_fetchall("SELECT state, COUNT(*) FROM stock_items GROUP BY state")
+        rows = await self._db.read("SELECT state, COUNT(*) FROM stock_items GROUP BY state")
         return {str(r[0]): int(r[1]) for r in rows}
 
     async def unbooked_orders(self) -> list[dict[str, Any]]:
         """The latest snapshot of every order without a booked invoice (their stock left the shop, not
         Dynaccount). Walks the order snapshots by their index; small next to one Dynaccount read."""
-        rows = await self._conn.execute_fetchall(
+        rows = await self._db.read(
             "SELECT s.resource FROM snapshots s"
             " WHERE s.id IN (SELECT MAX(id) FROM snapshots WHERE work_key >= 'order:' AND work_key < 'order;'"
             "                GROUP BY work_key)"

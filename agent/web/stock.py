@@ -1,4 +1,5 @@
-"""The stock room's HTTP edge: ``/api/stock`` (JSON), ``/stock`` (per-SKU page), the sync button.
+"""The stock room at the HTTP edge: ``/api/stock`` (JSON), ``/stock`` (per SKU), the sync button, and
+:func:`install` — the one call the composition root makes to run the stock job inside the agent.
 
 The button and ``POST /api/stock/sync`` refuse cross-site requests exactly like the retry button:
 a request a browser sends on behalf of another site carries that site's Origin.
@@ -6,18 +7,59 @@ a request a browser sends on behalf of another site carries that site's Origin.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
 from agent.clock import iso
-from agent.journal_stock import StockJournal, StockRow
-from agent.status_page import _next_url, _render, same_origin
+from agent.journal.stock import StockJournal, StockRow
+from agent.keys import AUTOSTART, CLOCK, CONFIG, INTAKE, JOURNAL, SERVICES
+from agent.stock.echo import ProductCheck, echo_reason
 from agent.stock.room import StockRoom
+from agent.web.api import same_origin
+from agent.web.page import _next_url, _render
 
-STOCK = web.AppKey("stock_room", StockRoom)
-STOCK_JOURNAL = web.AppKey("stock_journal", StockJournal)
+STOCK: web.AppKey[StockRoom] = web.AppKey("stock_room")
+STOCK_JOURNAL: web.AppKey[StockJournal] = web.AppKey("stock_journal")
 STATES = ("error", "disagrees", "pending", "ok", "skipped")
+
+
+def install(app: web.Application) -> None:
+    """Routes, and a cleanup context (after the services') that builds the stock job and hooks it into
+    intake (echoes), the worker (``product.updated``) and the applier (a debounced run after bookings)."""
+    app.cleanup_ctx.append(_stock_ctx)
+    app.router.add_get("/api/stock", api_stock)
+    app.router.add_post("/api/stock/sync", api_sync)
+    app.router.add_get("/stock", page)
+    app.router.add_post("/stock/sync", page_sync)
+
+
+async def _stock_ctx(app: web.Application) -> AsyncIterator[None]:
+    config, services = app[CONFIG], app.get(SERVICES)
+    if not config.stock.enabled:
+        yield
+        return
+    stock = StockJournal(app[JOURNAL])
+    app[STOCK_JOURNAL] = stock
+    if services is None:  # intake-only mode: the page shows what the journal knows, nothing runs
+        yield
+        return
+    room = StockRoom(stock, services.woo, services.dyn, app[CLOCK], config.stock)
+    app[STOCK] = room
+
+    async def echo(topic: str | None, body: bytes) -> str | None:
+        return await echo_reason(stock, topic, body)
+
+    app[INTAKE].echo_check = echo
+    check = ProductCheck(stock, app[JOURNAL], services.woo)
+    services.dispatcher.register("product", check)
+    services.dispatcher.register("variation", check)
+    services.orders.applier.on_booked = room.poke
+    if app[AUTOSTART]:
+        room.start()
+    yield
+    await room.stop()
 
 
 def item_json(row: StockRow) -> dict[str, Any]:
@@ -94,10 +136,3 @@ async def page_sync(request: web.Request) -> web.Response:
     await _sync(request, False)
     form = await request.post()
     raise web.HTTPSeeOther(_next_url(form.get("next"), "/stock"))
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/api/stock", api_stock)
-    app.router.add_post("/api/stock/sync", api_sync)
-    app.router.add_get("/stock", page)
-    app.router.add_post("/stock/sync", page_sync)
