@@ -18,8 +18,10 @@ from agent.apply import Applier
 from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
+from agent.health.systems import SystemHealth
 from agent.journal import Journal
 from agent.keys import AUTOSTART, CLOCK, CONFIG, INTAKE, JOURNAL, SERVICES
+from agent.mail.app import add_mail
 from agent.orders import OrderProcessor
 from agent.services import Dispatcher, Services
 from agent.stock import TOPICS as STOCK_TOPICS
@@ -87,14 +89,15 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
         applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
         orders = OrderProcessor(journal, woo, applier, config.plan)
-        dispatcher = Dispatcher({"order": orders})
+        health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
+        dispatcher = Dispatcher({"order": health.watch(orders)})
         worker = Worker(journal, dispatcher, config.worker, clock)
         sweep = Sweep(
             journal, woo, dyn, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
             lookback=config.sweep.lookback_hours * 3600, webhook_url=config.woocommerce.webhook_url,
             webhook_secret=config.woocommerce.webhook_secret.get_secret_value(), topics=webhook_topics(config),
         )  # fmt: skip
-        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, dispatcher)
+        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher)
 
 
 @contextlib.asynccontextmanager
@@ -161,5 +164,6 @@ def create_app(
     if background:
         app.cleanup_ctx.append(_services_ctx)
     add_routes(app)
-    install_stock(app)
+    add_mail(app, background=background)
+    install_stock(app)  # after mail: it chains the applier's on_booked hook
     return app

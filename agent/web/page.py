@@ -14,6 +14,7 @@ import jinja2
 from aiohttp import web
 
 from agent.journal import WORK_STATES, Journal, Link
+from agent.journal.mail import MailJournal
 from agent.keys import INTAKE, JOURNAL, SERVICES
 from agent.web import status
 from agent.web.api import requeue
@@ -85,8 +86,13 @@ async def _index(request: web.Request) -> web.Response:
     return _render(
         "index.html", s=payload, problems=health(payload, journal_ok), state=state, states=WORK_STATES,
         items=await status.work_list(journal, state, 200),
-        deliveries=await unusable_deliveries(journal, 50), stock=await stock_section(request.app),
+        deliveries=await unusable_deliveries(journal, 50), mail=await _mail_counts(journal),
+        stock=await stock_section(request.app),
     )  # fmt: skip
+
+
+async def _mail_counts(journal: Journal) -> dict[str, int]:
+    return await MailJournal(journal).counts()
 
 
 def _document(title: str, link: Link, note: str = "") -> dict[str, Any]:
@@ -122,7 +128,8 @@ async def _work(request: web.Request) -> web.Response:
     docs = await documents(journal, key)
     applied = [d["plan"] for d in docs if d["plan"] is not None]
     latest = detail["plan"] if detail["plan"] not in applied else None  # shown once, with its document
-    return _render("work.html", w=detail, documents=docs, latest_plan=latest)
+    mails = [m.as_json() for m in await MailJournal(journal).for_work(key)]
+    return _render("work.html", w=detail, documents=docs, latest_plan=latest, key=key, mails=mails)
 
 
 def _next_url(value: Any, default: str) -> str:

@@ -12,7 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
+from agent.apply import Applier
 from agent.clock import iso
+from agent.dynaccount.models import CreditNote, Invoice
 from agent.journal.stock import StockJournal, StockRow
 from agent.keys import AUTOSTART, CLOCK, CONFIG, INTAKE, JOURNAL, SERVICES
 from agent.stock.echo import ProductCheck, echo_reason
@@ -53,13 +55,27 @@ async def _stock_ctx(app: web.Application) -> AsyncIterator[None]:
 
     app[INTAKE].echo_check = echo
     check = ProductCheck(stock, app[JOURNAL], services.woo)
-    services.dispatcher.register("product", check)
-    services.dispatcher.register("variation", check)
-    services.orders.applier.on_booked = room.poke
+    if services.dispatcher is not None:
+        services.dispatcher.register("product", check)
+        services.dispatcher.register("variation", check)
+    _after_bookings(services.orders.applier, room)
     if app[AUTOSTART]:
         room.start()
     yield
     await room.stop()
+
+
+def _after_bookings(applier: Applier, room: StockRoom) -> None:
+    """A booked invoice or credit note moves Dynaccount's stock (A-35): a debounced run follows. Chained
+    after whatever hook the applier already has (the mail room's, registered before this one)."""
+    previous = applier.on_booked
+
+    async def booked(kind: str, plan: dict[str, Any], document: Invoice | CreditNote) -> None:
+        if previous is not None:
+            await previous(kind, plan, document)
+        room.poke()
+
+    applier.on_booked = booked
 
 
 def item_json(row: StockRow) -> dict[str, Any]:
