@@ -26,7 +26,7 @@ async def show_plan(agent: Services, order_id: int) -> str:
     order = await agent.woo.get_order(order_id)
     refunds = sorted(await agent.woo.list_refunds(order_id), key=lambda r: r.id) if order.refunds else []
     facts = await agent.journal.order_facts(order_id)
-    out = [render_plan(agent.orders.plan(order, refunds, facts))]
+    out = [render_plan(await agent.orders.plan_checked(order, refunds, facts))]
     link = facts.invoice
     if link is None or link.state != "booked" or not link.dyn_id:
         if refunds:
@@ -133,6 +133,14 @@ def render_stock_run(summary: dict[str, Any]) -> str:
             lines.append(f"  {item['sku']:<20} {item['state']:<8} shop {item.get('shop_qty')} -> "
                          f"{item.get('write_qty')}: {item['reason']}")
     return "\n".join(lines)
+
+
+async def check_vat_codes(agent: Services) -> list[str]:
+    """Mapped VAT codes Dynaccount lacks or whose rate differs (``check --dynaccount``)."""
+    from agent.plan.vatcheck import problems
+
+    codes = {code.name: code.rate for code in await agent.dyn.list_vatcodes()}
+    return problems(agent.config.vat, codes)
 
 
 def parse_day(text: str) -> datetime:
