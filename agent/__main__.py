@@ -117,6 +117,13 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
     return _print(args, lambda s, _: webhooks(s, args.heal))
 
 
+def cmd_stock(args: argparse.Namespace) -> int:
+    from agent.operations import stock_sync
+
+    return _print(args, lambda s, running: stock_sync(s, dry_run=args.dry_run, full=args.full,
+                                                      daemon_running=running))
+
+
 def cmd_mail(args: argparse.Namespace) -> int:
     from agent.mail.commands import preview_order, send_test
     from agent.mail.preview import NothingToPreview
@@ -177,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="show the plans, write nothing")
     hooks = add("webhooks", cmd_webhooks, "list the shop's webhooks; --heal creates/re-activates the agent's")
     hooks.add_argument("--heal", action="store_true")
+    stock = add("stock", cmd_stock, "stock from Dynaccount into the shop: 'stock sync' runs once now")
+    stock.add_argument("action", choices=["sync"])
+    stock.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
+    stock.add_argument("--full", action="store_true", help="compare every SKU, not only those Dynaccount changed")
     from agent.mail.commands import add_parser as add_mail_parser
 
     add_mail_parser(sub, cmd_mail)

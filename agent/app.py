@@ -26,9 +26,11 @@ from agent.keys import AUTOSTART, CLOCK, CONFIG, INTAKE, JOURNAL, SERVICES
 from agent.mail.app import add_mail
 from agent.orders import OrderProcessor
 from agent.services import Dispatcher, Services
-from agent.sweep import Sweep
+from agent.stock import TOPICS as STOCK_TOPICS
+from agent.sweep import TOPICS, Sweep
 from agent.web import WEBHOOK_PATH, add_routes
 from agent.web.intake import Intake
+from agent.web.stock import install as install_stock
 from agent.woo.client import WooClient
 from agent.worker import Worker
 
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "JOURNAL", "SERVICES", "WEBHOOK_PATH", "Services", "create_app", "open_agent", "open_command", "open_journal",
-    "open_services", "open_woo",
+    "open_services", "open_woo", "webhook_topics",
 ]  # fmt: skip
 
 
@@ -76,6 +78,11 @@ def _clients(config: Config, woo_session: aiohttp.ClientSession,
     return woo, dyn
 
 
+def webhook_topics(config: Config) -> tuple[str, ...]:
+    """Every webhook the agent needs: the orders', and product.updated while stock sync is on."""
+    return TOPICS + (STOCK_TOPICS if config.stock.enabled else ())
+
+
 @contextlib.asynccontextmanager
 async def open_services(config: Config, journal: Journal, clock: Clock) -> AsyncIterator[Services]:
     """Sessions, clients and services over an open journal; nothing is started here."""
@@ -85,13 +92,15 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
         orders = OrderProcessor(journal, woo, applier, config.plan, VatCodes(dyn))  # codes read on first use
         health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
-        worker = Worker(journal, Dispatcher({"order": health.watch(orders)}), config.worker, clock)
+        dispatcher = Dispatcher({"order": health.watch(orders)})
+        worker = Worker(journal, dispatcher, config.worker, clock)
         sweep = Sweep(
             journal, woo, dyn, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
             lookback=config.sweep.lookback_hours * 3600, webhook_url=config.woocommerce.webhook_url,
             webhook_secret=config.woocommerce.webhook_secret.get_secret_value(), keep_days=config.journal.keep_days,
+            topics=webhook_topics(config),
         )  # fmt: skip
-        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health)
+        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher)
 
 
 @contextlib.asynccontextmanager
@@ -160,4 +169,5 @@ def create_app(
         app.cleanup_ctx.append(_services_ctx)
     add_routes(app)
     add_mail(app, background=background)
+    install_stock(app)  # after mail: it chains the applier's on_booked hook
     return app

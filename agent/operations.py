@@ -1,4 +1,4 @@
-"""One-off commands: plan (dry run), replay, import, webhooks.
+"""One-off commands: plan (dry run), replay, import, webhooks, stock sync.
 
 Each runs over the services the composition root built (``agent.app.open_command``, exactly as the
 daemon builds them); ``daemon_running`` says whether a daemon owns the journal (``agent.journal.owner``),
@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
+import aiohttp
+
+from agent.journal.stock import StockJournal
 from agent.plan import CreditNoteContext, Skip, plan_creditnote, render_plan
 from agent.services import Services
+from agent.stock.room import StockRoom
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +101,42 @@ async def webhooks(agent: Services, heal: bool) -> str:
         lines.append(f"created {report.created or 'none'}, re-activated {report.reactivated or 'none'}, "
                      f"healthy {report.healthy or 'none'}")  # fmt: skip
     return "\n".join(lines) or "no webhooks"
+
+
+async def stock_sync(agent: Services, *, dry_run: bool, full: bool, daemon_running: bool) -> str:
+    """One stock run now. A running agent is asked (``POST /api/stock/sync``), so two processes never
+    write stock at once; else it runs here on the same journal. ``--dry-run`` writes nothing anywhere."""
+    if daemon_running:
+        return render_stock_run(await _ask_agent_for_stock(agent, dry_run, full))
+    room = StockRoom(StockJournal(agent.journal), agent.woo, agent.dyn, agent.clock, agent.config.stock)
+    summary = await room.sync(dry_run=dry_run, full=full, reason="command line" + (" (dry run)" * dry_run))
+    items = [{"sku": r.sku, "state": r.state, "reason": r.reason, "shop_qty": r.shop_qty, "write_qty": r.write_qty}
+             for r in summary.results]  # fmt: skip
+    return render_stock_run({**summary.public(), "items": items})
+
+
+async def _ask_agent_for_stock(agent: Services, dry_run: bool, full: bool) -> dict[str, Any]:
+    server = agent.config.server
+    params = {"dry_run": "1" if dry_run else "0", "full": "1" if full else "0"}
+    async with aiohttp.ClientSession() as session, session.post(
+            f"http://{server.host}:{server.port}/api/stock/sync", params=params) as resp:  # fmt: skip
+        resp.raise_for_status()
+        data: dict[str, Any] = await resp.json()
+        return data
+
+
+def render_stock_run(summary: dict[str, Any]) -> str:
+    verb = "would write" if summary.get("dry_run") else "written"
+    lines = [f"stock run ({summary['reason']}): {summary['compared']} Dynaccount products compared, "
+             f"{summary['changed']} changed, {summary['written']} {verb}, {summary['unchanged']} already right, "
+             f"{summary['skipped']} skipped, {summary['errors']} errors, {summary['write_calls']} write calls"]
+    if summary.get("error"):
+        lines.append(f"stopped: {summary['error']}")
+    for item in summary.get("items", []):
+        if item["state"] != "ok" or not str(item["reason"]).startswith("unchanged"):
+            lines.append(f"  {item['sku']:<20} {item['state']:<8} shop {item.get('shop_qty')} -> "
+                         f"{item.get('write_qty')}: {item['reason']}")
+    return "\n".join(lines)
 
 
 async def check_vat_codes(agent: Services) -> list[str]:

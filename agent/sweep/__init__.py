@@ -36,11 +36,12 @@ __all__ = ["CURSOR", "TOPICS", "JobStatus", "Sweep", "WebhookReport"]
 class Sweep:
     def __init__(self, journal: Journal, woo: WooClient, dyn: DynaccountClient, clock: Clock, *, interval: float,
                  overlap: float, lookback: float, webhook_url: str | None, webhook_secret: str,
-                 keep_days: float = 0.0) -> None:  # fmt: skip
+                 keep_days: float = 0.0, topics: tuple[str, ...] = TOPICS) -> None:  # fmt: skip
         self._clock = clock
         self._interval = interval
         self.reconcile = ReconcileOrders(journal, woo, clock, overlap=overlap, lookback=lookback)
-        self.webhooks = WebhookHealth(journal, woo, webhook_url=webhook_url, webhook_secret=webhook_secret)
+        self.webhooks = WebhookHealth(journal, woo, webhook_url=webhook_url, webhook_secret=webhook_secret,
+                                      topics=topics)
         self.drafts = DraftsWatch(journal, dyn)
         self.prune = PruneJournal(journal, clock, keep_days=keep_days)
         self._task: asyncio.Task[None] | None = None

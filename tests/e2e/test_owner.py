@@ -57,8 +57,9 @@ async def _cli(*args: str) -> tuple[int, str]:
 
 
 def _work(journal: Path) -> dict[str, int]:
+    """Order work by state (the stock room's product checks of its own write echoes are not counted)."""
     with sqlite3.connect(journal, timeout=5) as conn:
-        rows = conn.execute("SELECT state, COUNT(*) FROM work_items GROUP BY state").fetchall()
+        rows = conn.execute("SELECT state, COUNT(*) FROM work_items WHERE kind = 'order' GROUP BY state").fetchall()
     conn.close()
     return {str(s): int(n) for s, n in rows}
 
