@@ -53,6 +53,13 @@ CREDITNOTE_LINE_WRITABLE = (
     "discount_value", "price", "name", "txt",
 )  # fmt: skip
 
+# A-37 (ours; the spec is silent): Dynaccount refuses to BOOK a credit note whose total, added to the
+# invoice's booked credit notes, exceeds the invoice's total; lines are not checked one by one as they
+# are written (only their quantity against the invoice line, A-24). A full refund of an invoice with a
+# negative rounding line therefore equals the invoice exactly and books. The agent also writes negative
+# credit lines (rounding, kept fee) first, so a Dynaccount that checked the running sum would pass too.
+CREDIT_LIMIT_CHECK = "on_booking"
+
 # writable product columns.
 PRODUCT_WRITABLE = ("product_id_", "name", "price", "product_group_name", "unit_name", "weight", "txt")
 
@@ -68,7 +75,7 @@ PAYMENT_DRAFT_DEFAULT = "Webshop"
 PAYMENT_LEDGER_TYPE = "LEDGER"
 PAYMENT_DEBTOR_TYPE = "DEBTOR_PAYMENT"
 
-# A-37 (ours): accounting rows are in the company currency (DKK) unless they name another in
+# A-38 (ours): accounting rows are in the company currency (DKK) unless they name another in
 # `currency_name` (spec §5 lists it writable on accounting); Dynaccount converts with its own rate
 # when `currency_rate` is empty. A payment of a foreign-currency invoice carries the invoice's
 # currency on both rows, so it settles the invoice in the currency it was issued in.
