@@ -18,6 +18,8 @@ from agent.apply import Applier
 from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
+from agent.files.importer import FileImporter
+from agent.files.processor import FileOrderProcessor
 from agent.health.systems import SystemHealth
 from agent.journal import Journal
 from agent.keys import AUTOSTART, CLOCK, CONFIG, INTAKE, JOURNAL, SERVICES
@@ -74,6 +76,13 @@ def _clients(config: Config, woo_session: aiohttp.ClientSession,
     return woo, dyn
 
 
+def _files(config: Config, journal: Journal, woo: WooClient, dyn: DynaccountClient, clock: Clock) -> FileImporter:
+    # An applier of its own: file orders are not mailed (the mail hook reads WooCommerce orders by id).
+    applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
+                      payment_draft=config.dynaccount.payment_draft)  # fmt: skip
+    return FileImporter(config.files, config.plan, FileOrderProcessor(journal, woo, applier, config.plan))
+
+
 @contextlib.asynccontextmanager
 async def open_services(config: Config, journal: Journal, clock: Clock) -> AsyncIterator[Services]:
     """Sessions, clients and services over an open journal; nothing is started here."""
@@ -83,13 +92,15 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
         orders = OrderProcessor(journal, woo, applier, config.plan)
         health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
-        worker = Worker(journal, Dispatcher({"order": health.watch(orders)}), config.worker, clock)
+        files = _files(config, journal, woo, dyn, clock)
+        processors = {"order": health.watch(orders), "file": health.watch(files.processor)}
+        worker = Worker(journal, Dispatcher(processors), config.worker, clock)
         sweep = Sweep(
             journal, woo, dyn, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
             lookback=config.sweep.lookback_hours * 3600, webhook_url=config.woocommerce.webhook_url,
             webhook_secret=config.woocommerce.webhook_secret.get_secret_value(),
         )  # fmt: skip
-        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health)
+        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, files)
 
 
 @contextlib.asynccontextmanager

@@ -16,7 +16,7 @@ from aiohttp import web
 from agent.journal import WORK_STATES, Journal, Link
 from agent.journal.mail import MailJournal
 from agent.keys import INTAKE, JOURNAL, SERVICES
-from agent.web import status
+from agent.web import files, status
 from agent.web.api import requeue
 
 UNUSABLE_DELIVERIES = ("invalid_json", "unknown_topic", "error_payload")
@@ -85,6 +85,7 @@ async def _index(request: web.Request) -> web.Response:
         "index.html", s=payload, problems=health(payload, journal_ok), state=state, states=WORK_STATES,
         items=await status.work_list(journal, state, 200),
         deliveries=await unusable_deliveries(journal, 50), mail=await _mail_counts(journal),
+        files=await files.card(request),
     )  # fmt: skip
 
 
