@@ -8,6 +8,7 @@ the same two functions, :func:`open_journal` and :func:`open_services`.
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 from collections.abc import AsyncIterator
 
@@ -76,11 +77,13 @@ def _clients(config: Config, woo_session: aiohttp.ClientSession,
     return woo, dyn
 
 
-def _files(config: Config, journal: Journal, woo: WooClient, dyn: DynaccountClient, clock: Clock) -> FileImporter:
-    # An applier of its own: file orders are not mailed (the mail hook reads WooCommerce orders by id).
-    applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
-                      payment_draft=config.dynaccount.payment_draft)  # fmt: skip
-    return FileImporter(config.files, config.plan, FileOrderProcessor(journal, woo, applier, config.plan))
+def _files(config: Config, journal: Journal, woo: WooClient, applier: Applier) -> FileImporter:
+    # File orders are not mailed (the mail hook reads WooCommerce orders by id): a shallow copy of the
+    # applier without the hook, sharing its debtor and product locks, so a webshop order and a file
+    # order of one new customer still get one debtor number.
+    quiet = copy.copy(applier)
+    quiet.on_booked = None
+    return FileImporter(config.files, config.plan, FileOrderProcessor(journal, woo, quiet, config.plan))
 
 
 @contextlib.asynccontextmanager
@@ -92,7 +95,7 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
         orders = OrderProcessor(journal, woo, applier, config.plan)
         health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
-        files = _files(config, journal, woo, dyn, clock)
+        files = _files(config, journal, woo, applier)
         processors = {"order": health.watch(orders), "file": health.watch(files.processor)}
         worker = Worker(journal, Dispatcher(processors), config.worker, clock)
         sweep = Sweep(
