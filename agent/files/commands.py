@@ -37,14 +37,19 @@ async def import_path(importer: FileImporter, journal: Journal, run_once: RunOnc
 
 
 async def _book(journal: Journal, run_once: RunOnce, keys: list[str], progress: Callable[[str], None]) -> list[str]:
-    """Process the file's work items in this process, one line of progress per order."""
+    """Process the file's work items (the import left them due) in this process, one line per order as
+    each wave of the worker ends; an item left to retry later is reported as pending."""
     await journal.reset_running()
-    states = []
-    for n, key in enumerate(keys, start=1):
-        await journal.requeue(key)
-        await run_once()
-        item = await journal.get_work(key)
-        state = item.state if item else "missing"
-        states.append(state)
-        progress(f"[{n}/{len(keys)}] {key}: {state} {item.reason or item.error or '' if item else ''}".rstrip())
+    open_keys, states = list(keys), []
+    while open_keys:
+        ran = await run_once()
+        for key in list(open_keys):
+            item = await journal.get_work(key)
+            if item is not None and item.state in ("pending", "running") and ran:
+                continue
+            open_keys.remove(key)
+            state = item.state if item else "missing"
+            states.append(state)
+            why = (item.reason or item.error or "") if item else ""
+            progress(f"[{len(states)}/{len(keys)}] {key}: {state} {why}".rstrip())
     return states
