@@ -8,8 +8,17 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from agent.files.read import Refused
+from agent.journal import Journal, OrderFacts
+from agent.journal.files import NAMESPACE, FileJournal
 from agent.keys import SERVICES
 from agent.web.api import same_origin
+
+
+async def order_facts(journal: Journal, resource_id: str) -> OrderFacts | None:
+    """The facts of ``file:<source>:<number>``'s order (None: no such file order)."""
+    source, _, number = resource_id.partition(":")
+    stored = await FileJournal(journal.db).order(source, number)
+    return await journal.order_facts(stored.id, namespace=NAMESPACE) if stored is not None else None
 
 
 async def card(request: web.Request) -> dict[str, Any] | None:
