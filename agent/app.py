@@ -96,7 +96,7 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
         orders = OrderProcessor(journal, woo, applier, config.plan)
         health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
         files = _files(config, journal, woo, applier)
-        processors = {"order": health.watch(orders), "file": health.watch(files.processor)}
+        processors = {"order": health.watch(orders), "file": health.watch(files.processor, loads_from_woo=False)}
         worker = Worker(journal, Dispatcher(processors), config.worker, clock)
         sweep = Sweep(
             journal, woo, dyn, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.journal.db import Database
+from agent.journal.types import Link, link_row
 from agent.journal.work import reopen
 
 NAMESPACE = "file:"  # order facts of a file order: link kinds file:order …, order_id file:<id>
@@ -143,6 +144,14 @@ class FileJournal:
     async def save_summary(self, file_id: int, summary: dict[str, Any]) -> None:
         async with self.db.transaction() as conn:
             await conn.execute("UPDATE import_files SET summary = ? WHERE id = ?", (json.dumps(summary), file_id))
+
+    async def draft_work(self) -> list[tuple[Link, str]]:
+        """Draft invoices of file orders, each with its order's work key (for the drafts watch)."""
+        rows = await self.db.read(
+            "SELECT l.*, f.source, f.number FROM links l JOIN file_orders f ON l.order_id = ? || f.id"
+            " WHERE l.kind = ? AND l.state = 'draft'", (NAMESPACE, f"{NAMESPACE}order"),
+        )  # fmt: skip
+        return [(link_row(r), work_key(r["source"], r["number"])) for r in rows]
 
     async def order(self, source: str, number: str) -> StoredOrder | None:
         rows = await self.db.read("SELECT * FROM file_orders WHERE source = ? AND number = ?", (source, number))

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import DynaccountNotFound
-from agent.journal import Journal
+from agent.journal import Journal, Link
+from agent.journal.files import FileJournal
 from agent.sweep.jobs import JobStatus
 
 
@@ -20,7 +21,9 @@ class DraftsWatch:
 
     async def run(self) -> int:
         count = 0
-        for link in await self._journal.list_links("order", state="draft"):
+        drafts = [(link, f"order:{link.woo_id}") for link in await self._journal.list_links("order", state="draft")]
+        drafts += await FileJournal(self._journal.db).draft_work()  # orders from files: their own namespace
+        for link, key in drafts:
             if not link.dyn_id:
                 continue
             try:
@@ -28,6 +31,6 @@ class DraftsWatch:
             except DynaccountNotFound:
                 continue  # deleted by a human: nothing was booked, and the next order change says so
             if invoice.is_booked:
-                await self._journal.hint_work(f"order:{link.woo_id}")
+                await self._journal.hint_work(key)
                 count += 1
         return count

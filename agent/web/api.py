@@ -26,7 +26,7 @@ async def requeue(request: web.Request, *, must_exist: bool) -> str:
     kind, _, rid = key.partition(":")
     if must_exist and await journal.get_work(key) is None:
         raise web.HTTPNotFound(text="no such work item")
-    if not kind or not rid.isdigit():
+    if not kind or not (rid.isdigit() or (kind == "file" and ":" in rid)):  # file:<source>:<number>
         raise web.HTTPBadRequest(text="a work key looks like order:17")
     await journal.requeue(key)
     await journal.add_event(key, "retry requested from the status page")

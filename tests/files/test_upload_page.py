@@ -90,3 +90,24 @@ async def test_oversized_upload_is_refused_with_a_message(fstack: tuple[Stack, M
     async with aiohttp.ClientSession() as session, session.post(f"{s.agent_url}/files/upload", data=form) as resp:
         assert resp.status == 200 and "larger than files.max_bytes" in await resp.text()
     assert await s.app[JOURNAL].db.read("SELECT * FROM import_files") == []
+
+
+async def test_a_failed_file_order_can_be_retried_from_the_page(fstack: tuple[Stack, ManualClock]) -> None:
+    s, clock = fstack
+    s.dyn.faults.force("5xx", times=10_000)
+    assert s.services.files is not None
+    report = await s.services.files.run((CONTRIB / "orders.xml").read_bytes(), "orders.xml", "market", dry_run=False)
+    for _ in range(s.config.worker.max_attempts):
+        await s.services.worker.run_once()
+        clock.advance(s.config.worker.backoff_cap_seconds + 1)
+    key = report.keys[0]
+    item = await s.app[JOURNAL].get_work(key)
+    assert item is not None and item.state == "failed", item
+    s.dyn.faults.clear()
+    s.dyn.faults.forced.clear()
+    async with aiohttp.ClientSession() as session, session.post(
+        f"{s.agent_url}/work/{key}/retry", data={"next": "/"}, headers={"Origin": s.agent_url}, allow_redirects=False
+    ) as resp:
+        assert resp.status == 303
+    await drive(s, clock)
+    assert invoice(s, "file-market-X-2001")["total"] == Decimal("446.00")
