@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import DynaccountNotFound
-from agent.journal import Journal, Link
+from agent.journal import Journal
 from agent.journal.files import FileJournal
 from agent.sweep.jobs import JobStatus
 
