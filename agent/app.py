@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from agent.apply import Applier
+from agent.apply.vatcodes import VatCodes
 from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
@@ -77,13 +78,13 @@ def _clients(config: Config, woo_session: aiohttp.ClientSession,
     return woo, dyn
 
 
-def _files(config: Config, journal: Journal, woo: WooClient, applier: Applier) -> FileImporter:
+def _files(config: Config, journal: Journal, woo: WooClient, applier: Applier, codes: VatCodes) -> FileImporter:
     # File orders are not mailed (the mail hook reads WooCommerce orders by id): a shallow copy of the
     # applier without the hook, sharing its debtor and product locks, so a webshop order and a file
     # order of one new customer still get one debtor number.
     quiet = copy.copy(applier)
     quiet.on_booked = None
-    return FileImporter(config.files, config.plan, FileOrderProcessor(journal, woo, quiet, config.plan))
+    return FileImporter(config.files, config.plan, FileOrderProcessor(journal, woo, quiet, config.plan, codes))
 
 
 @contextlib.asynccontextmanager
@@ -93,9 +94,10 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
         woo, dyn = _clients(config, woo_session, dyn_session)
         applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
-        orders = OrderProcessor(journal, woo, applier, config.plan)
+        vat_codes = VatCodes(dyn)  # codes read on first use
+        orders = OrderProcessor(journal, woo, applier, config.plan, vat_codes)
         health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
-        files = _files(config, journal, woo, applier)
+        files = _files(config, journal, woo, applier, vat_codes)
         processors = {"order": health.watch(orders), "file": health.watch(files.processor, loads_from_woo=False)}
         worker = Worker(journal, Dispatcher(processors), config.worker, clock)
         sweep = Sweep(

@@ -20,7 +20,8 @@ from agent.files import values
 from agent.files.read import Row, RowError
 from agent.plan.money import ZERO, cents
 from agent.plan.settings import PlanSettings
-from agent.plan.vat import map_tax_line, percent_key
+from agent.plan.eurates import percent_key
+from agent.plan.vat import map_tax_line
 from agent.woo.models import Address, FeeLine, ItemTax, LineItem, MetaData, Order, ShippingLine, TaxLine
 
 HUNDRED = Decimal(100)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from agent.apply import Applier
+from agent.apply.vatcodes import VatCodes
 from agent.files.build import Credit, Line, LineError
 from agent.files.credit import refund_for
 from agent.journal import Journal, OrderFacts, WorkItem
@@ -58,23 +59,24 @@ def loaded(stored: StoredOrder) -> tuple[Order, list[Refund]]:
 
 
 class FileOrderProcessor:
-    def __init__(self, journal: Journal, woo: WooClient, applier: Applier, settings: PlanSettings) -> None:
+    def __init__(self, journal: Journal, woo: WooClient, applier: Applier, settings: PlanSettings,
+                 vat_codes: VatCodes | None = None) -> None:  # fmt: skip
         self._journal = journal
         self.files = FileJournal(journal.db)
-        self._woo, self._applier, self._settings = woo, applier, settings
+        self._woo, self._applier, self._settings, self._codes = woo, applier, settings, vat_codes
         self._runs: dict[str, OrderProcessor] = {}
 
     def runner(self, source: str) -> OrderProcessor:
         if source not in self._runs:
             self._runs[source] = OrderProcessor(self._journal, self._woo, self._applier,
-                                                file_settings(self._settings, source))  # fmt: skip
+                                                file_settings(self._settings, source), self._codes)  # fmt: skip
         return self._runs[source]
 
     async def facts(self, order_id: int) -> OrderFacts:
         return await self._journal.order_facts(order_id, namespace=NAMESPACE)
 
     async def plan(self, source: str, order: Order) -> InvoicePlan | Skip:
-        return self.runner(source).plan(order, [], await self.facts(order.id))
+        return await self.runner(source).plan_checked(order, [], await self.facts(order.id))
 
     async def __call__(self, item: WorkItem) -> Outcome:
         source, _, number = item.resource_id.partition(":")

@@ -41,7 +41,7 @@ async def test_csv_with_bom_semicolons_and_decimal_commas_books_the_files_totals
     assert "4 new" in summary and "0 bad row(s)" in summary and "queued" in summary, summary
     await drive(s, clock)
     # the file's own totals, to the øre; VAT per code computed by Dynaccount from the booked lines
-    expected = {"1001": (D("416.10"), {"K25": D("83.22")}), "1002": (D("317.75"), {"OSS-DE": D("50.73")}),
+    expected = {"1001": (D("416.10"), {"K25": D("83.22")}), "1002": (D("317.75"), {"OSS-DE-19": D("50.73")}),
                 "1003": (D("2229.50"), {"K25": D("445.90")}), "1004": (D("396.00"), {"K25": D("79.20")})}
     for number, (total, vat) in expected.items():
         inv = invoice(s, f"file-pos-{number}")
@@ -94,7 +94,7 @@ async def test_xml_with_namespaces_books_both_orders(fstack: tuple[Stack, Manual
     await drive(s, clock)
     first, second = invoice(s, "file-market-X-2001"), invoice(s, "file-market-X-2002")
     assert first["total"] == D("446.00") and first["by_code"] == {"K25": D("89.20")}
-    assert second["total"] == D("100.00") and second["by_code"] == {"OSS-SE": D("20.00")}
+    assert second["total"] == D("100.00") and second["by_code"] == {"OSS-SE-25": D("20.00")}
 
 
 BROKEN = """Ordrenr;Dato;Kunde;Land;Varenr;Antal;Stykpris;Moms;Total
@@ -137,7 +137,7 @@ async def test_dry_run_shows_plans_and_writes_nothing(fstack: tuple[Stack, Manua
     summary = await cli(CONTRIB / "orders.csv", dry_run=True, out=out)(s.services, True)
     assert "dry run, nothing written" in summary
     text = "\n".join(out)
-    assert "file-pos-1001" in text and "K25" in text and "OSS-DE" in text
+    assert "file-pos-1001" in text and "K25" in text and "OSS-DE-19" in text
     journal = s.app[JOURNAL]
     assert await journal.db.read("SELECT * FROM import_files") == []
     assert await journal.db.read("SELECT * FROM file_orders") == []

@@ -47,7 +47,7 @@ async def test_upload_form_books_csv_and_xml_recognises_a_reupload_and_lists_bad
         assert "orders.csv: 4 new; 0 bad row(s)" in text, text
         await drive(s, clock)
         assert invoice(s, "file-pos-1001")["total"] == Decimal("416.10")
-        assert invoice(s, "file-pos-1002")["by_code"] == {"OSS-DE": Decimal("50.73")}
+        assert invoice(s, "file-pos-1002")["by_code"] == {"OSS-DE-19": Decimal("50.73")}
         assert creditnotes(s, invoice(s, "file-pos-1004")["id"]) == [Decimal("99.00")]
         books = counts(s)
         text = await upload(page, s.agent_url, CONTRIB / "orders.csv", "pos")
