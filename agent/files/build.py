@@ -18,9 +18,9 @@ from decimal import Decimal
 from agent.config_files import FileMapping
 from agent.files import values
 from agent.files.read import Row, RowError
+from agent.plan.eurates import percent_key
 from agent.plan.money import ZERO, cents
 from agent.plan.settings import PlanSettings
-from agent.plan.eurates import percent_key
 from agent.plan.vat import map_tax_line
 from agent.woo.models import Address, FeeLine, ItemTax, LineItem, MetaData, Order, ShippingLine, TaxLine
 
