@@ -57,7 +57,6 @@ class FileMapping(_Table):
     decimal: Literal["auto", ",", "."] = Field(
         "auto", description='Decimal separator: "," (1.234,50), "." (1,234.50) or "auto" (per value).'
     )
-    date_order: Literal["dmy", "ymd"] = Field("dmy", description="How a date with a 2-digit first part is read.")
     order_path: str = Field("", description="XML: XPath of an order element (e.g. .//o:Order).")
     line_path: str = Field("", description="XML: XPath of a line element, relative to its order (e.g. o:Line).")
     namespaces: dict[str, str] = Field(default_factory=dict, description="XML: prefix → namespace URI for the paths.")
