@@ -13,13 +13,14 @@ from aiohttp import web
 
 from agent.config import Config, ConfigError, load_config, resolve_path
 from agent.dynaccount.errors import DynaccountError
+from agent.ids import order_id_arg
 from agent.woo.errors import WooError
 
 if TYPE_CHECKING:
     from agent.services import Services
 
 Handler = Callable[[argparse.Namespace], int]
-Command = Callable[["Services", bool], Awaitable[str]]  # (services, a daemon answers) -> output
+Command = Callable[["Services", bool], Awaitable[str]]  # (services, a daemon owns the journal) -> output
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -54,8 +55,21 @@ async def _vat_code_problems(config: Config) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.app import create_app
+    from agent.journal.owner import ownership
 
     config = _load(args)
+    # A clean refusal up front; the daemon's own hold on the lock (agent.app) is what guarantees it.
+    with ownership(config.journal.path) as free:
+        pass
+    if not free:
+        print(f"not started: another process runs the worker over {config.journal.path} (a second agent, or a"
+              " replay/import in progress)", file=sys.stderr)  # fmt: skip
+        return 2
+    _serve(config, create_app)
+    return 0
+
+
+def _serve(config: Config, create_app: Callable[[Config], web.Application]) -> None:
     web.run_app(
         create_app(config),
         host=config.server.host,
@@ -63,16 +77,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         print=lambda msg: logging.getLogger("agent").info("%s", msg),
         shutdown_timeout=30.0,
     )
-    return 0
 
 
 async def run_command(config: Config, command: Command) -> str:
     """Build the agent's parts exactly as the daemon does and run one command over them."""
-    from agent.app import agent_running, open_agent
+    from agent.app import open_command
 
-    running = await agent_running(config)
-    async with open_agent(config) as services:
-        return await command(services, running)
+    async with open_command(config) as (services, daemon_running):
+        return await command(services, daemon_running)
 
 
 def _print(args: argparse.Namespace, command: Command) -> int:
@@ -103,6 +115,13 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
     from agent.operations import webhooks
 
     return _print(args, lambda s, _: webhooks(s, args.heal))
+
+
+def cmd_stock(args: argparse.Namespace) -> int:
+    from agent.operations import stock_sync
+
+    return _print(args, lambda s, running: stock_sync(s, dry_run=args.dry_run, full=args.full,
+                                                      daemon_running=running))
 
 
 def cmd_mail(args: argparse.Namespace) -> int:
@@ -173,15 +192,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--dynaccount", action="store_true",
                        help="also compare every mapped VAT code with Dynaccount's codes and rates")  # fmt: skip
     plan = add("plan", cmd_plan, "show what the agent would do with an order (dry run: writes nothing)")
-    plan.add_argument("order_id", type=int)
+    plan.add_argument("order_id", type=order_id_arg)
     replay = add("replay", cmd_replay, "process one order again now (queued if the agent is running)")
-    replay.add_argument("order_id", type=int)
+    replay.add_argument("order_id", type=order_id_arg)
     imp = add("import", cmd_import, "import historic orders created since a day")
     imp.add_argument("--since", required=True, help="YYYY-MM-DD (UTC)")
     imp.add_argument("--until", help="YYYY-MM-DD (UTC), exclusive")
     imp.add_argument("--dry-run", action="store_true", help="show the plans, write nothing")
     hooks = add("webhooks", cmd_webhooks, "list the shop's webhooks; --heal creates/re-activates the agent's")
     hooks.add_argument("--heal", action="store_true")
+    stock = add("stock", cmd_stock, "stock from Dynaccount into the shop: 'stock sync' runs once now")
+    stock.add_argument("action", choices=["sync"])
+    stock.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
+    stock.add_argument("--full", action="store_true", help="compare every SKU, not only those Dynaccount changed")
     files = sub.add_parser("files", help="orders from CSV or XML files").add_subparsers(dest="verb", required=True)
     fimp = files.add_parser("import", help="import a CSV/XML file of orders: invoices and credit notes, once")
     fimp.add_argument("path", help="the CSV or XML file")

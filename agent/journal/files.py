@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.journal.db import Database
 from agent.journal.types import Link, link_row
-from agent.journal.work import reopen
+from agent.journal.work import CHANGED, reopen
 
 NAMESPACE = "file:"  # order facts of a file order: link kinds file:order …, order_id file:<id>
 
@@ -108,7 +108,8 @@ class FileJournal:
                 what = await self._order(conn, stored.id, order, now)
                 if what:
                     result.changed[order.number] = what
-            await reopen(conn, [(work_key(o.source, o.number), now, now, None)
+            # CHANGED: new lines or credits re-open even an item held or failed over the earlier file
+            await reopen(conn, [(work_key(o.source, o.number), now, now, None, CHANGED)
                                 for o in orders if o.number in result.changed])  # fmt: skip
         return result
 
