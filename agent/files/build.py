@@ -18,6 +18,7 @@ from decimal import Decimal
 from agent.config_files import FileMapping
 from agent.files import values
 from agent.files.read import Row, RowError
+from agent.ids import parse_work_key
 from agent.plan.eurates import percent_key
 from agent.plan.money import ZERO, cents
 from agent.plan.settings import PlanSettings
@@ -122,6 +123,9 @@ class OrderBuilder:
             number = row.values.get("order_number", "")
             if not number:
                 built.errors.append(RowError(row.line, "order_number is missing"))
+                continue
+            if parse_work_key(f"file:{self.mapping.source}:{number}") is None:
+                built.errors.append(RowError(row.line, "order_number must be 1-100 printable characters", number[:100]))
                 continue
             groups[number].append(row)
         for number, group in groups.items():

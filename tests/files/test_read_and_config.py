@@ -95,3 +95,11 @@ def test_every_mapping_key_is_documented_and_the_example_reads_the_example_file(
     result = read_file((CONTRIB / "orders.csv").read_bytes(), "orders.csv", mapping, config.files.max_bytes)
     built = OrderBuilder(mapping, config.plan).build(result.rows)
     assert built.errors == [] and [o.number for o in built.orders] == ["1001", "1002", "1003", "1004"]
+
+
+def test_an_order_number_that_cannot_be_a_work_key_is_a_bad_row() -> None:
+    data = ("no;qty;price\n" + "x" * 101 + ";1;10\n7;1;10\n").encode()
+    mapping = FileMapping(source="t", columns=COLUMNS)
+    built = OrderBuilder(mapping, PlanSettings()).build(read_file(data, "x.csv", mapping, 10_000).rows)
+    assert [(e.line, e.reason) for e in built.errors] == [(2, "order_number must be 1-100 printable characters")]
+    assert [o.number for o in built.orders] == ["7"]
