@@ -95,24 +95,25 @@ class OrderProcessor:
         facts = await self._journal.order_facts(order.id)
         before = progress_marks(facts)
         try:
-            return await self._run(item, order, refunds, facts)
+            return await self.run(item.key, order, refunds, facts)
         except Exception as exc:
             got = sorted(progress_marks(facts) - before)
             if got:  # the applier keeps ``facts`` current, so this is what this pass recorded
                 raise Progressed(", ".join(got)) from exc
             raise
 
-    async def _run(self, item: WorkItem, order: Order, refunds: list[Refund], facts: OrderFacts) -> Outcome:
+    async def run(self, key: str, order: Order, refunds: list[Refund], facts: OrderFacts) -> Outcome:
+        """Plan and apply one loaded order (from WooCommerce, or from a file: agent/files/processor.py)."""
         run = OrderRun()
-        invoice = await self._invoice(item.key, order, refunds, facts, run)
+        invoice = await self._invoice(key, order, refunds, facts, run)
         if invoice is not None and invoice.is_booked:
-            await self._refunds(item.key, order, refunds, invoice, facts, run)
+            await self._refunds(key, order, refunds, invoice, facts, run)
         elif invoice is not None and refunds:
             waiting = [r.id for r in refunds if r.id not in _netted(facts)]
             if waiting:
                 run.waiting.append(f"refund(s) {waiting} wait until invoice id {invoice.id} is booked")
-        await self._deleted_refunds(item.key, order, facts)
-        return await self._outcome(item.key, run.outcome())
+        await self._deleted_refunds(key, order, facts)
+        return await self._outcome(key, run.outcome())
 
     async def _outcome(self, key: str, outcome: Outcome) -> Outcome:
         level = "warning" if outcome.state == "held" else "info"
