@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -71,6 +73,25 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Exit 0 only when shop and books agree (1: differences, listed)."""
+    from agent.operations import oss, parse_day, reconcile
+    from agent.reconcile import oss as oss_format
+    from agent.reconcile.render import to_dict, to_text
+
+    if args.oss:
+        report = asyncio.run(oss(_load(args), args.oss))
+        render = {"table": oss_format.to_table, "csv": oss_format.to_csv, "json": oss_format.to_json}[args.format]
+        print(render(report), end="" if args.format == "csv" else "\n")
+        return 0
+    if not (args.start and args.end):
+        raise SystemExit("reconcile: give --from and --to (or --oss QUARTER)")
+    start, last = parse_day(args.start).date(), parse_day(args.end).date()
+    result = asyncio.run(reconcile(_load(args), start, last + timedelta(days=1)))
+    print(json.dumps(to_dict(result), indent=2) if args.format == "json" else to_text(result))
+    return 0 if result.ok else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from agent.sandbox.demo import run_demo
 
@@ -111,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="show the plans, write nothing")
     hooks = add("webhooks", cmd_webhooks, "list the shop's webhooks; --heal creates/re-activates the agent's")
     hooks.add_argument("--heal", action="store_true")
+    rec = add("reconcile", cmd_reconcile, "compare the shop with the books for a period, or print the OSS figures")
+    rec.add_argument("--from", dest="start", help="first day, YYYY-MM-DD (UTC)")
+    rec.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (UTC), included")
+    rec.add_argument("--oss", metavar="QUARTER", help="EU One-Stop-Shop figures of a quarter, e.g. 2026Q3")
+    rec.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output (csv: --oss only)")
     demo = add("demo", cmd_demo, "run the agent against the built-in sandboxes", config=False)
     demo.add_argument("--orders", type=int, default=None, help="number of orders to place")
     demo.add_argument("--exit", action="store_true", help="exit when the orders are done (0 = all as expected)")

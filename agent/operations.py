@@ -6,7 +6,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -20,6 +21,9 @@ from agent.plan import CreditNoteContext, Skip, plan_creditnote, render_plan
 from agent.sweep import Sweep
 from agent.woo.client import WooClient
 from agent.worker import Worker
+
+if TYPE_CHECKING:
+    from agent.reconcile import OssReport, Report
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +140,21 @@ async def webhooks(config: Config, heal: bool) -> str:
             lines.append(f"created {report.created or 'none'}, re-activated {report.reactivated or 'none'}, "
                          f"healthy {report.healthy or 'none'}")  # fmt: skip
         return "\n".join(lines) or "no webhooks"
+
+
+async def reconcile(config: Config, start: date, end: date) -> Report:
+    """The books beside the shop for [start, end)."""
+    from agent.reconcile import Gatherer, Period
+
+    async with parts(config) as p:
+        return await Gatherer(p.woo, p.dyn, config.plan).report(Period(start, end))
+
+
+async def oss(config: Config, quarter: str) -> OssReport:
+    from agent.reconcile import Gatherer
+
+    async with parts(config) as p:
+        return await Gatherer(p.woo, p.dyn, config.plan).oss(quarter)
 
 
 def parse_day(text: str) -> datetime:

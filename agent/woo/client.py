@@ -154,9 +154,9 @@ class WooClient:
         body = {"api_refund": False, **payload}  # never call the payment gateway unless asked to
         return Refund.model_validate(await self.request("POST", f"orders/{order_id}/refunds", json=body))
 
-    async def list_all_refunds(self, *, after: datetime | str | None = None, dates_are_gmt: bool = True,
-                               **extra: Any) -> list[Refund]:
-        params = {"after": _opt_iso(after), "dates_are_gmt": dates_are_gmt, **extra}
+    async def list_all_refunds(self, *, after: datetime | str | None = None, before: datetime | str | None = None,
+                               dates_are_gmt: bool = True, **extra: Any) -> list[Refund]:
+        params = {"after": _opt_iso(after), "before": _opt_iso(before), "dates_are_gmt": dates_are_gmt, **extra}
         return [Refund.model_validate(r) for r in await self._all("refunds", params)]
 
     # -- catalogue, customers, settings ------------------------------------------------------------

@@ -1,0 +1,196 @@
+"""Read both sides of a period over the wire: WooCommerce's orders and refunds (REST), Dynaccount's
+invoices and credit notes (API), and the documents or orders a difference points at outside the period.
+
+Which orders the books should hold is the planner's own decision (``plan_invoice`` without I/O), so
+the report follows the agent's rules (triggers, filters, refunded-after-paid) and never a copy of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from agent.dynaccount import assumptions as A
+from agent.dynaccount.client import DynaccountClient
+from agent.dynaccount.models import CreditNote, Invoice
+from agent.plan import PlanSettings, Skip, plan_invoice
+from agent.reconcile.compare import Report, reconcile
+from agent.reconcile.documents import ZERO, BookDoc, BookLine, ShopDoc, by_rate, order_of_reference
+from agent.reconcile.oss import OssReport, oss_report, parse_quarter
+from agent.reconcile.places import CodeInfo, VatPlace, vat_place
+from agent.woo.client import WooClient
+from agent.woo.errors import WooNotFound
+from agent.woo.models import Order, Refund
+
+LOOKBACK = timedelta(days=31)  # an order paid up to a month after it was created still finds its period
+
+
+def _ts(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+
+
+def _customer(order: Order) -> str:
+    b = order.billing
+    return b.company or f"{b.first_name} {b.last_name}".strip() or b.email or f"customer {order.customer_id}"
+
+
+def shop_invoice(order: Order) -> ShopDoc:
+    """What the order's invoice must say: WooCommerce's total and its ``tax_lines`` per rate."""
+    taxes = [(t.rate_percent, t.tax_total + t.shipping_tax_total) for t in order.tax_lines]
+    return ShopDoc(
+        "invoice", order.id, order.id, order.number or str(order.id), order.date_paid_gmt or order.date_created_gmt
+        or "", _customer(order), order.currency, order.total, sum((v for _, v in taxes), ZERO), by_rate(taxes),
+    )  # fmt: skip
+
+
+def shop_credit(refund: Refund, order: Order) -> ShopDoc:
+    """A refund's credit note; an amount-only refund states no VAT (the agent splits it), so only its total counts."""
+    taxes = [(t.rate_percent, -(t.tax_total + t.shipping_tax_total)) for t in refund.tax_lines]
+    stated = bool(refund.line_items or refund.shipping_lines or refund.tax_lines)
+    return ShopDoc(
+        "creditnote", refund.id, order.id, order.number or str(order.id), refund.date_created_gmt or "",
+        _customer(order), order.currency, refund.amount, sum((v for _, v in taxes), ZERO) if stated else None,
+        by_rate(taxes),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date  # exclusive
+
+    def holds(self, iso_gmt: str) -> bool:
+        return bool(iso_gmt) and self.start.isoformat() <= iso_gmt[:10] < self.end.isoformat()
+
+
+class Gatherer:
+    def __init__(self, woo: WooClient, dyn: DynaccountClient, settings: PlanSettings) -> None:
+        self._woo, self._dyn, self._settings = woo, dyn, settings
+        self._places: dict[str, VatPlace] = {}
+        self._orders: dict[int, Order] = {}
+        self._invoice_heads: dict[int, tuple[str, str]] = {}  # invoice id -> (reference, currency)
+
+    def expected(self, order: Order) -> bool:
+        """The planner would invoice it (or hold it for a human, which leaves it missing from the books)."""
+        plan = plan_invoice(order, self._settings)
+        return not (isinstance(plan, Skip) and plan.kind == "skip")
+
+    async def report(self, period: Period) -> Report:
+        await self._load_places()
+        shop = await self.shop(period)
+        books = await self.books(period)
+        shop_refs, book_refs = {d.reference for d in shop}, {b.reference for b in books if b.ours}
+        books_elsewhere = {b.reference: b for b in await self._books_by_reference(shop_refs - book_refs)}
+        shop_elsewhere = {d.reference: d for d in await self._shop_for(b for b in books
+                                                                       if b.ours and b.reference not in shop_refs)}
+        return reconcile(period.start, period.end, shop, books, books_elsewhere=books_elsewhere,
+                         shop_elsewhere=shop_elsewhere)  # fmt: skip
+
+    async def oss(self, quarter: str) -> OssReport:
+        """The quarter's OSS figures from the booked documents dated in it."""
+        start, end = parse_quarter(quarter)
+        await self._load_places()
+        return oss_report(quarter, await self.books(Period(start, end)))
+
+    # -- WooCommerce -----------------------------------------------------------------------------
+
+    async def shop(self, period: Period) -> list[ShopDoc]:
+        start = datetime(period.start.year, period.start.month, period.start.day, tzinfo=UTC)
+        end = datetime(period.end.year, period.end.month, period.end.day, tzinfo=UTC)
+        docs = []
+        async for order in self._woo.iter_orders(after=start - LOOKBACK, before=end, orderby="date", order="asc"):
+            self._orders[order.id] = order
+            doc = shop_invoice(order)
+            if period.holds(doc.date) and self.expected(order):
+                docs.append(doc)
+        for refund in await self._woo.list_all_refunds(after=start - timedelta(seconds=1), before=end):
+            parent = await self._order(refund.parent_id or 0)
+            if parent is not None and period.holds(refund.date_created_gmt or "") and self.expected(parent):
+                docs.append(shop_credit(refund, parent))
+        return docs
+
+    async def _order(self, order_id: int) -> Order | None:
+        if order_id not in self._orders:
+            try:
+                self._orders[order_id] = await self._woo.get_order(order_id)
+            except WooNotFound:
+                return None
+        return self._orders.get(order_id)
+
+    async def _shop_for(self, books: Iterable[BookDoc]) -> list[ShopDoc]:
+        """The shop's view of documents in the period whose order or refund the period lacks."""
+        found = []
+        for book in books:
+            order = await self._order(book.order_id) if book.order_id else None
+            if order is None or not self.expected(order):
+                continue
+            if book.kind == "invoice":
+                found.append(shop_invoice(order))
+                continue
+            refund_id = book.reference.removeprefix("woo-refund-")
+            if refund_id.isdigit():
+                try:
+                    found.append(shop_credit(await self._woo.get_refund(order.id, int(refund_id)), order))
+                except WooNotFound:
+                    continue
+        return found
+
+    # -- Dynaccount ------------------------------------------------------------------------------
+
+    async def _load_places(self) -> None:
+        vat = self._settings.vat
+        for code in await self._dyn.list_vatcodes():
+            info = CodeInfo(code.name, code.rate, code.type)
+            self._places[code.name] = vat_place(info, oss_pattern=vat.oss_code, home_country=vat.home_country,
+                                                eu_countries=vat.eu_countries)  # fmt: skip
+
+    def _place(self, code: str) -> VatPlace:
+        return self._places.get(code) or VatPlace(code, "", Decimal(0), oss=False)
+
+    async def books(self, period: Period) -> list[BookDoc]:
+        start, end = _ts(period.start), _ts(period.end)
+        invoices = await self._dyn.invoices_dated(start, end)
+        for inv in invoices:
+            self._invoice_heads[inv.id] = (inv.requisition, inv.currency_name)
+        docs = [self._invoice_doc(inv) for inv in invoices]
+        docs += [await self._credit_doc(note) for note in await self._dyn.creditnotes_dated(start, end)]
+        return docs
+
+    def _lines(self, doc: Invoice | CreditNote) -> tuple[BookLine, ...]:
+        return tuple(BookLine(self._place(ln.vatcode_name), ln.total_amount - ln.vat_amount, ln.vat_amount)
+                     for ln in doc.lines)  # fmt: skip
+
+    def _invoice_doc(self, inv: Invoice) -> BookDoc:
+        return BookDoc("invoice", inv.id, inv.number, inv.requisition, inv.time, inv.currency_name or "DKK",
+                       inv.is_booked, inv.total_amount, inv.vat_amount, self._lines(inv),
+                       order_of_reference(inv.requisition))  # fmt: skip
+
+    async def _credit_doc(self, note: CreditNote) -> BookDoc:
+        """A credit note's currency and order are its invoice's (the invoice may lie in an earlier period)."""
+        if note.invoice_id not in self._invoice_heads:
+            select = ("id", "requisition", "currency_name")
+            rows = await self._dyn.get(A.INVOICE_TABLE, note.invoice_id, select=select)
+            row = rows[0] if rows else {}
+            head = (str(row.get("requisition") or ""), str(row.get("currency_name") or ""))
+            self._invoice_heads[note.invoice_id] = head
+        reference, currency = self._invoice_heads[note.invoice_id]
+        return BookDoc("creditnote", note.id, note.number, note.requisition, note.time, currency or "DKK",
+                       note.is_booked, note.total_amount, note.vat_amount, self._lines(note),
+                       order_of_reference(reference))  # fmt: skip
+
+    async def _books_by_reference(self, references: Iterable[str]) -> list[BookDoc]:
+        """Documents a period lacks may exist with another date: found by their reference."""
+        found = []
+        for ref in sorted(references):
+            if ref.startswith("woo-order-"):
+                invoice = await self._dyn.find_invoice_by_reference(ref)
+                if invoice is not None:
+                    found.append(self._invoice_doc(invoice))
+            else:
+                note = await self._dyn.find_creditnote_by_reference(ref)
+                if note is not None:
+                    found.append(await self._credit_doc(note))
+        return found
+
