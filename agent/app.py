@@ -16,6 +16,9 @@ from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
 from agent.intake import Intake
 from agent.journal import Journal, WorkItem
+from agent.metrics import Metrics
+from agent.metrics_web import METRICS
+from agent.metrics_web import add_routes as add_metrics
 from agent.orders import OrderProcessor, classify
 from agent.status_page import add_routes as add_status_page
 from agent.sweep import Sweep
@@ -65,18 +68,20 @@ class Dispatcher:
         return Outcome("skipped", self.NOTHING_TO_DO.get(item.kind, f"nothing is done for {item.kind} items"))
 
 
-def build_clients(config: Config, woo_session: aiohttp.ClientSession,
-                  dyn_session: aiohttp.ClientSession) -> tuple[WooClient, DynaccountClient]:  # fmt: skip
+def build_clients(config: Config, woo_session: aiohttp.ClientSession, dyn_session: aiohttp.ClientSession,
+                  metrics: Metrics | None = None) -> tuple[WooClient, DynaccountClient]:  # fmt: skip
     woo_cfg, dyn_cfg = config.woocommerce, config.dynaccount
+    woo_hook = metrics.call_hook("woocommerce") if metrics else None
+    dyn_hook = metrics.call_hook("dynaccount") if metrics else None
     woo = WooClient(
         woo_session, base_url=woo_cfg.url, consumer_key=woo_cfg.consumer_key.get_secret_value(),
         consumer_secret=woo_cfg.consumer_secret.get_secret_value(),
-        ca_file=str(woo_cfg.ca_file) if woo_cfg.ca_file else None, timeout=woo_cfg.timeout_seconds,
+        ca_file=str(woo_cfg.ca_file) if woo_cfg.ca_file else None, timeout=woo_cfg.timeout_seconds, on_call=woo_hook,
     )  # fmt: skip
     dyn = DynaccountClient(
         dyn_session, base_url=dyn_cfg.base_url, api_id=str(dyn_cfg.api_id),
         api_key=dyn_cfg.api_key.get_secret_value(), api_secret=dyn_cfg.api_secret.get_secret_value(),
-        timeout=dyn_cfg.timeout_seconds, max_parallel=dyn_cfg.max_parallel_calls,
+        timeout=dyn_cfg.timeout_seconds, max_parallel=dyn_cfg.max_parallel_calls, on_call=dyn_hook,
     )  # fmt: skip
     return woo, dyn
 
@@ -105,7 +110,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     parallel = config.dynaccount.max_parallel_calls
     dyn_connector = aiohttp.TCPConnector(limit=parallel, limit_per_host=parallel)
     async with aiohttp.ClientSession() as woo_session, aiohttp.ClientSession(connector=dyn_connector) as dyn_session:
-        woo, dyn = build_clients(config, woo_session, dyn_session)
+        woo, dyn = build_clients(config, woo_session, dyn_session, app[METRICS])
         orders = build_processor(config, journal, woo, dyn, clock)
         worker = Worker(journal, Dispatcher({"order": orders}), config.worker, clock, classify=classify)
         sweep = Sweep(
@@ -192,6 +197,7 @@ def create_app(
     app[CONFIG] = config
     app[AUTOSTART] = autostart
     app[CLOCK] = clock or SystemClock()
+    app[METRICS] = Metrics()
     app.cleanup_ctx.append(_journal_ctx)
     if background:
         app.cleanup_ctx.append(_services_ctx)
@@ -203,4 +209,5 @@ def create_app(
     app.router.add_post("/api/work/{key}/retry", _api_retry)
     app.router.add_get("/api/deliveries", _api_deliveries)
     add_status_page(app)
+    add_metrics(app)
     return app

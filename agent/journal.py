@@ -530,6 +530,17 @@ class Journal:
                 (key, value, now),
             )
 
+    @property
+    def db(self) -> Journal:
+        """The handle rooms' journal modules use (``read``, ``transaction``), as in the split journal."""
+        return self
+
+    async def read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        return list(await self._conn.execute_fetchall(sql, args))
+
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[aiosqlite.Connection]:
+        return self._transaction()
+
     async def ping(self) -> bool:
         rows = await self._conn.execute_fetchall("SELECT 1")
         return bool(rows)

@@ -1,0 +1,57 @@
+"""``GET /metrics``: read the state figures once per scrape and let prometheus_client render them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from agent.clock import Clock
+from agent.journal import Journal
+from agent.journal_ops import OpsJournal
+from agent.metrics import JobFigures, Metrics, Snapshot
+
+if TYPE_CHECKING:
+    from agent.app import Services
+    from agent.intake import Intake
+
+METRICS = web.AppKey("metrics", Metrics)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def outside_up(services: Services | None) -> dict[str, bool]:
+    """Up/down of the outside systems. Today: whether each client's last call reached it; the
+    health state of issue 11 replaces this one function when it lands."""
+    if services is None:
+        return {}
+    return {"woocommerce": services.woo.reachable, "dynaccount": services.dyn.reachable}
+
+
+async def snapshot(journal: Journal, intake: Intake, services: Services | None, clock: Clock) -> Snapshot:
+    counts = await journal.counts()
+    deliveries = {k: v for k, v in counts.deliveries.items() if k not in ("stored", "duplicates")}
+    since = await OpsJournal(journal).oldest_pending_since()
+    snap = Snapshot(
+        deliveries=deliveries, repeats=counts.deliveries.get("duplicates", 0),
+        rejected={"bad_signature": intake.stats.rejected, "too_large": intake.stats.too_large},
+        work=counts.work, oldest_pending_age=max(0.0, clock.now() - since) if since is not None else None,
+        outside_up=outside_up(services),
+    )  # fmt: skip
+    if services is not None:
+        worker, sweep = services.worker, services.sweep
+        snap.worker_last_run, snap.worker_errors = worker.last_run, worker.errors
+        snap.worker_processed, snap.worker_paused = worker.processed, worker.paused_reason is not None
+        snap.jobs["orders"] = JobFigures(sweep.status.last_run, sweep.status.last_error is not None)
+    return snap
+
+
+async def metrics(request: web.Request) -> web.Response:
+    from agent.app import CLOCK, INTAKE, JOURNAL, SERVICES  # app.py imports this module: resolve per request
+
+    app = request.app
+    snap = await snapshot(app[JOURNAL], app[INTAKE], app.get(SERVICES), app[CLOCK])
+    return web.Response(body=app[METRICS].exposition(snap), headers={"Content-Type": CONTENT_TYPE})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/metrics", metrics)
