@@ -10,8 +10,6 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from aiohttp import web
-
 from agent.config import Config, ConfigError, load_config, resolve_path
 from agent.dynaccount.errors import DynaccountError
 from agent.woo.errors import WooError
@@ -31,16 +29,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from agent.app import create_app
+    from agent.daemon import serve
 
-    config = _load(args)
-    web.run_app(
-        create_app(config),
-        host=config.server.host,
-        port=config.server.port,
-        print=lambda msg: logging.getLogger("agent").info("%s", msg),
-        shutdown_timeout=30.0,
-    )
+    asyncio.run(serve(_load(args)))
     return 0
 
 
