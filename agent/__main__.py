@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import logging
 import sys
@@ -83,6 +84,26 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_held(args: argparse.Namespace) -> int:
+    from agent.operations import held
+
+    print(asyncio.run(held(_load(args))))
+    return 0
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    from agent.approvals import ApprovalError
+    from agent.operations import decide
+
+    try:
+        print(asyncio.run(decide(_load(args), args.command, args.order_id, args.by,
+                                 reason=getattr(args, "reason", ""), mappings=getattr(args, "map", None))))  # fmt: skip
+    except ApprovalError as exc:
+        print(f"{args.command}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from agent.sandbox.demo import run_demo
 
@@ -128,6 +149,16 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--to", dest="end", help="last day, YYYY-MM-DD (UTC), included")
     rec.add_argument("--oss", metavar="QUARTER", help="EU One-Stop-Shop figures of a quarter, e.g. 2026Q3")
     rec.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output (csv: --oss only)")
+    add("held", cmd_held, "list the items held for a human: why, and what would be booked")
+    for name, text in (("approve", "book a held order's invoice as planned"),
+                       ("dismiss", "mark a held order done without booking (with a reason)"),
+                       ("replan", "edit a VAT mapping and plan a held order again")):  # fmt: skip
+        decision = add(name, cmd_decide, text)
+        decision.add_argument("order_id", type=int)
+        decision.add_argument("--by", default=getpass.getuser(), help="who decides (default: your user name)")
+    sub.choices["dismiss"].add_argument("--reason", required=True, help="why it is not booked")
+    sub.choices["replan"].add_argument("--map", action="append", required=True,
+                                       help="RATE_ID=CODE or CC:PERCENT=CODE, e.g. DE:7=OSS-DE-7 (repeatable)")
     demo = add("demo", cmd_demo, "run the agent against the built-in sandboxes", config=False)
     demo.add_argument("--orders", type=int, default=None, help="number of orders to place")
     demo.add_argument("--exit", action="store_true", help="exit when the orders are done (0 = all as expected)")

@@ -531,6 +531,10 @@ class Journal:
             )
 
     @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @property
     def db(self) -> Journal:
         """The handle rooms' journal modules use (``read``, ``transaction``), as in the split journal."""
         return self

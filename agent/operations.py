@@ -157,5 +157,41 @@ async def oss(config: Config, quarter: str) -> OssReport:
         return await Gatherer(p.woo, p.dyn, config.plan).oss(quarter)
 
 
+async def held(config: Config) -> str:
+    """The approval queue as text: each held item, why, and what would be booked."""
+    from agent.approvals import Approvals
+
+    async with parts(config) as p:
+        items = await Approvals(p.journal).held()
+    if not items:
+        return "nothing is held"
+    lines = []
+    for item in items:
+        plan = item.plan or {}
+        total = plan.get("totals", {}).get("total")
+        what = f"invoice {total} {plan.get('currency', '')}".strip() if item.approvable else "nothing to book yet"
+        lines.append(f"{item.key}: {what}\n    held: {item.reason}")
+    return "\n".join(lines)
+
+
+async def decide(config: Config, action: str, order_id: int, by: str, *, reason: str = "",
+                 mappings: list[str] | None = None) -> str:  # fmt: skip
+    """approve | dismiss | replan one held order; processed here unless the agent is running."""
+    from agent.approvals import Approvals
+
+    key = f"order:{order_id}"
+    async with parts(config) as p:
+        approvals = Approvals(p.journal)
+        if action == "approve":
+            await approvals.approve(key, by)
+        elif action == "dismiss":
+            await approvals.dismiss(key, by, reason)
+        else:
+            await approvals.replan(key, by, mappings or [])
+        if await agent_running(config):
+            return f"{key}: {action} recorded; the running agent acts on it now"
+        return "\n".join(f"{k} -> {v}" for k, v in (await process_now(p, [key])).items())
+
+
 def parse_day(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)

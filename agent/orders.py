@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from agent.apply import Applier
+from agent.approvals import Approvals, book_as_planned
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import (
     DynaccountAuthError,
@@ -71,18 +72,23 @@ class OrderRun:
 
 class OrderProcessor:
     def __init__(self, journal: Journal, woo: WooClient, dyn: DynaccountClient, applier: Applier,
-                 settings: PlanSettings) -> None:  # fmt: skip
+                 settings: PlanSettings, approvals: Approvals | None = None) -> None:  # fmt: skip
         self._journal = journal
         self._woo = woo
         self._dyn = dyn
         self._apply = applier
         self._settings = settings
+        self._approvals = approvals or Approvals(journal)
 
     async def __call__(self, item: WorkItem) -> Outcome:
         try:
             order = await self._woo.get_order(int(item.resource_id))
         except WooNotFound:
             return await self._outcome(item.key, Outcome("skipped", "the order no longer exists in WooCommerce"))
+        dismissed = await self._approvals.dismissed(item.key, order)
+        if dismissed is not None:
+            why = f"dismissed by {dismissed.by}: {dismissed.reason}; nothing booked"
+            return await self._outcome(item.key, Outcome("done", why))
         refunds = await self._woo.list_refunds(order.id) if order.refunds else []
         refunds.sort(key=lambda r: r.id)  # WooCommerce lists newest first; credit in order of creation
         run = OrderRun([], [], [])
@@ -121,7 +127,7 @@ class OrderProcessor:
             invoice=existing, payment_registered=await self._journal.get_link("payment", order.id) is not None,
             refunds=net_refunds,
         )
-        return plan_invoice(order, self._settings, context)
+        return plan_invoice(order, await self._approvals.settings(self._settings), context)
 
     async def _sync_booked(self, order_id: int) -> None:
         """Trust Dynaccount over the journal: an invoice booked after its link was last written (a crash
@@ -139,7 +145,7 @@ class OrderProcessor:
 
     async def _invoice(self, key: str, order: Order, refunds: list[Refund], run: OrderRun) -> Invoice | None:
         await self._sync_booked(order.id)
-        plan = await self.plan(order, refunds)
+        plan = await self._released(key, order, await self.plan(order, refunds))
         await self._journal.save_snapshot(key, order.model_dump(mode="json"), plan.to_dict())
         link = await self._journal.get_link("order", order.id)
         if isinstance(plan, Skip):
@@ -163,6 +169,17 @@ class OrderProcessor:
         ):
             run.done.append(f"payment {plan.payment.amount} registered")
         return invoice
+
+    async def _released(self, key: str, order: Order, plan: InvoicePlan | Skip) -> InvoicePlan | Skip:
+        """A held plan a human approved (and that is still the same plan) is booked as planned."""
+        if not isinstance(plan, InvoicePlan) or not plan.held:
+            return plan
+        approval = await self._approvals.approved(key, plan)
+        if approval is None:
+            return plan
+        await self._journal.add_event(key, f"booking as planned: approved by {approval.by}")
+        registered = await self._journal.get_link("payment", order.id) is not None
+        return book_as_planned(plan, order, await self._approvals.settings(self._settings), registered)
 
     async def _late_payment(self, order: Order, link: Link, invoice: Invoice, run: OrderRun) -> None:
         """A booked invoice whose payment becomes due later (bank transfer marked paid, COD completed)."""

@@ -19,3 +19,25 @@ WHEN NEW.state = 'pending' AND OLD.state NOT IN ('pending', 'running')
 BEGIN
     UPDATE work_items SET pending_since = NEW.updated_at WHERE key = NEW.key;
 END;
+
+-- What a human decided about a held item: approve (book as planned), dismiss (done without booking),
+-- replan (after editing a mapping). ``data`` pins what the decision was about (the plan's digest, the
+-- order's modification time), so a decision never carries over to an order that changed since.
+CREATE TABLE decisions (
+    id          INTEGER PRIMARY KEY,
+    work_key    TEXT NOT NULL,
+    action      TEXT NOT NULL,     -- approve | dismiss | replan
+    decided_by  TEXT NOT NULL,
+    decided_at  REAL NOT NULL,
+    reason      TEXT,
+    data        TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX decisions_work_key ON decisions (work_key, id);
+
+-- Mappings edited from the page or the CLI; they win over the config file's [vat] tables.
+CREATE TABLE mapping_overrides (
+    key         TEXT PRIMARY KEY,  -- by_rate_id:<rate id> | by_country_rate:<CC:percent>
+    vatcode     TEXT NOT NULL,
+    decided_by  TEXT NOT NULL,
+    decided_at  REAL NOT NULL
+);
