@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
@@ -15,6 +17,7 @@ from agent.app import build_clients, build_processor
 from agent.clock import SystemClock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
+from agent.importer import Importer, Progress, terminal_progress
 from agent.journal import Journal
 from agent.orders import OrderProcessor, classify
 from agent.plan import CreditNoteContext, Skip, plan_creditnote, render_plan
@@ -104,7 +107,8 @@ async def replay(config: Config, order_id: int) -> str:
         return "\n".join(f"{k} -> {v}" for k, v in (await process_now(p, [key])).items())
 
 
-async def import_orders(config: Config, since: datetime, until: datetime | None, dry_run: bool) -> str:
+async def import_orders(config: Config, since: datetime, until: datetime | None, dry_run: bool,
+                        progress: Callable[[int, int], Progress] = terminal_progress) -> str:  # fmt: skip
     """Historic orders (created in [since, until)) become work; with --dry-run only plans are shown."""
     async with parts(config) as p:
         ids = [o.id async for o in p.woo.iter_orders(after=since, before=until, dates_are_gmt=True,
@@ -117,14 +121,26 @@ async def import_orders(config: Config, since: datetime, until: datetime | None,
                 what = plan.reason if isinstance(plan, Skip) else f"invoice {plan.totals.total} {plan.currency}"
                 lines.append(f"  order {order_id}: {what}")
             return "\n".join(lines)
-        for order_id in ids:
-            await p.journal.hint_work(f"order:{order_id}")
+        importer = Importer(p.journal)
+        period = (f"{since:%Y-%m-%d}", f"{until:%Y-%m-%d}" if until else None)
         if await agent_running(config):
+            await importer.queue(*period, ids)
             return f"{len(ids)} orders queued; the running agent processes them"
-        results = await process_now(p, [f"order:{i}" for i in ids])
-        states = [v.split(":", 1)[0] for v in results.values()]
-        summary = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
-        return f"{len(ids)} orders imported: {summary or 'nothing to do'}"
+        await p.journal.reset_running()
+        worker = Worker(p.journal, p.orders, p.config.worker, SystemClock(), classify=classify)
+
+        async def one(key: str) -> str:
+            await p.journal.requeue(key)
+            await worker.run_once()
+            item = await p.journal.get_work(key)
+            return item.state if item else "missing"
+
+        try:
+            return (await importer.run(*period, ids, one, progress)).summary()
+        except asyncio.CancelledError:
+            state = await importer.state()
+            print(state.summary() if state else "import interrupted", file=sys.stderr)
+            raise
 
 
 async def webhooks(config: Config, heal: bool) -> str:
