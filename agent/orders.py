@@ -23,6 +23,7 @@ from agent.dynaccount.errors import (
 )
 from agent.dynaccount.models import Invoice
 from agent.journal import Journal, Link, WorkItem
+from agent.journal_worklist import Summary, WorkListJournal
 from agent.plan import (
     CreditNoteContext,
     CreditNotePlan,
@@ -79,12 +80,14 @@ class OrderProcessor:
         self._apply = applier
         self._settings = settings
         self._approvals = approvals or Approvals(journal)
+        self._worklist = WorkListJournal(journal)
 
     async def __call__(self, item: WorkItem) -> Outcome:
         try:
             order = await self._woo.get_order(int(item.resource_id))
         except WooNotFound:
             return await self._outcome(item.key, Outcome("skipped", "the order no longer exists in WooCommerce"))
+        await self._worklist.record(item.key, summary(order))
         dismissed = await self._approvals.dismissed(item.key, order)
         if dismissed is not None:
             why = f"dismissed by {dismissed.by}: {dismissed.reason}; nothing booked"
@@ -264,6 +267,14 @@ class OrderProcessor:
                         key, f"refund {link.woo_id} was deleted in WooCommerce after credit note "
                         f"{link.dyn_number or link.dyn_id} was made: needs attention", level="warning",
                     )  # fmt: skip
+
+
+def summary(order: Order) -> Summary:
+    """What the bookkeeper's work list shows of an order."""
+    b = order.billing
+    customer = b.company or f"{b.first_name} {b.last_name}".strip() or b.email or f"customer {order.customer_id}"
+    return Summary(order.number or str(order.id), order.date_created_gmt or "", customer, b.email or "",
+                   str(order.total), order.currency)  # fmt: skip
 
 
 def _invoice_plan_lines(data: dict[str, Any]) -> tuple[Any, ...]:

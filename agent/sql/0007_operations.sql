@@ -41,3 +41,19 @@ CREATE TABLE mapping_overrides (
     decided_by  TEXT NOT NULL,
     decided_at  REAL NOT NULL
 );
+
+-- What a bookkeeper reads in the work list instead of "order:28": written when the order is loaded.
+CREATE TABLE work_summaries (
+    key         TEXT PRIMARY KEY,  -- the work item's key
+    number      TEXT NOT NULL,     -- the shop's order number
+    ordered_at  TEXT NOT NULL,     -- ISO 8601, GMT (date_created_gmt)
+    customer    TEXT NOT NULL,
+    total       TEXT NOT NULL,     -- Decimal as text
+    currency    TEXT NOT NULL,
+    search      TEXT NOT NULL      -- lower-case number, customer and e-mail, for the text filter
+);
+CREATE INDEX work_summaries_ordered_at ON work_summaries (ordered_at);
+
+-- The work list pages newest first by (updated_at, key), with or without a state filter.
+CREATE INDEX work_items_updated ON work_items (updated_at, key);
+CREATE INDEX work_items_state_updated ON work_items (state, updated_at, key);
