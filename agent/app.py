@@ -19,6 +19,7 @@ from agent.journal import Journal, WorkItem
 from agent.metrics import Metrics
 from agent.metrics_web import METRICS
 from agent.metrics_web import add_routes as add_metrics
+from agent.ops_page import add_routes as add_ops_page
 from agent.orders import OrderProcessor, classify
 from agent.status_page import add_routes as add_status_page
 from agent.sweep import Sweep
@@ -210,4 +211,5 @@ def create_app(
     app.router.add_get("/api/deliveries", _api_deliveries)
     add_status_page(app)
     add_metrics(app)
+    add_ops_page(app)
     return app
