@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
@@ -96,17 +97,25 @@ def _state_filter(request: web.Request) -> str | None:
 
 
 async def _index(request: web.Request) -> web.Response:
+    from agent.app import CONFIG
+    from agent.importer import Importer, progress_json
+    from agent.worklist_view import BadFilter, work_section
+
     parts = _parts(request)
-    state = _state_filter(request)
+    tz = ZoneInfo(request.app[CONFIG].server.timezone)
+    try:
+        work = await work_section(parts.journal, request.query, tz)
+    except BadFilter as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
     payload = await status.status_payload(parts.journal, parts.intake, parts.services)
     try:
         journal_ok = await parts.journal.ping()
     except Exception:  # an unusable journal is exactly what the header reports
         journal_ok = False
     return _render(
-        "index.html", s=payload, problems=health(payload, journal_ok), state=state, states=WORK_STATES,
-        items=await status.work_list(parts.journal, state, 200),
-        deliveries=await unusable_deliveries(parts.journal, 50),
+        "index.html", s=payload, problems=health(payload, journal_ok), state=work["filter"].get("state"),
+        states=WORK_STATES, work_list=work, tz=str(tz), deliveries=await unusable_deliveries(parts.journal, 50),
+        imp=progress_json(await Importer(parts.journal).state()),
     )  # fmt: skip
 
 

@@ -118,3 +118,49 @@ async def test_reconciliation_page_agrees_then_points_at_a_missing_invoice(
         assert re.search(rf'<tr class="diff-missing">.*?woo-order-{ids[0]}.*?href="/work/order%3A{ids[0]}"', dom, re.S)
         total = sum([(await s.shop.get_order(i)).total for i in ids[1:]], Decimal(0))
         assert str(total) in text(dom)  # invoiced per currency
+
+
+@needs_chromium
+async def test_work_list_for_a_bookkeeper(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    clock = ManualClock()
+    async with demo_stack(tmp_path / "stack", delivery_delay=0.0, clock=clock, autostart=False) as s:
+        ids = await place_orders(s, 3)
+        await drive(s, clock)
+        journal = s.app[JOURNAL]
+        dom = await dump_dom(tmp_path, f"{s.agent_url}/")
+        tz = ZoneInfo(s.config.server.timezone)
+        for order_id in ids:
+            order = await s.shop.get_order(order_id)
+            link = await journal.get_link("order", order_id)
+            assert link is not None
+            assert order.date_created_gmt is not None
+            local = datetime.fromisoformat(order.date_created_gmt).replace(tzinfo=UTC).astimezone(tz)
+            row = re.search(rf'<tr id="order:{order_id}">(.*?)</tr>', dom, re.S)
+            assert row is not None
+            cells = [text(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
+            name = order.billing.company or f"{order.billing.first_name} {order.billing.last_name}"
+            assert cells[:6] == [order.number, local.strftime("%Y-%m-%d %H:%M"), name, f"{order.total} {order.currency}",
+                                 str(link.dyn_number), "done"]
+        assert f"Times in {s.config.server.timezone}" in text(dom)
+        # text search by e-mail, and an order-date window that holds nothing
+        first = await s.shop.get_order(ids[0])
+        found = await dump_dom(tmp_path, f"{s.agent_url}/?q={first.billing.email}")
+        assert f'<tr id="order:{ids[0]}">' in found
+        assert set(re.findall(r'<tr id="([^"]+)">', found)) <= {f"order:{i}" for i in ids}
+        empty = await dump_dom(tmp_path, f"{s.agent_url}/?from=2001-01-01&to=2001-01-31")
+        assert "No work items matching the filter" in text(empty)
+        # paging: 60 more items; the first page shows 50 and links to the older ones
+        for n in range(60):
+            clock.advance(1)
+            await journal.hint_work(f"order:{90_000 + n}")
+        page1 = await dump_dom(tmp_path, f"{s.agent_url}/?state=pending")
+        rows1 = re.findall(r'<tr id="([^"]+)">', page1)
+        assert len(rows1) == 50 and rows1[0] == "order:90059"
+        more = re.search(r'<a class="next" href="([^"]+)"', page1)
+        assert more is not None
+        page2 = await dump_dom(tmp_path, s.agent_url + more.group(1).replace("&amp;", "&"))
+        rows2 = re.findall(r'<tr id="([^"]+)">', page2)
+        assert rows2 == [f"order:{90_000 + n}" for n in range(9, -1, -1)]
