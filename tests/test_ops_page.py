@@ -13,10 +13,10 @@ import pytest
 from agent.app import JOURNAL
 from agent.approvals import Approvals
 from agent.clock import ManualClock
-from agent.sandbox.demo import Stack, demo_stack, place_orders
+from agent.sandbox.demo import DEFAULT_REFUNDS, Stack, demo_stack, place_orders, refund_some
 
 from .e2e.conftest import drive  # type: ignore[import-not-found]
-from .test_status_page import browser_page, dump_dom, needs_chromium, text
+from .test_status_page import browser_page, dump_dom, needs_chromium, screenshot, text
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -99,25 +99,30 @@ async def test_decisions_refuse_cross_site_posts_and_need_a_name(strict: tuple[S
 
 
 @needs_chromium
-async def test_reconciliation_page_agrees_then_points_at_a_missing_invoice(
+async def test_reconciliation_page_agrees_on_the_demos_books_then_points_at_a_missing_invoice(
     tmp_path: Path,
 ) -> None:
     clock = ManualClock()
     async with demo_stack(tmp_path / "stack", delivery_delay=0.0, clock=clock, autostart=False) as s:
-        ids = await place_orders(s, 8)
+        ids = await place_orders(s, 12)  # the demo's order stream and refunds, a full refund among them
         await drive(s, clock)
-        dom = await dump_dom(tmp_path, f"{s.agent_url}/reconcile?run=1&from=2000-01-01&to=2100-01-01")
+        await refund_some(s, ids, DEFAULT_REFUNDS)
+        await drive(s, clock)
+        dom = await dump_dom(tmp_path, f"{s.agent_url}/reconcile?from=2000-01-01&to=2100-01-01")
         page = text(dom)
-        assert "everything agrees" in page and "8 orders" in page and "8 invoices" in page
+        assert "everything agrees" in page and "12 orders" in page and "12 invoices" in page
+        assert f"{len(s.refunds)} refunds" in page and f"{len(s.refunds)} credit notes" in page
         assert re.search(r'<table class="grid oss">.*?<td>DE</td>.*?</table>', dom, re.S)  # this quarter's OSS
         store = s.dyn.store
         [gone] = [r for r in store.tables["debtor_invoice"].values() if r["requisition"] == f"woo-order-{ids[0]}"]
-        del store.tables["debtor_invoice"][gone["id"]]
-        dom = await dump_dom(tmp_path, f"{s.agent_url}/reconcile?run=1&from=2000-01-01&to=2100-01-01")
+        del store.tables["debtor_invoice"][gone["id"]]  # (order 0 has no refund)
+        dom = await dump_dom(tmp_path, f"{s.agent_url}/reconcile?from=2000-01-01&to=2100-01-01")
         assert "1 difference(s)" in text(dom)
         assert re.search(rf'<tr class="diff-missing">.*?woo-order-{ids[0]}.*?href="/work/order%3A{ids[0]}"', dom, re.S)
         total = sum([(await s.shop.get_order(i)).total for i in ids[1:]], Decimal(0))
         assert str(total) in text(dom)  # invoiced per currency
+        shot = await screenshot(tmp_path, f"{s.agent_url}/reconcile?from=2000-01-01&to=2100-01-01", "reconcile.png")
+        assert shot.exists()
 
 
 @needs_chromium

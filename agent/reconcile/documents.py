@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from agent.reconcile.places import VatPlace
+from agent.reconcile.places import VatPlace, plain_rate
 
 ZERO = Decimal(0)
 DocKind = Literal["invoice", "creditnote"]
@@ -35,7 +35,7 @@ def by_rate(pairs: Iterable[tuple[Decimal, Decimal]]) -> dict[Decimal, Decimal]:
     """Sum VAT per rate (percent, normalised), leaving out rates that carry no VAT."""
     out: dict[Decimal, Decimal] = {}
     for rate, vat in pairs:
-        key = rate.normalize()
+        key = plain_rate(rate)
         out[key] = out.get(key, ZERO) + vat
     return {k: v for k, v in out.items() if v != 0}
 

@@ -73,7 +73,10 @@ class Gatherer:
         self._invoice_heads: dict[int, tuple[str, str]] = {}  # invoice id -> (reference, currency)
 
     def expected(self, order: Order) -> bool:
-        """The planner would invoice it (or hold it for a human, which leaves it missing from the books)."""
+        """The planner would invoice it (or hold it for a human, which leaves it missing from the books);
+        an order paid and refunded later was sold all the same: it is invoiced, then credited."""
+        if order.status == "refunded" and order.date_paid_gmt:
+            return True
         plan = plan_invoice(order, self._settings)
         return not (isinstance(plan, Skip) and plan.kind == "skip")
 

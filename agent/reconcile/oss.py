@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 from agent.reconcile.documents import ZERO, BookDoc
+from agent.reconcile.places import plain_rate
 
 _QUARTER = re.compile(r"(?P<year>\d{4})-?Q(?P<q>[1-4])\Z", re.IGNORECASE)
 
@@ -67,7 +68,7 @@ def oss_report(quarter: str, books: Sequence[BookDoc]) -> OssReport:
             place = line.place
             if not place.oss:
                 continue
-            key = (place.country, place.rate.normalize(), book.currency)
+            key = (place.country, plain_rate(place.rate), book.currency)
             row = rows.setdefault(key, OssRow(*key))
             if book.kind == "invoice":
                 row.sales_net += line.net

@@ -33,6 +33,11 @@ class CodeInfo:
     type: str = ""
 
 
+def plain_rate(rate: Decimal) -> Decimal:
+    """``19.00`` and ``2E+1`` both become ``19`` / ``20``: one key per rate, printed as people write it."""
+    return Decimal(format(rate.normalize(), "f"))
+
+
 def _pattern_regex(pattern: str) -> re.Pattern[str] | None:
     if "{country}" not in pattern:
         return None
@@ -51,5 +56,5 @@ def vat_place(code: CodeInfo, *, oss_pattern: str, home_country: str, eu_countri
         tokens = [t for t in re.split(r"[^A-Z]+", code.name.upper()) if t in members]
         country = tokens[0] if tokens else ""
     if country in members and country != home_country:
-        return VatPlace(code.name, country, code.rate, oss=code.rate > 0)
-    return VatPlace(code.name, home_country if code.rate > 0 else "", code.rate, oss=False)
+        return VatPlace(code.name, country, plain_rate(code.rate), oss=code.rate > 0)
+    return VatPlace(code.name, home_country if code.rate > 0 else "", plain_rate(code.rate), oss=False)

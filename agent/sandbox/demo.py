@@ -16,6 +16,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -228,6 +229,23 @@ def print_verdict(v: Verdict) -> None:
     print("result:              " + ("everything as expected" if v.ok else "PROBLEMS (see above)"))
 
 
+async def print_reconciliation(stack: Stack) -> bool:
+    """The books beside the shop for today, and this quarter's OSS figures, as the page shows them."""
+    from agent.reconcile import Gatherer, Period
+    from agent.reconcile.oss import to_table
+
+    gatherer = Gatherer(stack.services.woo, stack.services.dyn, stack.config.plan)
+    today = datetime.now(UTC).date()
+    report = await gatherer.report(Period(today, today + timedelta(days=1)))
+    quarter = f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    print("reconciliation:      " + ("everything agrees" if report.ok else f"{len(report.differences)} difference(s)")
+          + f"  ({stack.agent_url}/reconcile)")  # fmt: skip
+    for difference in report.differences:
+        print(f"DIFFERENCE {difference.message}")
+    print(to_table(await gatherer.oss(quarter)))
+    return report.ok
+
+
 DEFAULT_REFUNDS: dict[int, RefundSpec] = {1: "line", 4: "amount", 6: "shipping", 8: "full", 11: "partial_qty"}
 
 
@@ -244,8 +262,9 @@ async def _run(args: argparse.Namespace) -> int:
         await settle(stack)
         verdict = await verify(stack, ids)
         print_verdict(verdict)
+        agrees = await print_reconciliation(stack)
         if args.exit:
-            return 0 if verdict.ok else 1
+            return 0 if verdict.ok and agrees else 1
         print("demo: still serving; Ctrl-C to stop")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -34,6 +34,12 @@ def test_vat_place_follows_the_configured_naming(pattern: str, code: CodeInfo,
     assert (place.country, place.rate, place.oss) == expected
 
 
+def test_rates_print_as_people_write_them() -> None:
+    place = vat_place(CodeInfo("OSS-FR", D("20.00"), "SALE_OSS"), oss_pattern="OSS-{country}", home_country="DK",
+                      eu_countries=EU)  # fmt: skip
+    assert str(place.rate) == "20"  # not "2E+1" nor "20.00"
+
+
 def test_the_rate_is_dynaccounts_not_the_names() -> None:
     place = vat_place(CodeInfo("OSS-DE-7", D(19), "SALE_OSS"), oss_pattern="OSS-{country}-{rate}",
                       home_country="DK", eu_countries=EU)  # fmt: skip
