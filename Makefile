@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install clean
+.PHONY: run test lint imports typecheck pytest install clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,6 +20,10 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check agent tests bench
 
+# The layout's rules (pyproject.toml [tool.importlinter]): layers, libraries, a pure planner, no sandbox in production.
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
@@ -27,7 +31,7 @@ pytest: $(STAMP)
 	bash scripts/install-system-packages.sh
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+test: lint imports typecheck pytest
 
 clean:
 	rm -rf $(VENV)

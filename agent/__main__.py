@@ -8,14 +8,20 @@ import getpass
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING, TypeVar
 
 from agent.config import Config, ConfigError, load_config, resolve_path
 from agent.dynaccount.errors import DynaccountError
 from agent.woo.errors import WooError
 
+if TYPE_CHECKING:
+    from agent.services import Services
+
 Handler = Callable[[argparse.Namespace], int]
+T = TypeVar("T")
+Command = Callable[["Services", bool], Awaitable[T]]  # (services, a daemon answers) -> output
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -36,33 +42,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+async def run_command(config: Config, command: Command[T]) -> T:
+    """Build the agent's parts exactly as the daemon does and run one command over them."""
+    from agent.app import agent_running, open_agent
+
+    running = await agent_running(config)
+    async with open_agent(config) as services:
+        return await command(services, running)
+
+
+def _print(args: argparse.Namespace, command: Command[str]) -> int:
+    print(asyncio.run(run_command(_load(args), command)))
+    return 0
+
+
 def cmd_plan(args: argparse.Namespace) -> int:
     from agent.operations import show_plan
 
-    print(asyncio.run(show_plan(_load(args), args.order_id)))
-    return 0
+    return _print(args, lambda s, _: show_plan(s, args.order_id))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from agent.operations import replay
 
-    print(asyncio.run(replay(_load(args), args.order_id)))
-    return 0
+    return _print(args, lambda s, running: replay(s, args.order_id, daemon_running=running))
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from agent.operations import import_orders, parse_day
 
-    until = parse_day(args.until) if args.until else None
-    print(asyncio.run(import_orders(_load(args), parse_day(args.since), until, args.dry_run)))
-    return 0
+    since, until = parse_day(args.since), parse_day(args.until) if args.until else None
+    return _print(args, lambda s, running: import_orders(s, since, until, args.dry_run, daemon_running=running))
 
 
 def cmd_webhooks(args: argparse.Namespace) -> int:
     from agent.operations import webhooks
 
-    print(asyncio.run(webhooks(_load(args), args.heal)))
-    return 0
+    return _print(args, lambda s, _: webhooks(s, args.heal))
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
@@ -71,15 +87,16 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     from agent.reconcile import oss as oss_format
     from agent.reconcile.render import to_dict, to_text
 
+    config = _load(args)
     if args.oss:
-        report = asyncio.run(oss(_load(args), args.oss))
+        report = asyncio.run(run_command(config, lambda s, _: oss(s, args.oss)))
         render = {"table": oss_format.to_table, "csv": oss_format.to_csv, "json": oss_format.to_json}[args.format]
         print(render(report), end="" if args.format == "csv" else "\n")
         return 0
     if not (args.start and args.end):
         raise SystemExit("reconcile: give --from and --to (or --oss QUARTER)")
     start, last = parse_day(args.start).date(), parse_day(args.end).date()
-    result = asyncio.run(reconcile(_load(args), start, last + timedelta(days=1)))
+    result = asyncio.run(run_command(config, lambda s, _: reconcile(s, start, last + timedelta(days=1))))
     print(json.dumps(to_dict(result), indent=2) if args.format == "json" else to_text(result))
     return 0 if result.ok else 1
 
@@ -87,21 +104,20 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 def cmd_held(args: argparse.Namespace) -> int:
     from agent.operations import held
 
-    print(asyncio.run(held(_load(args))))
-    return 0
+    return _print(args, lambda s, _: held(s))
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
     from agent.approvals import ApprovalError
     from agent.operations import decide
 
+    reason, mappings = getattr(args, "reason", ""), getattr(args, "map", None)
     try:
-        print(asyncio.run(decide(_load(args), args.command, args.order_id, args.by,
-                                 reason=getattr(args, "reason", ""), mappings=getattr(args, "map", None))))  # fmt: skip
+        return _print(args, lambda s, running: decide(s, args.command, args.order_id, args.by, daemon_running=running,
+                                                      reason=reason, mappings=mappings))  # fmt: skip
     except ApprovalError as exc:
         print(f"{args.command}: {exc}", file=sys.stderr)
         return 1
-    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

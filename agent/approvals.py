@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.journal import Journal
-from agent.journal_decisions import Decision, DecisionJournal
+from agent.journal.decisions import Decision, DecisionJournal
 from agent.plan import InvoicePlan, PlanSettings
 from agent.plan.payment import invoice_payment
 from agent.woo.models import Order
@@ -71,6 +71,26 @@ class HeldItem:
     since: float
     plan: dict[str, Any] | None
     approvable: bool
+
+
+@dataclass(frozen=True)
+class ApprovalContext:
+    latest: Decision | None
+    settings: PlanSettings
+
+    def dismissed(self, order: Order) -> Decision | None:
+        """The dismissal that still stands for this version of the order, if any."""
+        d = self.latest
+        if d is None or d.action != "dismiss":
+            return None
+        return d if d.data.get("order") == order_digest(order.model_dump(mode="json")) else None
+
+    def approved(self, plan: InvoicePlan) -> Decision | None:
+        """The approval of exactly this plan, if any."""
+        d = self.latest
+        if d is None or d.action != "approve":
+            return None
+        return d if d.data.get("digest") == plan_digest(plan.to_dict()) else None
 
 
 class Approvals:
@@ -137,30 +157,18 @@ class Approvals:
 
     # -- what the order processor asks ------------------------------------------------------------
 
-    async def settings(self, base: PlanSettings) -> PlanSettings:
-        """The planner's settings with the mappings edited from the page or the CLI on top."""
-        overrides = await self._decisions.overrides()
+    async def context(self, key: str, base: PlanSettings) -> ApprovalContext:
+        """Everything an order run needs to know of decisions, in one read: the item's latest decision and
+        the planner's settings with the mappings edited from the page or the CLI on top."""
+        latest, overrides = await self._decisions.latest_and_overrides(key)
         if not overrides:
-            return base
+            return ApprovalContext(latest, base)
         tables: dict[str, dict[str, str]] = {t: dict(getattr(base.vat, t)) for t in OVERRIDE_TABLES}
         for o in overrides:
-            table, _, key = o.key.partition(":")
+            table, _, mapping_key = o.key.partition(":")
             if table in tables:
-                tables[table][key] = o.vatcode
-        return base.model_copy(update={"vat": base.vat.model_copy(update=tables)})
-
-    async def dismissed(self, key: str, order: Order) -> Decision | None:
-        """The dismissal that still stands for this version of the order, if any."""
-        decision = await self._decisions.latest(key)
-        if decision is None or decision.action != "dismiss":
-            return None
-        return decision if decision.data.get("order") == order_digest(order.model_dump(mode="json")) else None
-
-    async def approved(self, key: str, plan: InvoicePlan) -> Decision | None:
-        decision = await self._decisions.latest(key)
-        if decision is None or decision.action != "approve":
-            return None
-        return decision if decision.data.get("digest") == plan_digest(plan.to_dict()) else None
+                tables[table][mapping_key] = o.vatcode
+        return ApprovalContext(latest, base.model_copy(update={"vat": base.vat.model_copy(update=tables)}))
 
     async def history(self, key: str) -> list[Decision]:
         return await self._decisions.history(key)

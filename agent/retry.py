@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
-
-class ErrorKind(enum.Enum):
-    TRANSIENT = "transient"  # connection trouble, 5xx, 429, timeouts: try again later
-    AUTH = "auth"  # credentials refused: pause all Dynaccount/WooCommerce work and show it
-    PERMANENT = "permanent"  # the request itself is wrong: stop this item, keep the others going
+from agent.outcomes import ErrorKind
 
 
 @dataclass(frozen=True)
@@ -47,3 +42,6 @@ def decide(
     if retry_after is not None:
         delay = max(delay, min(retry_after, cap))
     return Decision("pending", delay)
+
+
+__all__ = ["Decision", "ErrorKind", "backoff", "decide"]

@@ -14,41 +14,17 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from agent.clock import Clock
 from agent.config import WorkerConfig
 from agent.journal import Journal, WorkItem
-from agent.retry import ErrorKind, decide
+from agent.outcomes import ErrorKind, Outcome, classify
+from agent.retry import decide
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    state: str  # done | skipped | held
-    reason: str | None = None
-
-
-class WorkError(Exception):
-    """An error a processor raises when it knows what kind of failure it is."""
-
-    def __init__(self, message: str, kind: ErrorKind, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.retry_after = retry_after
-
-
 Processor = Callable[[WorkItem], Awaitable[Outcome]]
-Classifier = Callable[[BaseException], tuple[ErrorKind, float | None]]
-
-
-def default_classifier(exc: BaseException) -> tuple[ErrorKind, float | None]:
-    if isinstance(exc, WorkError):
-        return exc.kind, exc.retry_after
-    if isinstance(exc, (TimeoutError, ConnectionError, OSError)):
-        return ErrorKind.TRANSIENT, None
-    return ErrorKind.PERMANENT, None
 
 
 class Worker:
@@ -59,7 +35,6 @@ class Worker:
         config: WorkerConfig,
         clock: Clock,
         *,
-        classify: Classifier = default_classifier,
         rand: Callable[[], float] = random.random,
         grace_seconds: float = 20.0,
     ) -> None:
@@ -67,7 +42,6 @@ class Worker:
         self._process = process
         self._config = config
         self._clock = clock
-        self._classify = classify
         self._rand = rand
         self._grace = grace_seconds
         self._inflight: dict[str, asyncio.Task[None]] = {}
@@ -120,7 +94,7 @@ class Worker:
 
     async def _failed(self, item: WorkItem, exc: BaseException) -> None:
         self.errors += 1
-        kind, retry_after = self._classify(exc)
+        kind, retry_after = classify(exc)
         message = f"{type(exc).__name__}: {exc}"
         decision = decide(
             kind, item.attempts + 1, max_attempts=self._config.max_attempts,

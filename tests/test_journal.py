@@ -94,3 +94,53 @@ async def test_identical_deliveries_in_one_batch_fold_into_one_row(tmp_path: Pat
         assert counts.work["pending"] == 2
     finally:
         await journal.close()
+
+
+async def test_migration_0003_gives_old_links_and_intents_their_order(tmp_path: Path) -> None:
+    """Links and intents written before 0003 are found by the per-order read after it."""
+    path = tmp_path / "old.sqlite3"
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        await migrate(conn, upto=2)
+        rows = [
+            ("order", "17", "draft", "woo-order-17", "{}"), ("payment", "17", "registered", "woo-order-17-payment", "{}"),
+            ("refund", "40", "booked", "woo-refund-40", '{"order_id": 17}'),
+            ("payout", "40", "registered", "woo-refund-40-payout", "{}"),
+            ("customer", "person:email:a@b.dk", "synced", None, "{}"),
+        ]
+        for kind, woo_id, state, reference, data in rows:
+            await conn.execute("INSERT INTO links (kind, woo_id, state, reference, data, updated_at)"
+                               " VALUES (?,?,?,?,?,0)", (kind, woo_id, state, reference, data))
+        for key in ("book-invoice:woo-order-17", "create-creditnote:woo-refund-40", "create-invoice:woo-order-18",
+                    "register-payment:woo-order-18-payment"):
+            await conn.execute("INSERT INTO intents (key, state, attempts, started_at) VALUES (?, 'started', 1, 0)",
+                               (key,))
+        await migrate(conn)
+    journal = await Journal.open(path)
+    try:
+        facts = await journal.order_facts(17)
+        assert facts.invoice is not None and facts.payment is not None
+        assert set(facts.refunds) == {40} and set(facts.payouts) == {40}
+        assert set(facts.intents) == {"book-invoice:woo-order-17", "create-creditnote:woo-refund-40"}
+        # an invoice whose creation lost its answer before any link existed is still found for its order
+        assert set((await journal.order_facts(18)).intents) == {
+            "create-invoice:woo-order-18", "register-payment:woo-order-18-payment"}
+    finally:
+        await journal.close()
+
+
+async def test_one_reopen_rule_for_deliveries_and_hints(tmp_path: Path) -> None:
+    """The rule lives in one SQL statement (no trigger); a hint keeps the delivery that last named the item."""
+    journal = await Journal.open(tmp_path / "j.sqlite3", clock=ManualClock())
+    try:
+        triggers = await journal.db.read("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        assert triggers == []
+        recorded = await journal.record_delivery(NewDelivery(
+            received_at=1.0, headers={}, body=b'{"id": 5}', signature="valid", state="queued", topic="order.updated",
+            resource="order", resource_id="5", work_key="order:5"))  # fmt: skip
+        [item] = await journal.claim_due(1)
+        await journal.finish(item, "done")
+        await journal.hint_work("order:5")
+        rows = await journal.db.read("SELECT state, generation, last_delivery FROM work_items WHERE key = 'order:5'")
+        assert tuple(rows[0]) == ("pending", 2, recorded.id)
+    finally:
+        await journal.close()

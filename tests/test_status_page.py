@@ -236,6 +236,9 @@ async def test_overview_shows_orders_reasons_failures_and_bad_deliveries(
     assert f"refund {refund} was deleted in WooCommerce but is credited in Dynaccount" in page
     assert "Deliveries that could not be used" in page and "invalid_json" in page and "order.updated" in page
     assert "received" in page and "rejected" in page and "duplicates" in page
+    # refunds waiting for a booking have their own count; each sweep job shows its own last run
+    assert "0 waiting for a booking" in page
+    assert "reconcile orders:" in page and "webhook health:" in page and "drafts watch:" in page
     # the hostile topic is shown as text, never as markup
     assert "unknown_topic" in page and "<img" not in dom and "&lt;img src=x" in dom
     # retry buttons exist exactly on the failed and the skipped item

@@ -8,8 +8,9 @@ import pytest
 from agent.clock import ManualClock
 from agent.config import WorkerConfig
 from agent.journal import Journal, NewDelivery, WorkItem
+from agent.outcomes import Outcome, WorkError
 from agent.retry import ErrorKind
-from agent.worker import Outcome, Worker, WorkError
+from agent.worker import Worker
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from agent.clock import ManualClock
 from agent.journal import Journal
-from agent.journal_worklist import ListFilter, WorkListJournal
+from agent.journal.worklist import ListFilter, WorkListJournal
 
 N = 100_000
 

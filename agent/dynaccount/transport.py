@@ -66,7 +66,7 @@ class DynaccountApi:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         # Dynaccount publishes no rate limit and recommends one keep-alive connection, so calls
         # are serialised by default; max_parallel > 1 allows that many calls (and connections) at once.
-        self._lock = asyncio.Semaphore(max_parallel)
+        self._calls_in_flight = asyncio.Semaphore(max_parallel)
         self._down = False
         self._on_call = on_call
 
@@ -184,7 +184,7 @@ class DynaccountApi:
         }
         url = yarl.URL(self._origin + target, encoded=True)
         what = f"{method}/{name}"
-        async with self._lock:
+        async with self._calls_in_flight:
             try:
                 # Writes always POST: aiohttp silently re-sends idempotent methods (GET) once when a
                 # reused keep-alive connection turns out closed, and a write must never be re-sent.

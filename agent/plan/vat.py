@@ -65,7 +65,7 @@ class OrderVat:
     def __init__(self, order: Order, settings: PlanSettings, vat_number: str) -> None:
         self._vat = settings.vat
         self._rates = {t.rate_id: t for t in order.tax_lines}
-        self._untaxed = self._classify(order, vat_number)
+        self._untaxed = self._untaxed_choice(order, vat_number)
 
     def for_taxes(self, taxes: Sequence[ItemTax], what: str) -> VatChoice:
         charged = [t for t in taxes if t.total != 0] or list(taxes)
@@ -88,7 +88,7 @@ class OrderVat:
             raise PlanHold(self._untaxed)
         return self._untaxed
 
-    def _classify(self, order: Order, vat_number: str) -> VatChoice | str:
+    def _untaxed_choice(self, order: Order, vat_number: str) -> VatChoice | str:
         """VAT code for untaxed lines, or the reason none can be chosen (raised only if used)."""
         vat = self._vat
         country = customer_country(order, vat)

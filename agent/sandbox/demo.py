@@ -21,10 +21,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
-from agent.app import JOURNAL, SERVICES, Services, create_app
+from agent.app import JOURNAL, SERVICES, Services, create_app, open_woo
 from agent.clock import Clock
 from agent.config import Config, parse_config
 from agent.sandbox.demo_orders import RefundSpec, order_payloads, refund_payload
@@ -97,22 +96,21 @@ async def demo_stack(
     async with (
         running_sandbox(SandboxConfig(faults=faults or FaultConfig())) as dyn,
         running_woo_sandbox(CK, CS, delivery_delay=delivery_delay) as woo,
-        aiohttp.ClientSession() as session,
     ):
         config = stack_config(directory, agent_port=port, woo_url=woo.base_url, dyn_url=dyn.base_url,
                               overrides=overrides)  # fmt: skip
-        app = create_app(config, clock=clock, autostart=autostart)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        shop = WooClient(session, base_url=woo.base_url, consumer_key=CK, consumer_secret=CS)
-        stack = Stack(config, app, woo, dyn, shop, f"http://127.0.0.1:{port}")
-        try:
-            await stack.services.sweep.heal_webhooks()
-            await woo.wait_idle()  # the creation pings
-            yield stack
-        finally:
-            await runner.cleanup()
+        async with open_woo(config) as shop:
+            app = create_app(config, clock=clock, autostart=autostart)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            stack = Stack(config, app, woo, dyn, shop, f"http://127.0.0.1:{port}")
+            try:
+                await stack.services.sweep.heal_webhooks()
+                await woo.wait_idle()  # the creation pings
+                yield stack
+            finally:
+                await runner.cleanup()
 
 
 async def place_orders(stack: Stack, count: int, *, seed: int = 7) -> list[int]:

@@ -2,27 +2,14 @@
 
 -- When an item last became pending after being finished (a retry of a running item keeps its time),
 -- so "oldest pending" is how long the queue's oldest work has waited, not the time of its last attempt.
+-- Written by the one re-open rule (journal/work.py REOPEN) and by requeue; no trigger.
 ALTER TABLE work_items ADD COLUMN pending_since REAL;
 UPDATE work_items SET pending_since = updated_at WHERE state = 'pending';
 CREATE INDEX work_items_pending_since ON work_items (pending_since) WHERE state = 'pending';
 
-CREATE TRIGGER work_items_pending_since_insert AFTER INSERT ON work_items
-WHEN NEW.state = 'pending'
-BEGIN
-    UPDATE work_items SET pending_since = NEW.updated_at WHERE key = NEW.key;
-END;
-
--- Fires for upserts too (their DO UPDATE sets state); recursive triggers are off, so this update
--- (which does not set state) fires nothing further.
-CREATE TRIGGER work_items_pending_since_update AFTER UPDATE OF state ON work_items
-WHEN NEW.state = 'pending' AND OLD.state NOT IN ('pending', 'running')
-BEGIN
-    UPDATE work_items SET pending_since = NEW.updated_at WHERE key = NEW.key;
-END;
-
 -- What a human decided about a held item: approve (book as planned), dismiss (done without booking),
--- replan (after editing a mapping). ``data`` pins what the decision was about (the plan's digest, the
--- order's modification time), so a decision never carries over to an order that changed since.
+-- replan (after editing a mapping). ``data`` pins what the decision was about (the plan's digest, a digest
+-- of the order's content), so a decision never carries over to an order that changed since.
 CREATE TABLE decisions (
     id          INTEGER PRIMARY KEY,
     work_key    TEXT NOT NULL,

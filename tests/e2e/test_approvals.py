@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from agent.__main__ import run_command
 from agent.app import JOURNAL
 from agent.approvals import ApprovalError, Approvals
 from agent.clock import ManualClock
@@ -115,7 +116,7 @@ async def test_replan_with_an_edited_mapping(make_stack: Callable[..., Any]) -> 
             await approvals.approve(key, "owner")
         with pytest.raises(ApprovalError, match="RATE_ID=CODE"):
             await approvals.replan(key, "owner", ["Germany=OSS-DE"])
-        assert "nothing to book yet" in await held(s.config)
+        assert "nothing to book yet" in await run_command(s.config, lambda a, _: held(a))
         await approvals.replan(key, "owner", ["DE:19=OSS-DE"])
         await drive(s, clock)
         [invoice] = invoices(s, order.id)
@@ -129,6 +130,7 @@ async def test_cli_approve_processes_in_its_own_process_when_no_agent_runs(stric
     s, clock = strict
     order_id = await held_order(s, clock)
     elsewhere = s.config.model_copy(update={"server": s.config.server.model_copy(update={"port": free_port()})})
-    result = await decide(elsewhere, "approve", order_id, "cli-user")
+    result = await run_command(elsewhere, lambda a, running: decide(a, "approve", order_id, "cli-user",
+                                                                    daemon_running=running))
     assert f"order:{order_id} -> done" in result, result
     assert invoices(s, order_id)[0]["invoice_id_"]

@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from agent.__main__ import run_command
 from agent.app import JOURNAL
 from agent.clock import ManualClock
 from agent.operations import import_orders, replay, show_plan, webhooks
@@ -26,7 +27,7 @@ async def test_plan_shows_lines_and_writes_nothing(stack: tuple[Stack, ManualClo
     s, _ = stack
     [order_id] = await place_orders(s, 1)
     before = _books(s)
-    text = await show_plan(s.config, order_id)
+    text = await run_command(s.config, lambda a, _: show_plan(a, order_id))
     assert _books(s) == before
     assert "K25" in text and "KRUS-001" in text and "woo-order-" in text
     assert await s.app[JOURNAL].get_link("order", order_id) is None
@@ -38,7 +39,7 @@ async def test_plan_shows_planned_credit_notes(stack: tuple[Stack, ManualClock])
     await drive(s, clock)
     s.woo.hold()  # the agent does not see the refund yet
     await refund_some(s, [order_id], {0: "line"})
-    text = await show_plan(s.config, order_id)
+    text = await run_command(s.config, lambda a, _: show_plan(a, order_id))
     assert "credit" in text.lower() and "woo-refund-" in text
     s.woo.release()
 
@@ -54,11 +55,11 @@ async def test_replay_processes_a_failed_order_again(stack: tuple[Stack, ManualC
     s.dyn.faults.clear()
     s.dyn.faults.forced.clear()
     # with the agent running, replay only queues the order (no two processes work on one order)
-    assert "queued" in await replay(s.config, order_id)
+    assert "queued" in await run_command(s.config, lambda a, running: replay(a, order_id, daemon_running=running))
     assert _books(s)[0] == 0
     # with no agent answering, replay processes it in its own process
     elsewhere = s.config.model_copy(update={"server": s.config.server.model_copy(update={"port": free_port()})})
-    result = await replay(elsewhere, order_id)
+    result = await run_command(elsewhere, lambda a, running: replay(a, order_id, daemon_running=running))
     assert f"order:{order_id} -> done" in result, result
     assert _books(s)[0] == 1
 
@@ -69,10 +70,10 @@ async def test_import_historic_orders(stack: tuple[Stack, ManualClock]) -> None:
     s.woo.drop_next(1000)  # the webhooks never arrive: only the import finds these orders
     ids = await place_orders(s, 4)
     since = datetime.now(UTC) - timedelta(days=1)
-    dry = await import_orders(s.config, since, None, dry_run=True)
+    dry = await run_command(s.config, lambda a, running: import_orders(a, since, None, True, daemon_running=running))
     assert "4 orders" in dry and _books(s)[0] == 0
     elsewhere = s.config.model_copy(update={"server": s.config.server.model_copy(update={"port": free_port()})})
-    result = await import_orders(elsewhere, since, None, dry_run=False)
+    result = await run_command(elsewhere, lambda a, running: import_orders(a, since, None, False, daemon_running=running))
     assert "4 orders imported: 4 done" in result, result
     assert _books(s)[0] == len(ids)
 
@@ -82,7 +83,7 @@ async def test_webhooks_heal_recreates_a_deleted_webhook(stack: tuple[Stack, Man
     hooks = await s.shop.list_webhooks()
     await s.shop.delete_webhook(hooks[0].id)
     await s.shop.update_webhook(hooks[1].id, status="disabled")
-    text = await webhooks(s.config, heal=True)
+    text = await run_command(s.config, lambda a, _: webhooks(a, heal=True))
     assert hooks[0].topic in text and "re-activated" in text
     assert {h.status for h in await s.shop.list_webhooks()} == {"active"}
 
@@ -135,8 +136,9 @@ async def test_import_shows_progress_is_interruptible_and_resumes(stack: tuple[S
                 assert task is not None
                 task.cancel()
 
-    task = asyncio.create_task(import_orders(elsewhere, since, None, dry_run=False,
-                                             progress=lambda total, start: StopAfterThree(total, start, out)))
+    task = asyncio.create_task(run_command(elsewhere, lambda a, running: import_orders(
+        a, since, None, False, daemon_running=running,
+        progress=lambda total, start: StopAfterThree(total, start, out))))
     try:
         await task
         raise AssertionError("the import was not interrupted")
@@ -151,8 +153,8 @@ async def test_import_shows_progress_is_interruptible_and_resumes(stack: tuple[S
     lines = out.getvalue().splitlines()
     assert lines[0] == "import: 6 orders" and lines[1].startswith("import: 1/6 (order:")
     out2 = io.StringIO()
-    result = await import_orders(elsewhere, since, None, dry_run=False,
-                                 progress=lambda total, start: PlainProgress(total, start, out2))
+    result = await run_command(elsewhere, lambda a, running: import_orders(
+        a, since, None, False, daemon_running=running, progress=lambda total, start: PlainProgress(total, start, out2)))
     assert result == "6 orders imported: 6 done", result
     assert out2.getvalue().splitlines()[0] == "import: 6 orders, resuming at 3"
     assert _books(s)[0] == len(ids) == 6

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
 
 from agent.app import JOURNAL
 from agent.clock import ManualClock
@@ -52,3 +56,24 @@ async def test_disabled_webhook_is_reactivated(stack: tuple[Stack, ManualClock])
     assert {h.status for h in await s.shop.list_webhooks()} == {"active"}
     events = await s.app[JOURNAL].list_events()
     assert any("re-activated" in e.message for e in events)
+
+
+async def test_each_sweep_job_reports_its_own_run_and_error(make_stack: Callable[..., Any]) -> None:
+    clock, ctx = make_stack(invoice={"mode": "draft"})
+    async with ctx as s:
+        await place_orders(s, 1)
+        await drive(s, clock)
+        s.dyn.faults.force("5xx", times=1000)  # Dynaccount is down: only the drafts watch talks to it
+        await s.services.sweep.run_once()
+        jobs = s.services.sweep.status()["jobs"]
+        assert set(jobs) == {"reconcile_orders", "webhook_health", "drafts_watch"}
+        assert jobs["reconcile_orders"]["last_run"] and jobs["reconcile_orders"]["last_error"] is None
+        assert jobs["webhook_health"]["last_run"] and jobs["webhook_health"]["last_error"] is None
+        assert jobs["drafts_watch"]["last_run"] is None and jobs["drafts_watch"]["last_error"]
+        async with aiohttp.ClientSession() as http, http.get(f"{s.agent_url}/api/status") as r:
+            payload = await r.json()
+        assert payload["sweep"]["jobs"] == jobs
+        assert "drafts_watch" in payload["sweep"]["last_error"]
+        s.dyn.faults.forced.clear()
+        await s.services.sweep.run_once()
+        assert s.services.sweep.status()["jobs"]["drafts_watch"]["last_error"] is None

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from agent.journal import WORK_STATES, Journal
-from agent.journal_worklist import ListFilter, ListRow, WorkListJournal
+from agent.journal.worklist import ListFilter, ListRow, WorkListJournal
 
 PAGE = 50
 

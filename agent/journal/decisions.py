@@ -50,6 +50,17 @@ class DecisionJournal:
         )
         return _decision(rows[0]) if rows else None
 
+    async def latest_and_overrides(self, work_key: str) -> tuple[Decision | None, list[Override]]:
+        rows = await self._db.read(
+            "SELECT 'd', id, work_key, action, decided_by, decided_at, reason, data FROM"
+            " (SELECT * FROM decisions WHERE work_key = ? ORDER BY id DESC LIMIT 1)"
+            " UNION ALL SELECT 'o', 0, key, vatcode, decided_by, decided_at, NULL, NULL FROM mapping_overrides",
+            (work_key,),
+        )
+        latest = [Decision(r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in rows if r[0] == "d"]
+        overrides = [Override(r[2], r[3], r[4], r[5]) for r in rows if r[0] == "o"]
+        return (latest[0] if latest else None), overrides
+
     async def history(self, work_key: str) -> list[Decision]:
         rows = await self._db.read("SELECT * FROM decisions WHERE work_key = ? ORDER BY id", (work_key,))
         return [_decision(r) for r in rows]

@@ -8,14 +8,14 @@ from aiohttp import web
 
 from agent.clock import Clock
 from agent.journal import Journal
-from agent.journal_ops import OpsJournal
-from agent.metrics import JobFigures, Metrics, Snapshot
+from agent.journal.ops import OpsJournal
+from agent.keys import CLOCK, INTAKE, JOURNAL, METRICS, SERVICES
+from agent.metrics import JobFigures, Snapshot
 
 if TYPE_CHECKING:
-    from agent.app import Services
-    from agent.intake import Intake
+    from agent.services import Services
+    from agent.web.intake import Intake
 
-METRICS = web.AppKey("metrics", Metrics)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -41,13 +41,12 @@ async def snapshot(journal: Journal, intake: Intake, services: Services | None, 
         worker, sweep = services.worker, services.sweep
         snap.worker_last_run, snap.worker_errors = worker.last_run, worker.errors
         snap.worker_processed, snap.worker_paused = worker.processed, worker.paused_reason is not None
-        snap.jobs["orders"] = JobFigures(sweep.status.last_run, sweep.status.last_error is not None)
+        for job in sweep.jobs:
+            snap.jobs[job.name] = JobFigures(job.status.last_run, job.status.last_error is not None, job.status.errors)
     return snap
 
 
 async def metrics(request: web.Request) -> web.Response:
-    from agent.app import CLOCK, INTAKE, JOURNAL, SERVICES  # app.py imports this module: resolve per request
-
     app = request.app
     snap = await snapshot(app[JOURNAL], app[INTAKE], app.get(SERVICES), app[CLOCK])
     return web.Response(body=app[METRICS].exposition(snap), headers={"Content-Type": CONTENT_TYPE})

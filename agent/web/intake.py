@@ -52,7 +52,7 @@ class IntakeStats:
     too_large: int = 0
 
 
-def classify(topic: str | None, body: bytes) -> Classified:
+def read_delivery(topic: str | None, body: bytes) -> Classified:
     """Decide what a signed delivery is about. Pure: no I/O."""
     resource, _, event = (topic or "").partition(".")
     try:
@@ -65,7 +65,7 @@ def classify(topic: str | None, body: bytes) -> Classified:
         # WooCommerce delivers REST error objects as if they were payloads (owner lacks rights).
         return Classified("error_payload", resource or None, error=f"WooCommerce sent an error: {payload['code']}")
     if resource == "action":
-        return _classify_action(event, payload)
+        return _action(event, payload)
     if resource in IGNORED_RESOURCES and event in KNOWN_EVENTS:
         return Classified("ignored", resource, _str_id(payload.get("id")), error=f"{resource} topics are not used")
     if resource not in WORK_RESOURCES or event not in KNOWN_EVENTS:
@@ -79,7 +79,7 @@ def classify(topic: str | None, body: bytes) -> Classified:
     return Classified("queued", resource, rid, work_key=f"{kind}:{rid}")
 
 
-def _classify_action(hook: str, payload: dict[str, Any]) -> Classified:
+def _action(hook: str, payload: dict[str, Any]) -> Classified:
     kind = ACTION_RESOURCES.get(hook)
     rid = _str_id(payload.get("arg"))
     if kind is None:
@@ -122,7 +122,7 @@ class Intake:
             log.warning("rejected a webhook with a %s signature", "missing" if signature is None else "bad")
             return web.json_response({"error": "invalid signature"}, status=401)
         topic = request.headers.get("X-WC-Webhook-Topic")
-        c = classify(topic, body)
+        c = read_delivery(topic, body)
         delivery = NewDelivery(
             received_at=self._clock.now(), headers=headers, body=body, signature="valid", state=c.state,
             topic=topic, resource=c.resource, resource_id=c.resource_id,

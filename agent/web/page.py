@@ -6,24 +6,23 @@ write, the Retry button, refuses cross-site requests exactly like ``POST /api/wo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
 
-from agent import status
+from agent.importer import Importer, progress_json
 from agent.journal import WORK_STATES, Journal, Link
-
-if TYPE_CHECKING:
-    from agent.app import Services
-    from agent.intake import Intake
+from agent.keys import CONFIG, INTAKE, JOURNAL, SERVICES
+from agent.web import status
+from agent.web.api import requeue
+from agent.web.worklist import BadFilter, work_section
 
 UNUSABLE_DELIVERIES = ("invalid_json", "unknown_topic", "error_payload")
-RETRYABLE = ("failed", "held", "skipped")
+RETRYABLE = ("failed", "held", "skipped", "waiting")
 HEADERS = {
     # the Retry button must not be clickable from inside someone else's frame
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'",
@@ -42,29 +41,9 @@ _env = jinja2.Environment(
 _env.globals["RETRYABLE"] = RETRYABLE
 
 
-@dataclass(frozen=True)
-class Parts:
-    journal: Journal
-    intake: Intake
-    services: Services | None
-
-
-def _parts(request: web.Request) -> Parts:
-    from agent.app import INTAKE, JOURNAL, SERVICES  # app.py imports this module: resolve its keys per request
-
-    app = request.app
-    return Parts(app[JOURNAL], app[INTAKE], app.get(SERVICES))
-
-
-def _render(name: str, **context: Any) -> web.Response:
+def render(name: str, **context: Any) -> web.Response:
     html = _env.get_template(name).render(**context)
     return web.Response(text=html, content_type="text/html", charset="utf-8", headers=HEADERS)
-
-
-def same_origin(request: web.Request) -> bool:
-    """The API's rule: a request a browser sends on behalf of another site carries that site's Origin."""
-    origin = request.headers.get("Origin")
-    return origin is None or origin.split("://", 1)[-1] == request.host
 
 
 def health(payload: dict[str, Any], journal_ok: bool) -> list[str]:
@@ -89,33 +68,22 @@ async def unusable_deliveries(journal: Journal, limit: int) -> list[dict[str, An
     return sorted(rows, key=lambda d: int(d["id"]), reverse=True)[:limit]
 
 
-def _state_filter(request: web.Request) -> str | None:
-    state = request.query.get("state") or None
-    if state is not None and state not in WORK_STATES:
-        raise web.HTTPBadRequest(text=f"state must be one of {', '.join(WORK_STATES)}")
-    return state
-
-
 async def _index(request: web.Request) -> web.Response:
-    from agent.app import CONFIG
-    from agent.importer import Importer, progress_json
-    from agent.worklist_view import BadFilter, work_section
-
-    parts = _parts(request)
+    journal = request.app[JOURNAL]
     tz = ZoneInfo(request.app[CONFIG].server.timezone)
     try:
-        work = await work_section(parts.journal, request.query, tz)
+        work = await work_section(journal, request.query, tz)
     except BadFilter as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
-    payload = await status.status_payload(parts.journal, parts.intake, parts.services)
+    payload = await status.status_payload(journal, request.app[INTAKE], request.app.get(SERVICES))
     try:
-        journal_ok = await parts.journal.ping()
+        journal_ok = await journal.ping()
     except Exception:  # an unusable journal is exactly what the header reports
         journal_ok = False
-    return _render(
+    return render(
         "index.html", s=payload, problems=health(payload, journal_ok), state=work["filter"].get("state"),
-        states=WORK_STATES, work_list=work, tz=str(tz), deliveries=await unusable_deliveries(parts.journal, 50),
-        imp=progress_json(await Importer(parts.journal).state()),
+        states=WORK_STATES, work_list=work, tz=str(tz), deliveries=await unusable_deliveries(journal, 50),
+        imp=progress_json(await Importer(journal).state()),
     )  # fmt: skip
 
 
@@ -134,18 +102,17 @@ async def documents(journal: Journal, key: str) -> list[dict[str, Any]]:
     link = await journal.get_link(kind, woo_id)
     if link is not None:
         docs.append(_document("Invoice" if kind == "order" else kind.capitalize(), link))
-    if kind == "order":
-        for refund in await journal.list_links("refund"):
-            if str(refund.data.get("order_id")) == woo_id:
-                docs.append(_document("Credit note", refund, f"for refund {refund.woo_id}"))
-        payment = await journal.get_link("payment", woo_id)
-        if payment is not None:
-            docs.append(_document("Payment registration", payment))
+    if kind == "order" and woo_id.isdigit():
+        facts = await journal.order_facts(woo_id)
+        for refund in sorted(facts.refunds.values(), key=lambda r: r.updated_at, reverse=True):
+            docs.append(_document("Credit note", refund, f"for refund {refund.woo_id}"))
+        if facts.payment is not None:
+            docs.append(_document("Payment registration", facts.payment))
     return docs
 
 
 async def _work(request: web.Request) -> web.Response:
-    journal = _parts(request).journal
+    journal = request.app[JOURNAL]
     key = request.match_info["key"]
     detail = await status.work_detail(journal, key)
     if detail is None:
@@ -153,7 +120,7 @@ async def _work(request: web.Request) -> web.Response:
     docs = await documents(journal, key)
     applied = [d["plan"] for d in docs if d["plan"] is not None]
     latest = detail["plan"] if detail["plan"] not in applied else None  # shown once, with its document
-    return _render("work.html", w=detail, documents=docs, latest_plan=latest)
+    return render("work.html", w=detail, documents=docs, latest_plan=latest)
 
 
 def _next_url(value: Any, default: str) -> str:
@@ -164,16 +131,7 @@ def _next_url(value: Any, default: str) -> str:
 
 
 async def _retry(request: web.Request) -> web.Response:
-    if not same_origin(request):
-        raise web.HTTPForbidden(text="cross-site request refused")  # a web page must not drive the agent
-    parts = _parts(request)
-    key = request.match_info["key"]
-    if await parts.journal.get_work(key) is None:
-        raise web.HTTPNotFound(text="no such work item")
-    await parts.journal.requeue(key)
-    await parts.journal.add_event(key, "retry requested from the status page")
-    if parts.services is not None:
-        parts.services.worker.wake()
+    key = await requeue(request, must_exist=True)
     form = await request.post()
     raise web.HTTPSeeOther(_next_url(form.get("next"), f"/work/{quote(key, safe='')}"))
 

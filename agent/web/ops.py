@@ -17,12 +17,15 @@ from aiohttp import web
 from agent.approvals import ApprovalError, Approvals
 from agent.config import Config
 from agent.journal import Journal
+from agent.keys import CONFIG, JOURNAL, SERVICES
 from agent.reconcile import Gatherer, Period
 from agent.reconcile import oss as oss_format
 from agent.reconcile.render import to_dict
+from agent.web.api import same_origin
+from agent.web.page import render as _render  # one Jinja environment, one set of security headers
 
 if TYPE_CHECKING:
-    from agent.app import Services
+    from agent.services import Services
 
 NAME_COOKIE = "agent_name"
 
@@ -35,16 +38,8 @@ class Ctx:
 
 
 def _ctx(request: web.Request) -> Ctx:
-    from agent.app import CONFIG, JOURNAL, SERVICES  # app.py imports this module: resolve its keys per request
-
     app = request.app
     return Ctx(app[CONFIG], app[JOURNAL], app.get(SERVICES))
-
-
-def _render(name: str, **context: Any) -> web.Response:
-    from agent.status_page import _render as render  # one Jinja environment, one set of security headers
-
-    return render(name, **context)
 
 
 def _gatherer(ctx: Ctx) -> Gatherer:
@@ -134,8 +129,6 @@ def _who(request: web.Request, form: Any) -> str:
 
 
 async def decide(request: web.Request) -> web.Response:
-    from agent.status_page import same_origin
-
     if not same_origin(request):
         raise web.HTTPForbidden(text="cross-site request refused")  # a web page must not drive the agent
     ctx, key, action = _ctx(request), request.match_info["key"], request.match_info["action"]

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from agent.clock import iso
-from agent.intake import Intake
 from agent.journal import Journal, WorkItem
+from agent.web.intake import Intake
 
 if TYPE_CHECKING:
-    from agent.app import Services
+    from agent.services import Services
 
 
 async def status_payload(journal: Journal, intake: Intake, services: Services | None = None) -> dict[str, Any]:
@@ -21,7 +21,7 @@ async def status_payload(journal: Journal, intake: Intake, services: Services | 
     deliveries["rejected"] = intake.stats.rejected
     deliveries["too_large"] = intake.stats.too_large
     payload: dict[str, Any] = {"deliveries": deliveries, "work": counts.work}
-    deleted = [link for link in await journal.list_links("refund") if link.state == "deleted_in_woo"]
+    deleted = await journal.list_links("refund", state="deleted_in_woo")
     payload["attention"] = [
         {"kind": "refund_deleted", "refund_id": link.woo_id, "order_id": link.data.get("order_id"),
          "credit_note": link.dyn_number or link.dyn_id,
@@ -31,11 +31,7 @@ async def status_payload(journal: Journal, intake: Intake, services: Services | 
     if services is not None:
         worker, sweep = services.worker, services.sweep
         payload["worker"] = {"processed": worker.processed, "paused": worker.paused_reason}
-        payload["sweep"] = {
-            "last_run": iso(sweep.status.last_run) if sweep.status.last_run else None,
-            "last_error": sweep.status.last_error, "orders_hinted": sweep.status.orders_hinted,
-            "webhooks": vars(sweep.status.webhooks),
-        }  # fmt: skip
+        payload["sweep"] = sweep.status()
     return payload
 
 

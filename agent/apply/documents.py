@@ -1,0 +1,197 @@
+"""Invoices, credit notes and payment registrations in Dynaccount, exactly once in effect.
+
+Every non-idempotent call is preceded by an intent row. When an intent from an earlier attempt is
+found (that attempt crashed or lost its response), the document is looked up by its deterministic
+reference before anything is created again. Links (Woo id ↔ Dynaccount id/number) are stored as
+soon as a document is known, so a later attempt never has to guess. The order's
+:class:`~agent.journal.OrderFacts` are read once per run and kept current here, as every link and
+intent of an order is written here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from agent.apply.fields import (
+    complete_creditnote,
+    credit_lines,
+    invoice_header,
+    invoice_lines,
+    same_lines,
+    unix,
+)
+from agent.apply.masterdata import MasterData
+from agent.clock import Clock
+from agent.dynaccount.assumptions import CREDITNOTE_LINE_TABLE, CREDITNOTE_TABLE
+from agent.dynaccount.client import DynaccountClient
+from agent.dynaccount.models import CreditNote, Invoice
+from agent.journal import Journal, Link, OrderFacts
+from agent.outcomes import ErrorKind, WorkError
+from agent.plan import CreditNotePlan, InvoicePlan, PaymentDecision
+
+log = logging.getLogger(__name__)
+
+
+class Applier(MasterData):
+    def __init__(
+        self, journal: Journal, dyn: DynaccountClient, clock: Clock, *, payment_account: str, payment_draft: str
+    ) -> None:
+        super().__init__(journal, dyn)
+        self._clock = clock
+        self._payment_account = payment_account
+        self._payment_draft = payment_draft
+
+    async def get_invoice(self, invoice_id: int) -> Invoice:
+        return await self._dyn.get_invoice(invoice_id)
+
+    async def sync_booked(self, facts: OrderFacts) -> None:
+        """Trust Dynaccount over the journal: an invoice booked after its link was last written (a crash
+        or a lost answer right after booking, or a human booking a draft) is recorded as booked before
+        planning, so refunds are credited, never netted into an invoice that can no longer change."""
+        link = facts.invoice
+        if link is None or not link.dyn_id or link.state == "booked":
+            return
+        current = await self._dyn.get_invoice(int(link.dyn_id))
+        if current.is_booked:
+            await self._put(facts, "order", facts.order_id, state="booked", dyn_id=current.id,
+                            dyn_number=current.number, reference=link.reference, amount=str(current.total_amount),
+                            data=link.data)  # fmt: skip
+
+    async def _put(self, facts: OrderFacts, kind: str, woo_id: str | int, **fields: object) -> Link:
+        link = await self._journal.put_link(kind, woo_id, order_id=facts.order_id, **fields)  # type: ignore[arg-type]
+        facts.add(link)
+        return link
+
+    async def _start(self, facts: OrderFacts, intent: str) -> None:
+        facts.intents[intent] = await self._journal.start_intent(intent, order_id=facts.order_id)
+
+    async def _finish(self, facts: OrderFacts, intent: str, result: str) -> None:
+        done = await self._journal.finish_intent(intent, result)
+        if done is not None:
+            facts.intents[intent] = done
+
+    # -- invoices ---------------------------------------------------------------------------------
+
+    async def apply_invoice(self, plan: InvoicePlan, debtor_number: str, facts: OrderFacts) -> Invoice:
+        header = invoice_header(plan, debtor_number, self._clock.now())
+        lines = invoice_lines(plan.lines)
+        invoice = await self._existing_invoice(plan, facts)
+        if invoice is not None and invoice.is_booked and plan.refunds_netted:
+            # Booked meanwhile: a plan netting refunds no longer applies; the refunds become credit notes.
+            raise WorkError(f"invoice {invoice.number} was booked meanwhile; re-planning", ErrorKind.TRANSIENT)
+        if invoice is None:
+            await self._start(facts, f"create-invoice:{plan.reference}")
+            invoice = await self._dyn.create_invoice(header, lines, plan.reference)
+            await self._finish(facts, f"create-invoice:{plan.reference}", str(invoice.id))
+        elif not invoice.is_booked and not same_lines(invoice, lines):
+            # A draft whose order changed, or whose lines an interrupted attempt left incomplete.
+            invoice = await self._dyn.replace_invoice_lines(invoice.id, header, lines)
+        await self._link_invoice(plan, invoice, facts)
+        if plan.mode == "booked" and not invoice.is_booked:
+            await self._start(facts, f"book-invoice:{plan.reference}")
+            invoice = await self._dyn.book_invoice(invoice.id)  # A-20; harmless if repeated
+            await self._finish(facts, f"book-invoice:{plan.reference}", str(invoice.number))
+            await self._link_invoice(plan, invoice, facts)
+        return invoice
+
+    async def _existing_invoice(self, plan: InvoicePlan, facts: OrderFacts) -> Invoice | None:
+        if facts.invoice and facts.invoice.dyn_id:
+            return await self._dyn.get_invoice(int(facts.invoice.dyn_id))
+        if f"create-invoice:{plan.reference}" in facts.intents:
+            # An earlier attempt may have created it and lost the answer: look before creating.
+            return await self._dyn.find_invoice_by_reference(plan.reference)
+        return None
+
+    async def _link_invoice(self, plan: InvoicePlan, invoice: Invoice, facts: OrderFacts) -> None:
+        await self._put(
+            facts, "order", plan.order_id, state="booked" if invoice.is_booked else "draft", dyn_id=invoice.id,
+            dyn_number=invoice.number, reference=plan.reference, amount=str(invoice.total_amount),
+            data={"plan": plan.to_dict(), "vat": str(invoice.vat_amount)},
+        )  # fmt: skip
+
+    # -- payments ---------------------------------------------------------------------------------
+
+    async def register_payment(self, facts: OrderFacts, kind: str, woo_id: int, payment: PaymentDecision,
+                               invoice: Invoice, reference: str) -> bool:  # fmt: skip
+        """Register ``payment`` once; ``kind`` is payment (invoice) or payout (refund)."""
+        known = facts.payment if kind == "payment" else facts.payouts.get(int(woo_id))
+        if not payment.register or known is not None:
+            return False
+        intent = f"register-{kind}:{reference}"
+        if intent in facts.intents:
+            found = await self._dyn.find_payment_by_reference(reference)
+            if found is not None and found.complete:
+                await self._put(facts, kind, woo_id, state="registered", dyn_id=found.enclosure_id,
+                                reference=reference, amount=str(found.amount))  # fmt: skip
+                return True
+            if found is not None:
+                await self._dyn.delete_payment(found.enclosure_id)
+        await self._start(facts, intent)
+        amount = payment.amount if kind == "payment" else -payment.amount
+        registered = await self._dyn.register_payment(
+            invoice, amount, unix(payment.date, self._clock.now()), reference,
+            bank_account=payment.account or self._payment_account, draft_name=self._payment_draft,
+        )  # fmt: skip
+        await self._finish(facts, intent, str(registered.enclosure_id))
+        await self._put(facts, kind, woo_id, state="registered", dyn_id=registered.enclosure_id,
+                        reference=reference, amount=str(amount))  # fmt: skip
+        return True
+
+    # -- credit notes -----------------------------------------------------------------------------
+
+    async def apply_creditnote(self, plan: CreditNotePlan, invoice_id: int, facts: OrderFacts) -> CreditNote:
+        note = await self._existing_creditnote(plan, facts)
+        if note is not None and not note.is_booked and not complete_creditnote(note, plan):
+            # An interrupted attempt left the header without (all) its lines: it is not booked, so it
+            # can go, and the credit note is made again in one piece.
+            await self._discard_creditnote(note)
+            note = None
+        if note is None:
+            await self._start(facts, f"create-creditnote:{plan.reference}")
+            note = await self._dyn.create_creditnote(
+                invoice_id, credit_lines(plan.lines), plan.reference, plan.text,
+                time=unix(plan.date, self._clock.now()),
+            )  # fmt: skip
+            await self._finish(facts, f"create-creditnote:{plan.reference}", str(note.id))
+        await self._link_creditnote(plan, note, facts)
+        if plan.mode == "booked" and not note.is_booked:
+            await self._start(facts, f"book-creditnote:{plan.reference}")
+            note = await self._dyn.book_creditnote(note.id)
+            await self._finish(facts, f"book-creditnote:{plan.reference}", str(note.number))
+            await self._link_creditnote(plan, note, facts)
+        return note
+
+    async def _discard_creditnote(self, note: CreditNote) -> None:
+        for line in note.lines:
+            await self._dyn.delete(CREDITNOTE_LINE_TABLE, line.id)
+        await self._dyn.delete(CREDITNOTE_TABLE, note.id)
+        await self._journal.add_event(None, f"discarded incomplete credit note id {note.id} ({note.requisition})",
+                                      level="warning")  # fmt: skip
+
+    async def _existing_creditnote(self, plan: CreditNotePlan, facts: OrderFacts) -> CreditNote | None:
+        link = facts.refunds.get(plan.refund_id)
+        if link and link.dyn_id:
+            return await self._dyn.get_creditnote(int(link.dyn_id))
+        if f"create-creditnote:{plan.reference}" in facts.intents:
+            return await self._dyn.find_creditnote_by_reference(plan.reference)
+        return None
+
+    async def _link_creditnote(self, plan: CreditNotePlan, note: CreditNote, facts: OrderFacts) -> None:
+        await self._put(
+            facts, "refund", plan.refund_id, state="booked" if note.is_booked else "draft", dyn_id=note.id,
+            dyn_number=note.number, reference=plan.reference, amount=str(note.total_amount),
+            data={"plan": plan.to_dict(), "order_id": plan.order_id},
+        )  # fmt: skip
+
+    # -- refunds WooCommerce changed ----------------------------------------------------------------
+
+    async def mark_netted(self, facts: OrderFacts, refund_id: int, invoice: Invoice) -> None:
+        """The draft invoice was booked net of this refund: crediting it again would count it twice."""
+        await self._put(facts, "refund", refund_id, state="netted", reference=f"netted into {invoice.number}",
+                        data={"order_id": facts.order_id})  # fmt: skip
+
+    async def mark_deleted(self, facts: OrderFacts, link: Link) -> None:
+        """A credited refund was deleted in WooCommerce (no webhook says so): kept, marked for a human."""
+        await self._put(facts, "refund", link.woo_id, state="deleted_in_woo", dyn_id=link.dyn_id,
+                        dyn_number=link.dyn_number, reference=link.reference, amount=link.amount,
+                        data=link.data)  # fmt: skip

@@ -1,0 +1,94 @@
+"""Links (WooCommerce object ↔ Dynaccount object) and intents (a non-idempotent call about to be made).
+
+Links and intents that belong to an order carry its id in an indexed ``order_id`` column, so
+``order_facts`` reads all of an order's state in one call instead of scanning a kind.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agent.journal.db import Database
+from agent.journal.types import Intent, Link, OrderFacts, intent_row, link_row
+
+
+class LinkJournal:
+    db: Database
+
+    async def order_facts(self, order_id: int | str) -> OrderFacts:
+        """The order's invoice, payment, refunds, payouts and intents (one read, by the order id index)."""
+        facts = OrderFacts(int(order_id))
+        for row in await self.db.read("SELECT * FROM links WHERE order_id = ?", (str(order_id),)):
+            facts.add(link_row(row))
+        for row in await self.db.read("SELECT * FROM intents WHERE order_id = ?", (str(order_id),)):
+            facts.intents[row["key"]] = intent_row(row)
+        return facts
+
+    async def get_link(self, kind: str, woo_id: str | int) -> Link | None:
+        rows = await self.db.read("SELECT * FROM links WHERE kind = ? AND woo_id = ?", (kind, str(woo_id)))
+        return link_row(rows[0]) if rows else None
+
+    async def list_links(self, kind: str, *, limit: int = 10_000, state: str | None = None) -> list[Link]:
+        where, args = ("AND state = ?", (state,)) if state else ("", ())
+        rows = await self.db.read(
+            f"SELECT * FROM links WHERE kind = ? {where} ORDER BY updated_at DESC LIMIT ?", (kind, *args, limit)
+        )
+        return [link_row(r) for r in rows]
+
+    async def put_link(
+        self,
+        kind: str,
+        woo_id: str | int,
+        *,
+        state: str,
+        dyn_id: str | int | None = None,
+        dyn_number: str | int | None = None,
+        reference: str | None = None,
+        amount: str | None = None,
+        data: dict[str, Any] | None = None,
+        order_id: str | int | None = None,
+    ) -> Link:
+        """Write a link and return it as stored (so a caller can keep its facts current)."""
+        now = self.db.clock.now()
+        async with self.db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "INSERT INTO links (kind, woo_id, dyn_id, dyn_number, state, reference, amount, data, updated_at,"
+                " order_id) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (kind, woo_id) DO UPDATE SET"
+                " dyn_id = excluded.dyn_id, dyn_number = excluded.dyn_number, state = excluded.state,"
+                " reference = excluded.reference, amount = excluded.amount, data = excluded.data,"
+                " updated_at = excluded.updated_at, order_id = COALESCE(excluded.order_id, order_id) RETURNING *",
+                (kind, str(woo_id), _opt(dyn_id), _opt(dyn_number), state, reference, amount,
+                 json.dumps(data or {}, default=str), now, _opt(order_id)),
+            )  # fmt: skip
+        return link_row(next(iter(rows)))
+
+    async def start_intent(self, key: str, *, order_id: str | int | None = None) -> Intent:
+        """Record that a non-idempotent call is about to be made; returns the intent as now stored."""
+        now = self.db.clock.now()
+        async with self.db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "INSERT INTO intents (key, state, attempts, started_at, order_id) VALUES (?, 'started', 1, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET attempts = attempts + 1, started_at = excluded.started_at,"
+                " state = CASE WHEN state = 'done' THEN 'done' ELSE 'started' END,"
+                " order_id = COALESCE(excluded.order_id, order_id) RETURNING *",
+                (key, now, _opt(order_id)),
+            )
+        return intent_row(next(iter(rows)))
+
+    async def finish_intent(self, key: str, result: str) -> Intent | None:
+        now = self.db.clock.now()
+        async with self.db.transaction() as conn:
+            rows = await conn.execute_fetchall(
+                "UPDATE intents SET state = 'done', finished_at = ?, result = ? WHERE key = ? RETURNING *",
+                (now, result, key),
+            )
+        return intent_row(next(iter(rows))) if rows else None
+
+    async def get_intent(self, key: str) -> Intent | None:
+        rows = await self.db.read("SELECT * FROM intents WHERE key = ?", (key,))
+        return intent_row(rows[0]) if rows else None
+
+
+def _opt(value: str | int | None) -> str | None:
+    return None if value is None else str(value)

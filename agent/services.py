@@ -1,0 +1,47 @@
+"""What the composition root hands to the web edge and the one-off commands: the built services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agent.clock import Clock
+from agent.config import Config
+from agent.dynaccount.client import DynaccountClient
+from agent.journal import Journal, WorkItem
+from agent.orders import OrderProcessor
+from agent.outcomes import Outcome
+from agent.sweep import Sweep
+from agent.woo.client import WooClient
+from agent.worker import Processor, Worker
+
+
+@dataclass
+class Services:
+    config: Config
+    clock: Clock
+    journal: Journal
+    woo: WooClient
+    dyn: DynaccountClient
+    orders: OrderProcessor
+    worker: Worker
+    sweep: Sweep
+
+
+class Dispatcher:
+    """Route a work item to the processor for its kind; kinds with nothing to do say why."""
+
+    NOTHING_TO_DO = {
+        "product": "product changes need no accounting (Dynaccount is the stock master)",
+        "variation": "product changes need no accounting (Dynaccount is the stock master)",
+        "customer": "customer details are sent with the customer's next invoice",
+        "subscription": "subscriptions are invoiced through their renewal orders",
+    }
+
+    def __init__(self, processors: dict[str, Processor]) -> None:
+        self._processors = processors
+
+    async def __call__(self, item: WorkItem) -> Outcome:
+        processor = self._processors.get(item.kind)
+        if processor is not None:
+            return await processor(item)
+        return Outcome("skipped", self.NOTHING_TO_DO.get(item.kind, f"nothing is done for {item.kind} items"))

@@ -1,0 +1,91 @@
+"""Webhooks are hints: the sweep finds what they missed, in three small jobs on one timer.
+
+* ``reconcile`` (REST poll for orders modified since the last pass),
+* ``webhooks`` (the agent's webhooks exist and are active),
+* ``drafts`` (a draft invoice a human booked in Dynaccount re-queues its order).
+
+Each job keeps its own last run and last error; one failing does not stop the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from agent.clock import Clock, iso
+from agent.dynaccount.client import DynaccountClient
+from agent.dynaccount.errors import DynaccountError
+from agent.journal import Journal
+from agent.sweep.drafts import DraftsWatch
+from agent.sweep.jobs import Job, JobStatus
+from agent.sweep.reconcile import CURSOR, ReconcileOrders
+from agent.sweep.webhooks import TOPICS, WebhookHealth, WebhookReport
+from agent.woo.client import WooClient
+from agent.woo.errors import WooError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CURSOR", "TOPICS", "JobStatus", "Sweep", "WebhookReport"]
+
+
+class Sweep:
+    def __init__(self, journal: Journal, woo: WooClient, dyn: DynaccountClient, clock: Clock, *, interval: float,
+                 overlap: float, lookback: float, webhook_url: str | None, webhook_secret: str) -> None:  # fmt: skip
+        self._clock = clock
+        self._interval = interval
+        self.reconcile = ReconcileOrders(journal, woo, clock, overlap=overlap, lookback=lookback)
+        self.webhooks = WebhookHealth(journal, woo, webhook_url=webhook_url, webhook_secret=webhook_secret)
+        self.drafts = DraftsWatch(journal, dyn)
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def jobs(self) -> tuple[Job, ...]:
+        return (self.reconcile, self.webhooks, self.drafts)
+
+    async def run_once(self) -> int:
+        """One pass of every job; returns how many orders the reconciliation re-opened."""
+        counts = [await self._run(job) for job in self.jobs]
+        return counts[0]
+
+    async def _run(self, job: Job) -> int:
+        now = self._clock.now()
+        try:
+            count = await job.run()
+        except (WooError, DynaccountError, OSError) as exc:
+            if job.status.last_error is None:
+                log.warning("sweep job %s failed: %s", job.name, exc)
+            job.status.last_error = str(exc)
+            job.status.errors += 1
+            return 0
+        job.status.last_run, job.status.last_error = now, None
+        return count
+
+    async def heal_webhooks(self) -> WebhookReport:
+        return await self.webhooks.heal()
+
+    def status(self) -> dict[str, Any]:
+        """For /api/status: each job's last run and last error, and what the jobs found."""
+        jobs = {job.name: {"last_run": iso(job.status.last_run) if job.status.last_run else None,
+                           "last_error": job.status.last_error} for job in self.jobs}  # fmt: skip
+        runs = [job.status.last_run for job in self.jobs if job.status.last_run]
+        errors = [f"{job.name}: {job.status.last_error}" for job in self.jobs if job.status.last_error]
+        return {
+            "last_run": iso(max(runs)) if runs else None, "last_error": "; ".join(errors) or None,
+            "orders_hinted": self.reconcile.orders_hinted, "webhooks": vars(self.webhooks.report), "jobs": jobs,
+        }  # fmt: skip
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="sweep")
+
+    async def _loop(self) -> None:
+        while True:
+            await self.run_once()
+            await asyncio.sleep(self._interval)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,33 @@
+"""Drafts watch: a draft invoice is booked by a human in Dynaccount, which sends no signal. Each pass
+asks Dynaccount about the drafts the journal knows and re-queues an order only when its invoice's
+booked state changed, so refunds waiting for the booking are credited once it happened."""
+
+from __future__ import annotations
+
+from agent.dynaccount.client import DynaccountClient
+from agent.dynaccount.errors import DynaccountNotFound
+from agent.journal import Journal
+from agent.sweep.jobs import JobStatus
+
+
+class DraftsWatch:
+    name = "drafts_watch"
+
+    def __init__(self, journal: Journal, dyn: DynaccountClient) -> None:
+        self._journal = journal
+        self._dyn = dyn
+        self.status = JobStatus()
+
+    async def run(self) -> int:
+        count = 0
+        for link in await self._journal.list_links("order", state="draft"):
+            if not link.dyn_id:
+                continue
+            try:
+                invoice = await self._dyn.get_invoice(int(link.dyn_id))
+            except DynaccountNotFound:
+                continue  # deleted by a human: nothing was booked, and the next order change says so
+            if invoice.is_booked:
+                await self._journal.hint_work(f"order:{link.woo_id}")
+                count += 1
+        return count

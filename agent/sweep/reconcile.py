@@ -1,0 +1,49 @@
+"""Reconcile orders: ``GET /orders?modified_after=…`` with an overlap window (WooCommerce's filter is
+exclusive and has second resolution); each order found becomes due work. An order whose delivery
+was lost, merged or never sent (disabled webhook) is found here."""
+
+from __future__ import annotations
+
+from agent.clock import Clock, iso
+from agent.journal import Journal
+from agent.sweep.jobs import JobStatus
+from agent.woo.client import WooClient
+
+CURSOR = "sweep.orders.modified_after"
+
+
+class ReconcileOrders:
+    name = "reconcile_orders"
+
+    def __init__(self, journal: Journal, woo: WooClient, clock: Clock, *, overlap: float, lookback: float) -> None:
+        self._journal = journal
+        self._woo = woo
+        self._clock = clock
+        self._overlap = overlap
+        self._lookback = lookback
+        self.status = JobStatus()
+        self.orders_hinted = 0
+
+    async def run(self) -> int:
+        now = self._clock.now()
+        cursor = await self._journal.get_value(CURSOR)
+        since = float(cursor) - self._overlap if cursor else now - self._lookback
+        count = 0
+        async for order in self._woo.iter_orders(modified_after=iso(since).rstrip("Z"), dates_are_gmt=True,
+                                                 orderby="modified", order="asc"):  # fmt: skip
+            if await self._already_seen(order.id, order.date_modified_gmt):
+                continue  # the overlap window brings back orders already handled in this state
+            await self._journal.hint_work(f"order:{order.id}")
+            count += 1
+        await self._journal.set_value(CURSOR, repr(now))
+        self.orders_hinted += count
+        return count
+
+    async def _already_seen(self, order_id: int, modified: str | None) -> bool:
+        key = f"order:{order_id}"
+        item = await self._journal.get_work(key)
+        if item is None or item.state in ("pending", "running") or modified is None:
+            return False
+        snapshot = await self._journal.latest_snapshot(key)
+        resource = snapshot[0] if snapshot else None
+        return isinstance(resource, dict) and resource.get("date_modified_gmt") == modified
