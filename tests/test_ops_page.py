@@ -169,3 +169,26 @@ async def test_work_list_for_a_bookkeeper(tmp_path: Path) -> None:
         page2 = await dump_dom(tmp_path, s.agent_url + more.group(1).replace("&amp;", "&"))
         rows2 = re.findall(r'<tr id="([^"]+)">', page2)
         assert rows2 == [f"order:{90_000 + n}" for n in range(9, -1, -1)]
+
+
+async def test_a_webhook_reactivated_by_the_agent_stays_shown(tmp_path: Path) -> None:
+    """Shown on the page after the next health check found it healthy again, in the shop's time zone."""
+    import aiohttp
+
+    clock = ManualClock()
+    async with demo_stack(tmp_path / "stack", delivery_delay=0.0, clock=clock, autostart=False) as s:
+        hooks = await s.shop.list_webhooks()
+        [updated] = [h for h in hooks if h.topic == "order.updated"]
+        await s.shop.update_webhook(updated.id, status="disabled")
+        await s.services.sweep.webhooks.run()
+        await s.services.sweep.webhooks.run()  # healthy again: the job's own report no longer names it
+        assert s.services.sweep.webhooks.report.reactivated == []
+        async with aiohttp.ClientSession() as session, session.get(f"{s.agent_url}/") as resp:
+            html = await resp.text()
+        from zoneinfo import ZoneInfo
+
+        from agent.web.worklist import local
+
+        when = local(clock.now(), ZoneInfo(s.config.server.timezone))
+        assert re.search(rf'<ul class="webhook-events"><li><span class="when">{when}</span> webhook order.updated was '
+                         r"disabled: re-activated</li>", html)

@@ -7,6 +7,7 @@ connection; every query here is answered from an index.
 from __future__ import annotations
 
 from agent.journal import Journal
+from agent.journal.types import Event
 
 
 class OpsJournal:
@@ -18,3 +19,12 @@ class OpsJournal:
         rows = await self._journal.db.read("SELECT MIN(pending_since) FROM work_items WHERE state = 'pending'")
         value = next(iter(rows))[0] if rows else None
         return float(value) if value is not None else None
+
+    async def webhook_events(self, limit: int = 10) -> list[Event]:
+        """What the webhook-health job changed (re-activated, created), newest first: kept, not only logged."""
+        rows = await self._journal.db.read(
+            "SELECT * FROM events WHERE work_key IS NULL AND message LIKE 'webhook %' ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [Event(id=r["id"], at=r["at"], work_key=None, level=r["level"], message=r["message"], data=None)
+                for r in rows]  # fmt: skip

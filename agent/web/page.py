@@ -16,10 +16,11 @@ from aiohttp import web
 
 from agent.importer import Importer, progress_json
 from agent.journal import WORK_STATES, Journal, Link
+from agent.journal.ops import OpsJournal
 from agent.keys import CONFIG, INTAKE, JOURNAL, SERVICES
 from agent.web import status
 from agent.web.api import requeue
-from agent.web.worklist import BadFilter, work_section
+from agent.web.worklist import BadFilter, local, work_section
 
 UNUSABLE_DELIVERIES = ("invalid_json", "unknown_topic", "error_payload")
 RETRYABLE = ("failed", "held", "skipped", "waiting")
@@ -84,6 +85,7 @@ async def _index(request: web.Request) -> web.Response:
         "index.html", s=payload, problems=health(payload, journal_ok), state=work["filter"].get("state"),
         states=WORK_STATES, work_list=work, tz=str(tz), deliveries=await unusable_deliveries(journal, 50),
         imp=progress_json(await Importer(journal).state()),
+        webhook_events=[(local(e.at, tz), e.message) for e in await OpsJournal(journal).webhook_events(5)],
     )  # fmt: skip
 
 
