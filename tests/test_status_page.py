@@ -107,8 +107,15 @@ class Page:
 
     async def click(self, selector: str) -> None:
         """A real mouse click in the middle of the element."""
-        box = await self.js(f"(() => {{ const r = document.querySelector({json.dumps(selector)})"
-                            f".getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; }})()")  # fmt: skip
+        # Input sent before the page has painted is dropped by Chromium (seen under load: the click never
+        # reached the form), so wait until the document is complete and two frames were drawn.
+        await self.wait_for("document.readyState === 'complete'")
+        await self.send("Runtime.evaluate", awaitPromise=True, returnByValue=True,
+                        expression="new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(1))))")
+        # scrolled into view first, as a person would: a point outside the viewport receives no click
+        box = await self.js(f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+                            f" e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect();"
+                            f" return [r.x + r.width / 2, r.y + r.height / 2]; }})()")  # fmt: skip
         for kind in ("mousePressed", "mouseReleased"):
             await self.send("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
 
