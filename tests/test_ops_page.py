@@ -51,7 +51,6 @@ async def click_decision(s: Stack, tmp_path: Path, action: str, key: str, fields
         await page.wait_for(f"document.querySelector('{form}') !== null")
         for name, value in fields.items():
             await page.js(f"document.querySelector('{form} input[name=\"{name}\"]').value = {value!r}")
-        await page.js(f"document.querySelector('{form} button').scrollIntoView({{block: 'center'}})")
         await page.click(f"{form} button")
         await page.wait_for("document.readyState === 'complete' && /[?&](done|error)=/.test(location.search)")
         return str(await page.js("document.body.innerText"))
