@@ -149,6 +149,9 @@ async def test_work_list_for_a_bookkeeper(tmp_path: Path) -> None:
             assert cells[:6] == [order.number, local.strftime("%Y-%m-%d %H:%M"), name, f"{order.total} {order.currency}",
                                  str(link.dyn_number), "done"]
         assert f"Times in {s.config.server.timezone}" in text(dom)
+        # the item's timeline, too, is in the shop's time zone (the JSON API keeps UTC with a Z)
+        item = text(await dump_dom(tmp_path, f"{s.agent_url}/work/order:{ids[0]}"))
+        assert datetime.fromtimestamp(clock.now(), tz).strftime("%Y-%m-%d %H:%M:%S") in item
         # text search by e-mail, and an order-date window that holds nothing
         first = await s.shop.get_order(ids[0])
         found = await dump_dom(tmp_path, f"{s.agent_url}/?q={first.billing.email}")

@@ -20,7 +20,7 @@ from agent.journal.ops import OpsJournal
 from agent.keys import CONFIG, INTAKE, JOURNAL, SERVICES
 from agent.web import status
 from agent.web.api import requeue
-from agent.web.worklist import BadFilter, local, work_section
+from agent.web.worklist import BadFilter, local, local_z, work_section
 
 UNUSABLE_DELIVERIES = ("invalid_json", "unknown_topic", "error_payload")
 RETRYABLE = ("failed", "held", "skipped", "waiting")
@@ -40,6 +40,7 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 _env.globals["RETRYABLE"] = RETRYABLE
+_env.filters["local"] = local_z  # {{ iso_z|local(tz) }}: times in the shop's time zone
 
 
 def render(name: str, **context: Any) -> web.Response:
@@ -83,7 +84,7 @@ async def _index(request: web.Request) -> web.Response:
         journal_ok = False
     return render(
         "index.html", s=payload, problems=health(payload, journal_ok), state=work["filter"].get("state"),
-        states=WORK_STATES, work_list=work, tz=str(tz), deliveries=await unusable_deliveries(journal, 50),
+        states=WORK_STATES, work_list=work, tz=tz, deliveries=await unusable_deliveries(journal, 50),
         imp=progress_json(await Importer(journal).state()),
         webhook_events=[(local(e.at, tz), e.message) for e in await OpsJournal(journal).webhook_events(5)],
     )  # fmt: skip
@@ -122,7 +123,8 @@ async def _work(request: web.Request) -> web.Response:
     docs = await documents(journal, key)
     applied = [d["plan"] for d in docs if d["plan"] is not None]
     latest = detail["plan"] if detail["plan"] not in applied else None  # shown once, with its document
-    return render("work.html", w=detail, documents=docs, latest_plan=latest)
+    tz = ZoneInfo(request.app[CONFIG].server.timezone)
+    return render("work.html", w=detail, documents=docs, latest_plan=latest, tz=tz)
 
 
 def _next_url(value: Any, default: str) -> str:

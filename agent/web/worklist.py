@@ -30,6 +30,13 @@ def local_iso(gmt: str | None, tz: ZoneInfo) -> str:
     return datetime.fromisoformat(gmt[:19]).replace(tzinfo=UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
+def local_z(text: str | None, tz: ZoneInfo) -> str:
+    """An ISO time with ``Z`` (the JSON API's form) in the shop's time zone, for the page."""
+    if not text:
+        return ""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _day(text: str | None, what: str) -> date | None:
     if not text:
         return None
