@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from agent.approvals import Approvals
 from agent.importer import Importer, Progress, terminal_progress
@@ -115,12 +116,13 @@ async def webhooks(agent: Services, heal: bool) -> str:
 
 
 async def reconcile(agent: Services, start: date, end: date) -> Report:
-    """The books beside the shop for [start, end)."""
-    return await Gatherer(agent.woo, agent.dyn, agent.config.plan).report(Period(start, end))
+    """The books beside the shop for the days [start, end) in the shop's time zone."""
+    tz = ZoneInfo(agent.config.server.timezone)
+    return await Gatherer(agent.woo, agent.dyn, agent.config.plan).report(Period(start, end, tz))
 
 
 async def oss(agent: Services, quarter: str) -> OssReport:
-    return await Gatherer(agent.woo, agent.dyn, agent.config.plan).oss(quarter)
+    return await Gatherer(agent.woo, agent.dyn, agent.config.plan).oss(quarter, ZoneInfo(agent.config.server.timezone))
 
 
 async def held(agent: Services) -> str:

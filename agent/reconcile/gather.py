@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 from agent.dynaccount import assumptions as A
@@ -27,8 +27,6 @@ from agent.woo.models import Order, Refund
 LOOKBACK = timedelta(days=31)  # an order paid up to a month after it was created still finds its period
 
 
-def _ts(day: date) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
 
 
 def _customer(order: Order) -> str:
@@ -58,11 +56,26 @@ def shop_credit(refund: Refund, order: Order) -> ShopDoc:
 
 @dataclass(frozen=True)
 class Period:
+    """Days [start, end) in the shop's time zone: a month closes at the shop's midnight, not at UTC's."""
+
     start: date
     end: date  # exclusive
+    tz: tzinfo = UTC
+
+    def instant(self, day: date) -> datetime:
+        return datetime(day.year, day.month, day.day, tzinfo=self.tz).astimezone(UTC)
+
+    @property
+    def bounds(self) -> tuple[datetime, datetime]:
+        return self.instant(self.start), self.instant(self.end)
 
     def holds(self, iso_gmt: str) -> bool:
-        return bool(iso_gmt) and self.start.isoformat() <= iso_gmt[:10] < self.end.isoformat()
+        """A WooCommerce ``*_gmt`` date (UTC without offset) within the period."""
+        if not iso_gmt:
+            return False
+        at = datetime.fromisoformat(iso_gmt[:19]).replace(tzinfo=UTC)
+        first, after = self.bounds
+        return first <= at < after
 
 
 class Gatherer:
@@ -91,17 +104,16 @@ class Gatherer:
         return reconcile(period.start, period.end, shop, books, books_elsewhere=books_elsewhere,
                          shop_elsewhere=shop_elsewhere)  # fmt: skip
 
-    async def oss(self, quarter: str) -> OssReport:
-        """The quarter's OSS figures from the booked documents dated in it."""
+    async def oss(self, quarter: str, tz: tzinfo = UTC) -> OssReport:
+        """The quarter's OSS figures from the booked documents dated in it (days in the shop's time zone)."""
         start, end = parse_quarter(quarter)
         await self._load_places()
-        return oss_report(quarter, await self.books(Period(start, end)))
+        return oss_report(quarter, await self.books(Period(start, end, tz)))
 
     # -- WooCommerce -----------------------------------------------------------------------------
 
     async def shop(self, period: Period) -> list[ShopDoc]:
-        start = datetime(period.start.year, period.start.month, period.start.day, tzinfo=UTC)
-        end = datetime(period.end.year, period.end.month, period.end.day, tzinfo=UTC)
+        start, end = period.bounds
         docs = []
         async for order in self._woo.iter_orders(after=start - LOOKBACK, before=end, orderby="date", order="asc"):
             self._orders[order.id] = order
@@ -153,7 +165,7 @@ class Gatherer:
         return self._places.get(code) or VatPlace(code, "", Decimal(0), oss=False)
 
     async def books(self, period: Period) -> list[BookDoc]:
-        start, end = _ts(period.start), _ts(period.end)
+        start, end = (int(b.timestamp()) for b in period.bounds)
         invoices = await self._dyn.invoices_dated(start, end)
         for inv in invoices:
             self._invoice_heads[inv.id] = (inv.requisition, inv.currency_name)

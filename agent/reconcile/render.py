@@ -27,7 +27,7 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 def to_text(report: Report) -> str:
     c = report.counts
-    out = [f"Reconciliation {report.start} – {report.end} (end exclusive, UTC dates)",
+    out = [f"Reconciliation {report.start} – {report.end} (end exclusive, days in the shop's time zone)",
            f"WooCommerce: {c.orders} orders to invoice, {c.refunds} refunds",
            f"Dynaccount:  {c.invoices} invoices, {c.creditnotes} credit notes by the agent"
            + (f", {c.other_documents} other documents" if c.other_documents else ""),

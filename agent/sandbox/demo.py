@@ -16,10 +16,11 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -233,14 +234,15 @@ async def print_reconciliation(stack: Stack) -> bool:
     from agent.reconcile.oss import to_table
 
     gatherer = Gatherer(stack.services.woo, stack.services.dyn, stack.config.plan)
-    today = datetime.now(UTC).date()
-    report = await gatherer.report(Period(today, today + timedelta(days=1)))
+    tz = ZoneInfo(stack.config.server.timezone)
+    today = datetime.now(tz).date()
+    report = await gatherer.report(Period(today, today + timedelta(days=1), tz))
     quarter = f"{today.year}Q{(today.month - 1) // 3 + 1}"
     print("reconciliation:      " + ("everything agrees" if report.ok else f"{len(report.differences)} difference(s)")
           + f"  ({stack.agent_url}/reconcile)")  # fmt: skip
     for difference in report.differences:
         print(f"DIFFERENCE {difference.message}")
-    print(to_table(await gatherer.oss(quarter)))
+    print(to_table(await gatherer.oss(quarter, tz)))
     return report.ok
 
 

@@ -77,9 +77,9 @@ async def reconcile_page(request: web.Request) -> web.Response:
     report = oss = None
     if ctx.services is not None:  # opening the page runs it: a bookkeeper comes here for the answer
         gatherer = _gatherer(ctx)
-        report = await gatherer.report(Period(start, last + timedelta(days=1)))
+        report = await gatherer.report(Period(start, last + timedelta(days=1), tz))
         try:
-            oss = await gatherer.oss(quarter)
+            oss = await gatherer.oss(quarter, tz)
         except ValueError as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
     return _render("reconcile.html", start=start, last=last, quarter=quarter, report=report, oss=oss)
@@ -87,8 +87,9 @@ async def reconcile_page(request: web.Request) -> web.Response:
 
 async def reconcile_api(request: web.Request) -> web.Response:
     ctx = _ctx(request)
-    start, last = _period(request, ZoneInfo(ctx.config.server.timezone))
-    report = await _gatherer(ctx).report(Period(start, last + timedelta(days=1)))
+    tz = ZoneInfo(ctx.config.server.timezone)
+    start, last = _period(request, tz)
+    report = await _gatherer(ctx).report(Period(start, last + timedelta(days=1), tz))
     return web.json_response(to_dict(report), status=200)
 
 
@@ -96,7 +97,8 @@ async def oss_export(request: web.Request) -> web.Response:
     """``/reconcile/oss.csv?oss=2026Q3`` and ``/api/oss?oss=2026Q3``."""
     ctx = _ctx(request)
     try:
-        report = await _gatherer(ctx).oss(_quarter(request, ZoneInfo(ctx.config.server.timezone)))
+        tz = ZoneInfo(ctx.config.server.timezone)
+        report = await _gatherer(ctx).oss(_quarter(request, tz), tz)
     except ValueError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     if request.path.endswith(".csv"):
