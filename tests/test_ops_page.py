@@ -194,3 +194,31 @@ async def test_a_webhook_reactivated_by_the_agent_stays_shown(tmp_path: Path) ->
         when = local(clock.now(), ZoneInfo(s.config.server.timezone))
         assert re.search(rf'<ul class="webhook-events"><li><span class="when">{when}</span> webhook order.updated was '
                          r"disabled: re-activated</li>", html)
+
+
+async def test_a_running_import_shows_its_progress_on_the_page(tmp_path: Path) -> None:
+    """The import runs in its own process (the CLI) and writes its state to the journal the page reads."""
+    import aiohttp
+
+    from agent.importer import Importer, PlainProgress
+
+    clock = ManualClock()
+    async with demo_stack(tmp_path / "stack", delivery_delay=0.0, clock=clock, autostart=False) as s:
+        importer = Importer(s.app[JOURNAL])
+        seen: list[str] = []
+
+        async def one(key: str) -> str:
+            if key == "order:3":  # mid-way: what does the page show now?
+                async with aiohttp.ClientSession() as session, session.get(f"{s.agent_url}/") as resp:
+                    seen.append(text(await resp.text()))
+            return "done"
+
+        import io
+
+        state = await importer.run("2026-01-01", None, [1, 2, 3, 4], one,
+                                   lambda total, start: PlainProgress(total, start, io.StringIO()))  # fmt: skip
+        assert state.summary() == "4 orders imported: 4 done"
+        assert "Historic import 2026-01-01" in seen[0] and "2 of 4 orders (50 %) · running" in seen[0]
+        async with aiohttp.ClientSession() as session, session.get(f"{s.agent_url}/") as resp:
+            after = text(await resp.text())
+        assert "4 of 4 orders (100 %) · finished" in after and "4 orders imported: 4 done" in after
