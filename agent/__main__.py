@@ -31,6 +31,11 @@ def _load(args: argparse.Namespace) -> Config:
 def cmd_check(args: argparse.Namespace) -> int:
     path = resolve_path(args.config)
     config = load_config(path)
+    from agent.mail.commands import problems as mail_problems
+
+    if found := mail_problems(config):
+        print(f"{path}: mail is not ready\n" + "\n".join(f"  {p}" for p in found), file=sys.stderr)
+        return 2
     print(f"{path}: OK (journal {config.journal.path}, listening on {config.server.host}:{config.server.port})")
     return 0
 
@@ -120,6 +125,24 @@ def cmd_decide(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_mail(args: argparse.Namespace) -> int:
+    from agent.mail.commands import preview_order, send_test
+    from agent.mail.preview import NothingToPreview
+    from agent.mail.render import TemplateError
+
+    config = _load(args)
+    if args.verb == "preview":
+        try:
+            print(asyncio.run(preview_order(config, args.order_id)))
+        except (NothingToPreview, TemplateError) as exc:
+            print(f"mail preview: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    ok, lines = asyncio.run(send_test(config, args.to))
+    print("\n".join(lines))
+    return 0 if ok else 3
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from agent.sandbox.demo import run_demo
 
@@ -175,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["dismiss"].add_argument("--reason", required=True, help="why it is not booked")
     sub.choices["replan"].add_argument("--map", action="append", required=True,
                                        help="RATE_ID=CODE or CC:PERCENT=CODE, e.g. DE:7=OSS-DE-7 (repeatable)")
+    from agent.mail.commands import add_parser as add_mail_parser
+
+    add_mail_parser(sub, cmd_mail)
     demo = add("demo", cmd_demo, "run the agent against the built-in sandboxes", config=False)
     demo.add_argument("--orders", type=int, default=None, help="number of orders to place")
     demo.add_argument("--exit", action="store_true", help="exit when the orders are done (0 = all as expected)")

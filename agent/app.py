@@ -18,8 +18,10 @@ from agent.apply import Applier
 from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
+from agent.health.systems import SystemHealth
 from agent.journal import Journal
 from agent.keys import AUTOSTART, CLOCK, CONFIG, INTAKE, JOURNAL, METRICS, SERVICES
+from agent.mail.app import add_mail
 from agent.metrics import Metrics
 from agent.orders import OrderProcessor
 from agent.services import Dispatcher, Services
@@ -85,13 +87,14 @@ async def open_services(config: Config, journal: Journal, clock: Clock,
         applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
         orders = OrderProcessor(journal, woo, applier, config.plan)
-        worker = Worker(journal, Dispatcher({"order": orders}), config.worker, clock)
+        health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
+        worker = Worker(journal, Dispatcher({"order": health.watch(orders)}), config.worker, clock)
         sweep = Sweep(
             journal, woo, dyn, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
             lookback=config.sweep.lookback_hours * 3600, webhook_url=config.woocommerce.webhook_url,
             webhook_secret=config.woocommerce.webhook_secret.get_secret_value(),
         )  # fmt: skip
-        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep)
+        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health)
 
 
 @contextlib.asynccontextmanager
@@ -159,4 +162,5 @@ def create_app(
     if background:
         app.cleanup_ctx.append(_services_ctx)
     add_routes(app)
+    add_mail(app, background=background)
     return app

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from agent.config_mail import AlertsConfig, MailConfig
 from agent.plan.settings import (
     DebtorSettings,
     FilterSettings,
@@ -132,6 +133,8 @@ class Config(_Table):
     invoice: InvoiceSettings = InvoiceSettings()
     payments: PaymentSettings = PaymentSettings()
     refunds: RefundSettings = RefundSettings()
+    mail: MailConfig = MailConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
     @property
     def plan(self) -> PlanSettings:

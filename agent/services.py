@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from agent.clock import Clock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
+from agent.health.systems import SystemHealth
 from agent.journal import Journal, WorkItem
 from agent.orders import OrderProcessor
 from agent.outcomes import Outcome
@@ -25,6 +26,7 @@ class Services:
     orders: OrderProcessor
     worker: Worker
     sweep: Sweep
+    health: SystemHealth | None = None  # what the worker's calls found about the outside systems
 
 
 class Dispatcher:

@@ -11,6 +11,7 @@ intent of an order is written here.
 from __future__ import annotations
 
 import logging
+from typing import Any, Protocol
 
 from agent.apply.fields import (
     complete_creditnote,
@@ -32,6 +33,12 @@ from agent.plan import CreditNotePlan, InvoicePlan, PaymentDecision
 log = logging.getLogger(__name__)
 
 
+class BookedHook(Protocol):
+    """Told every time the applier sees a document booked (the mail outbox; idempotent by reference)."""
+
+    async def __call__(self, kind: str, plan: dict[str, Any], document: Invoice | CreditNote) -> None: ...
+
+
 class Applier(MasterData):
     def __init__(
         self, journal: Journal, dyn: DynaccountClient, clock: Clock, *, payment_account: str, payment_draft: str
@@ -40,6 +47,12 @@ class Applier(MasterData):
         self._clock = clock
         self._payment_account = payment_account
         self._payment_draft = payment_draft
+        self.on_booked: BookedHook | None = None
+
+    async def booked(self, kind: str, plan: dict[str, Any], document: Invoice | CreditNote) -> None:
+        """Called before the link says booked, so a crash in between repeats the call, never skips it."""
+        if self.on_booked is not None and document.is_booked:
+            await self.on_booked(kind, plan, document)
 
     async def get_invoice(self, invoice_id: int) -> Invoice:
         return await self._dyn.get_invoice(invoice_id)
@@ -53,6 +66,7 @@ class Applier(MasterData):
             return
         current = await self._dyn.get_invoice(int(link.dyn_id))
         if current.is_booked:
+            await self.booked("invoice", link.data.get("plan", {}), current)
             await self._put(facts, "order", facts.order_id, state="booked", dyn_id=current.id,
                             dyn_number=current.number, reference=link.reference, amount=str(current.total_amount),
                             data=link.data)  # fmt: skip
@@ -103,6 +117,7 @@ class Applier(MasterData):
         return None
 
     async def _link_invoice(self, plan: InvoicePlan, invoice: Invoice, facts: OrderFacts) -> None:
+        await self.booked("invoice", plan.to_dict(), invoice)
         await self._put(
             facts, "order", plan.order_id, state="booked" if invoice.is_booked else "draft", dyn_id=invoice.id,
             dyn_number=invoice.number, reference=plan.reference, amount=str(invoice.total_amount),
@@ -177,6 +192,7 @@ class Applier(MasterData):
         return None
 
     async def _link_creditnote(self, plan: CreditNotePlan, note: CreditNote, facts: OrderFacts) -> None:
+        await self.booked("creditnote", plan.to_dict(), note)
         await self._put(
             facts, "refund", plan.refund_id, state="booked" if note.is_booked else "draft", dyn_id=note.id,
             dyn_number=note.number, reference=plan.reference, amount=str(note.total_amount),

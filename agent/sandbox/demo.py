@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -32,6 +32,9 @@ from agent.sandbox.dynaccount.faults import FaultConfig
 from agent.sandbox.dynaccount.server import SandboxConfig, SandboxHandle, running_sandbox
 from agent.sandbox.woo import WooSandbox, running_woo_sandbox
 from agent.woo.client import WooClient
+
+if TYPE_CHECKING:
+    from agent.sandbox.mailcatcher import Catcher, CatcherHandle
 
 log = logging.getLogger(__name__)
 DEMO_DIR = Path("data/demo")
@@ -164,12 +167,15 @@ class Verdict:
     creditnotes: int
     refunds: int
     overcredited: list[str]
+    mails: int = 0  # caught by the demo's SMTP catcher
+    mails_expected: int = 0  # booked invoices the mail rules send
+    mail_duplicates: int = 0
 
     @property
     def ok(self) -> bool:
         return not (self.missing or self.mismatched or self.duplicates or self.overcredited) and (
             self.creditnotes == self.refunds
-        )
+        ) and self.mails == self.mails_expected and not self.mail_duplicates
 
 
 async def verify(stack: Stack, order_ids: list[int]) -> Verdict:
@@ -221,6 +227,8 @@ def print_verdict(v: Verdict) -> None:
     print(f"invoices:            {v.invoiced} ({v.booked} booked), totals matched {v.matched}")
     print(f"credit notes:        {v.creditnotes} for {v.refunds} refunds")
     print(f"duplicates:          {v.duplicates}")
+    print(f"invoice mails:       {v.mails} caught for {v.mails_expected} booked invoices to mail"
+          + (f", {v.mail_duplicates} DUPLICATES" if v.mail_duplicates else ""))
     for n in v.missing:
         print(f"MISSING credit note for refund {-n}" if n < 0 else f"MISSING invoice for order {n}")
     for line in v.mismatched + v.overcredited:
@@ -249,18 +257,48 @@ async def print_reconciliation(stack: Stack) -> bool:
 DEFAULT_REFUNDS: dict[int, RefundSpec] = {1: "line", 4: "amount", 6: "shipping", 8: "full", 11: "partial_qty"}
 
 
+async def count_mails(stack: Stack, catcher: Catcher, verdict: Verdict, *, limit: float = 30.0) -> Verdict:
+    """Wait for the outbox to empty, then count what the catcher got against what should be mailed."""
+    from agent.journal.mail import MailJournal
+
+    outbox = MailJournal(stack.app[JOURNAL])
+    for _ in range(int(limit / 0.1)):
+        if not (await outbox.counts())["queued"]:
+            break
+        await asyncio.sleep(0.1)  # the mail worker runs on its own; this only waits to count
+    ids = catcher.message_ids()
+    verdict.mails, verdict.mail_duplicates = len(ids), len(ids) - len(set(ids))
+    verdict.mails_expected = len([m for m in await outbox.recent(limit=100_000) if m.kind == "invoice"
+                                  and m.state != "skipped"])  # fmt: skip
+    return verdict
+
+
+def mail_settings(smtp_port: int) -> dict[str, Any]:
+    return {"host": "127.0.0.1", "port": smtp_port, "security": "none", "from_address": "shop@example.dk",
+            "from_name": "Demo Kaffe", "shop_name": "Demo Kaffe", "poll_seconds": 0.2}  # fmt: skip
+
+
 async def _run(args: argparse.Namespace) -> int:
+    from agent.sandbox.mailcatcher import running_catcher
+
+    async with running_catcher() as catcher:
+        return await _run_stack(args, catcher)
+
+
+async def _run_stack(args: argparse.Namespace, catcher: CatcherHandle) -> int:
     count = args.orders or 24
-    async with demo_stack(DEMO_DIR, agent_port=args.port) as stack:
+    mail = {"mail": mail_settings(catcher.smtp_port)}
+    async with demo_stack(DEMO_DIR, agent_port=args.port, overrides=mail) as stack:
         print(f"demo: status page {stack.agent_url}/  (JSON: {stack.agent_url}/api/status)")
         print(f"demo: WooCommerce sandbox {stack.woo.base_url}  Dynaccount sandbox {stack.dyn.base_url}")
+        print(f"demo: mail caught by the demo's SMTP server: {catcher.page_url}")
         ids = await place_orders(stack, count)
         print(f"demo: placed {len(ids)} orders; waiting for the agent …")
         await settle(stack)
         refunds = await refund_some(stack, ids, DEFAULT_REFUNDS)
         print(f"demo: refunded {refunds} times; waiting for the credit notes …")
         await settle(stack)
-        verdict = await verify(stack, ids)
+        verdict = await count_mails(stack, catcher.catcher, await verify(stack, ids))
         print_verdict(verdict)
         agrees = await print_reconciliation(stack)
         if args.exit:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from agent.clock import Clock
 from agent.journal import Journal
+from agent.journal.mail import MailJournal
 from agent.journal.ops import OpsJournal
 from agent.keys import CLOCK, INTAKE, JOURNAL, METRICS, SERVICES
 from agent.metrics import JobFigures, Snapshot
@@ -20,11 +21,14 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def outside_up(services: Services | None) -> dict[str, bool]:
-    """Up/down of the outside systems. Today: whether each client's last call reached it; the
-    health state of issue 11 replaces this one function when it lands."""
+    """Up/down of the outside systems: down while the health state (what the worker's runs found) holds
+    the system down, or while the client's last call could not reach it. A fuller state (issue 11) plugs
+    in here, in this one function."""
     if services is None:
         return {}
-    return {"woocommerce": services.woo.reachable, "dynaccount": services.dyn.reachable}
+    down = set(services.health.down) if services.health is not None else set()
+    return {"woocommerce": services.woo.reachable and "woocommerce" not in down,
+            "dynaccount": services.dyn.reachable and "dynaccount" not in down}  # fmt: skip
 
 
 async def snapshot(journal: Journal, intake: Intake, services: Services | None, clock: Clock) -> Snapshot:
@@ -37,6 +41,8 @@ async def snapshot(journal: Journal, intake: Intake, services: Services | None, 
         work=counts.work, oldest_pending_age=max(0.0, clock.now() - since) if since is not None else None,
         outside_up=outside_up(services),
     )  # fmt: skip
+    # Other rooms' counts, each one labelled gauge (the stock room adds its own here when it lands).
+    snap.counts["mail_outbox"] = ("Mails in the outbox, by state.", await MailJournal(journal).counts(), "state")
     if services is not None:
         worker, sweep = services.worker, services.sweep
         snap.worker_last_run, snap.worker_errors = worker.last_run, worker.errors

@@ -22,7 +22,7 @@ from agent.reconcile import Gatherer, Period
 from agent.reconcile import oss as oss_format
 from agent.reconcile.render import to_dict
 from agent.web.api import same_origin
-from agent.web.page import render as _render  # one Jinja environment, one set of security headers
+from agent.web.page import _render  # one Jinja environment, one set of security headers
 
 if TYPE_CHECKING:
     from agent.services import Services

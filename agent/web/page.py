@@ -16,6 +16,7 @@ from aiohttp import web
 
 from agent.importer import Importer, progress_json
 from agent.journal import WORK_STATES, Journal, Link
+from agent.journal.mail import MailJournal
 from agent.journal.ops import OpsJournal
 from agent.keys import CONFIG, INTAKE, JOURNAL, SERVICES
 from agent.web import status
@@ -43,7 +44,7 @@ _env.globals["RETRYABLE"] = RETRYABLE
 _env.filters["local"] = local_z  # {{ iso_z|local(tz) }}: times in the shop's time zone
 
 
-def render(name: str, **context: Any) -> web.Response:
+def _render(name: str, **context: Any) -> web.Response:
     html = _env.get_template(name).render(**context)
     return web.Response(text=html, content_type="text/html", charset="utf-8", headers=HEADERS)
 
@@ -82,12 +83,17 @@ async def _index(request: web.Request) -> web.Response:
         journal_ok = await journal.ping()
     except Exception:  # an unusable journal is exactly what the header reports
         journal_ok = False
-    return render(
+    return _render(
         "index.html", s=payload, problems=health(payload, journal_ok), state=work["filter"].get("state"),
         states=WORK_STATES, work_list=work, tz=tz, deliveries=await unusable_deliveries(journal, 50),
         imp=progress_json(await Importer(journal).state()),
+        mail=await _mail_counts(journal),
         webhook_events=[(local(e.at, tz), e.message) for e in await OpsJournal(journal).webhook_events(5)],
     )  # fmt: skip
+
+
+async def _mail_counts(journal: Journal) -> dict[str, int]:
+    return await MailJournal(journal).counts()
 
 
 def _document(title: str, link: Link, note: str = "") -> dict[str, Any]:
@@ -123,8 +129,9 @@ async def _work(request: web.Request) -> web.Response:
     docs = await documents(journal, key)
     applied = [d["plan"] for d in docs if d["plan"] is not None]
     latest = detail["plan"] if detail["plan"] not in applied else None  # shown once, with its document
+    mails = [m.as_json() for m in await MailJournal(journal).for_work(key)]
     tz = ZoneInfo(request.app[CONFIG].server.timezone)
-    return render("work.html", w=detail, documents=docs, latest_plan=latest, tz=tz)
+    return _render("work.html", w=detail, documents=docs, latest_plan=latest, key=key, mails=mails, tz=tz)
 
 
 def _next_url(value: Any, default: str) -> str:

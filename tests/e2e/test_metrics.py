@@ -53,6 +53,9 @@ async def test_metrics_count_work_calls_rejections_and_waiting(stack: tuple[Stac
     assert m[P + "outside_up"] == {(("system", "dynaccount"),): 1.0, (("system", "woocommerce"),): 1.0}
     assert m[P + "worker_last_run_timestamp_seconds"][()] == clock.now()
     assert m[P + "worker_processed_total"][()] >= len(ids)
+    assert set(m[P + "mail_outbox"]) >= {(("state", "sent"),), (("state", "failed"),)}  # the mail room's counts
+    assert set(m[P + "sweep_last_run_failed"]) == {(("job", n),) for n in ("reconcile_orders", "webhook_health",
+                                                                          "drafts_watch")}
 
     # Dynaccount down: the order waits, the calls show their outcome, the age grows with the clock
     s.dyn.faults.force("5xx", times=1000)

@@ -92,34 +92,49 @@ ACTIONS: dict[str, Callable[[Store, Mapping[str, str]], list[Row]]] = {
 
 
 def document(store: Store, doc_type: str, number: str) -> bytes:
-    """A-21: ``document/{table}/{number}/`` → a small valid PDF of a booked document."""
+    """A-21: ``document/{table}/{number}/`` → a valid PDF of a booked document: number, lines, totals."""
     table = {A.INVOICE_DOCUMENT: A.INVOICE_TABLE, A.CREDITNOTE_DOCUMENT: A.CREDITNOTE_TABLE}.get(doc_type)
     if table is None:
         raise ApiError(404, {"document": f"unknown document type {doc_type!r}"})
     row = store.find(table, "invoice_id_", int(number)) if number.isdigit() else None
     if row is None or not row.get("is_booked"):
         raise ApiError(404, {"id": f"{doc_type} {number} not found"})
-    title = "Faktura" if table == A.INVOICE_TABLE else "Kreditnota"
-    return minimal_pdf(f"{title} {number} - total {row['total_amount']:.2f} {row.get('currency_name') or 'DKK'}")
+    invoice = table == A.INVOICE_TABLE
+    lines = store.where(A.INVOICE_LINE_TABLE if invoice else A.CREDITNOTE_LINE_TABLE,
+                        "invoice_id" if invoice else "creditnote_id", row["id"])  # fmt: skip
+    currency = row.get("currency_name") or "DKK"
+    text = [f"{'Faktura' if invoice else 'Kreditnota'} {number}", f"Reference: {row.get('requisition') or ''}", ""]
+    for line in lines:
+        text.append(f"{line.get('qty')} x {line.get('name') or line.get('product_id_') or ''}"
+                    f"  {line.get('price') or ''}  {line['total_amount']:.2f}")  # fmt: skip
+    net = row["total_amount"] - row["vat_amount"]
+    text += ["", f"Netto: {net:.2f} {currency}", f"Moms: {row['vat_amount']:.2f} {currency}",
+             f"Total: {row['total_amount']:.2f} {currency}"]  # fmt: skip
+    return minimal_pdf(text)
 
 
-def minimal_pdf(text: str) -> bytes:
-    """One page with one line of text; offsets in the xref table are computed, so it is valid."""
+def _pdf_text(text: str) -> bytes:
     safe = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    stream = f"BT /F1 14 Tf 72 770 Td ({safe}) Tj ET".encode("latin-1", "replace")
+    return safe.encode("latin-1", "replace")
+
+
+def minimal_pdf(lines: list[str]) -> bytes:
+    """One page of text lines (WinAnsi, so æøå show); xref offsets are computed, so it is valid."""
+    body = b"".join(b"(" + _pdf_text(line) + b") Tj T* " for line in lines[:60])
+    stream = b"BT /F1 11 Tf 14 TL 56 780 Td " + body + b"ET"
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
     ]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
-    for number, body in enumerate(objects, start=1):
+    for number, obj in enumerate(objects, start=1):
         offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+        out += b"%d 0 obj\n" % number + obj + b"\nendobj\n"
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)

@@ -1,0 +1,139 @@
+"""Problems the owner is alerted about, as seen today: what the worker meets when it talks to
+Dynaccount and WooCommerce, and counts from the journal.
+
+Each source is an :data:`~agent.health.problems.ProblemSource`: a coroutine returning the problems
+present now. A fuller up/down state of the outside systems (issue 11) plugs in as one more source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from agent.clock import Clock
+from agent.dynaccount.errors import DynaccountAuthError, DynaccountConnectionError, DynaccountUnavailable
+from agent.health.problems import Problem
+from agent.journal import Journal, WorkItem
+from agent.journal.mail import MailJournal
+from agent.outcomes import Outcome
+from agent.woo.errors import WooAuthError, WooConnectionError, WooUnavailable
+
+Processor = Callable[[WorkItem], Awaitable[Outcome]]  # as the worker runs them
+
+SYSTEMS = {"dynaccount": "Dynaccount", "woocommerce": "WooCommerce"}
+
+
+@dataclass
+class Down:
+    since: float
+    auth: bool
+    error: str
+
+
+def _system(exc: BaseException) -> tuple[str, bool] | None:
+    """(system, keys refused) for an error that means a system is unreachable or refuses the keys."""
+    if isinstance(exc, DynaccountAuthError):
+        return "dynaccount", True
+    if isinstance(exc, WooAuthError):
+        return "woocommerce", True
+    if isinstance(exc, DynaccountConnectionError | DynaccountUnavailable):
+        return "dynaccount", False
+    if isinstance(exc, WooConnectionError | WooUnavailable):
+        return "woocommerce", False
+    return None
+
+
+class SystemHealth:
+    """Up/down of the outside systems as the worker's calls found them."""
+
+    def __init__(self, clock: Clock, *, grace_seconds: float) -> None:
+        self._clock = clock
+        self._grace = grace_seconds
+        self.down: dict[str, Down] = {}
+
+    def failed(self, exc: BaseException) -> None:
+        found = _system(exc)
+        if found is None:
+            return
+        system, auth = found
+        current = self.down.get(system)
+        since = current.since if current is not None else self._clock.now()
+        self.down[system] = Down(since, auth, f"{type(exc).__name__}: {exc}")
+
+    def reached(self, *systems: str) -> None:
+        for system in systems:
+            self.down.pop(system, None)
+
+    def watch(self, process: Processor) -> Processor:
+        """Wrap a worker processor: its successes and failures tell whether the systems answer."""
+
+        async def watched(item: WorkItem) -> Outcome:
+            try:
+                outcome = await process(item)
+            except Exception as exc:
+                self.failed(exc)
+                if _system(exc) is None:
+                    self.reached(*SYSTEMS)  # a refusal of the request itself: the system answered
+                raise
+            # Every order run loads the order from WooCommerce first; only done and held runs are sure
+            # to have talked to Dynaccount (a skipped one may not have), so only they end its outage.
+            self.reached(*(SYSTEMS if outcome.state in ("done", "held") else ("woocommerce",)))
+            return outcome
+
+        return watched
+
+    async def problems(self) -> list[Problem]:
+        out = []
+        for system, down in sorted(self.down.items()):
+            what = "refuses the API keys" if down.auth else "is unreachable"
+            out.append(Problem(f"{system}-down", f"{SYSTEMS[system]} {what}", down.error, down.since, self._grace))
+        return out
+
+
+class JournalProblems:
+    """Failed and held work, and mail that failed or may not have arrived: counts, never one per order."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+        self._outbox = MailJournal(journal)
+
+    async def _items(self, state: str, title: str) -> list[Problem]:
+        items = await self._journal.list_work(states=(state,), limit=20)
+        if not items:
+            return []
+        count = (await self._journal.counts()).work.get(state, 0)
+        keys = ", ".join(i.key for i in items[:10]) + (" …" if count > 10 else "")
+        since = min(i.updated_at for i in items)
+        return [Problem(f"items-{state}", title, f"{count} item(s) {state}: {keys}", since)]
+
+    async def problems(self) -> list[Problem]:
+        out = await self._items("failed", "Orders failed")
+        out += await self._items("held", "Orders held as drafts")
+        counts = await self._outbox.counts()
+        for state, title in (("failed", "Mails failed"), ("unknown", "Mails that may not have arrived")):
+            if counts[state]:
+                rows = await self._outbox.recent(state=state, limit=10)
+                refs = ", ".join(r.reference for r in rows)
+                since = min(r.updated_at for r in rows)
+                out.append(Problem(f"mail-{state}", title, f"{counts[state]} mail(s) {state}: {refs}", since))
+        return out
+
+
+class SweepProblems:
+    """The sweep's last error (it polls WooCommerce and heals the agent's webhooks): a webhook that
+    stays disabled because healing it fails shows up here until issue 11's webhook state replaces it."""
+
+    def __init__(self, status: Callable[[], str | None], clock: Clock, *, grace_seconds: float) -> None:
+        self._status = status
+        self._clock = clock
+        self._grace = grace_seconds
+        self._since: float | None = None
+
+    async def problems(self) -> list[Problem]:
+        error = self._status()
+        if error is None:
+            self._since = None
+            return []
+        self._since = self._since or self._clock.now()
+        title = "WooCommerce sweep and webhook healing fail"
+        return [Problem("sweep-failing", title, error, self._since, self._grace)]
