@@ -37,7 +37,21 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{path}: mail is not ready\n" + "\n".join(f"  {p}" for p in found), file=sys.stderr)
         return 2
     print(f"{path}: OK (journal {config.journal.path}, listening on {config.server.host}:{config.server.port})")
+    if getattr(args, "dynaccount", False):
+        found = asyncio.run(_vat_code_problems(config))
+        for line in found:
+            print(f"VAT code problem: {line}")
+        print(f"VAT codes: {'OK' if not found else f'{len(found)} problem(s)'}")
+        return 1 if found else 0
     return 0
+
+
+async def _vat_code_problems(config: Config) -> list[str]:
+    from agent.app import open_agent
+    from agent.operations import check_vat_codes
+
+    async with open_agent(config) as services:
+        return await check_vat_codes(services)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -172,7 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("run", cmd_run, "run the agent (webhook intake, worker, status page)")
-    add("check", cmd_check, "validate the configuration and exit")
+    check = add("check", cmd_check, "validate the configuration and exit")
+    check.add_argument("--dynaccount", action="store_true",
+                       help="also compare every mapped VAT code with Dynaccount's codes and rates")  # fmt: skip
     plan = add("plan", cmd_plan, "show what the agent would do with an order (dry run: writes nothing)")
     plan.add_argument("order_id", type=int)
     replay = add("replay", cmd_replay, "process one order again now (queued if the agent is running)")

@@ -82,7 +82,8 @@ async def test_clean_books_agree_and_the_command_exits_0(stack: tuple[Stack, Man
     assert dkk.shop_sales == dkk.book_invoices == sum((o.total for o in orders if o.currency == "DKK"), Decimal(0))
     assert dkk.book_credits == sum(s.refunds.values(), Decimal(0))
     # VAT per code: invoices minus credit notes, and K25 carries Danish VAT
-    assert {c.code for c in result.codes} >= {"K25", "OSS-DE"}
+    assert "K25" in {c.code for c in result.codes}
+    assert ("DE", Decimal(19)) in {(c.country, c.rate) for c in result.codes}  # whatever the OSS codes are named
     p = period()
     code, out = await cli(s, tmp_path, "--from", day(p.start), "--to", day(p.end))
     assert code == 0 and "everything agrees" in out, out

@@ -15,6 +15,8 @@ from agent.sandbox.woo.orderjson import SITE_TZ, render_order
 from agent.sandbox.woo.refunds import render_refund
 from agent.sandbox.woo.render import customer_json, settings_json, tax_json
 from agent.sandbox.woo.state import ShopError, ShopState
+from agent.sandbox.woo.subscriptions import add_subscription_routes
+from agent.sandbox.woo.taxes import RENDER_DP
 from agent.sandbox.woo.webhooks import Dispatcher, valid_topic, webhook_json
 
 
@@ -64,8 +66,17 @@ def _within(value: str, bound: str, after: bool) -> bool:
     return value > bound if after else value < bound  # exclusive, second resolution (spec §2.4)
 
 
+def _dp(request: web.Request) -> int:
+    raw = request.query.get("dp", "")
+    return min(int(raw), 10) if raw.isdigit() else 2
+
+
 async def list_orders(request: web.Request) -> web.Response:
-    return paginate(request, _filter_orders(request))
+    token = RENDER_DP.set(_dp(request))
+    try:
+        return paginate(request, _filter_orders(request))
+    finally:
+        RENDER_DP.reset(token)
 
 
 async def create_order(request: web.Request) -> web.Response:
@@ -77,7 +88,11 @@ async def create_order(request: web.Request) -> web.Response:
 
 async def get_order(request: web.Request) -> web.Response:
     state = _state(request)
-    return json_response(render_order(state.order(_id(request)), state.shop, state.home))
+    token = RENDER_DP.set(_dp(request))  # ?dp=6: the stored 6-decimal nets and taxes
+    try:
+        return json_response(render_order(state.order(_id(request)), state.shop, state.home))
+    finally:
+        RENDER_DP.reset(token)
 
 
 async def update_order(request: web.Request) -> web.Response:
@@ -262,4 +277,5 @@ def add_rest_routes(app: web.Application) -> None:
     r.add_get(f"{V3}/customers", list_customers)
     r.add_get(V3 + r"/customers/{id:\d+}", get_customer)
     add_catalog_routes(app)
+    add_subscription_routes(app)
     r.add_route("*", "/wp-json/{tail:.*}", no_route)
