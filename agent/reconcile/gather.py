@@ -43,10 +43,20 @@ def shop_invoice(order: Order) -> ShopDoc:
     )  # fmt: skip
 
 
+def _lines_total(refund: Refund) -> Decimal:
+    parts = [(ln.total, ln.total_tax) for ln in refund.line_items]
+    parts += [(ln.total, ln.total_tax) for ln in refund.shipping_lines]
+    parts += [(ln.total, ln.total_tax) for ln in refund.fee_lines]
+    return -sum((net + tax for net, tax in parts), ZERO)
+
+
 def shop_credit(refund: Refund, order: Order) -> ShopDoc:
-    """A refund's credit note; an amount-only refund states no VAT (the agent splits it), so only its total counts."""
+    """A refund's credit note. Its VAT is the refund's ``tax_lines`` only when the refund gives back exactly its
+    lines: an amount-only refund states no VAT (the agent splits it), and one that keeps a fee (amount below its
+    lines) carries less VAT than the lines do, so for both only the total counts."""
     taxes = [(t.rate_percent, -(t.tax_total + t.shipping_tax_total)) for t in refund.tax_lines]
-    stated = bool(refund.line_items or refund.shipping_lines or refund.tax_lines)
+    has_lines = bool(refund.line_items or refund.shipping_lines or refund.fee_lines)
+    stated = has_lines and _lines_total(refund) == refund.amount
     return ShopDoc(
         "creditnote", refund.id, order.id, order.number or str(order.id), refund.date_created_gmt or "",
         _customer(order), order.currency, refund.amount, sum((v for _, v in taxes), ZERO) if stated else None,
