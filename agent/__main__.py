@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from agent.config import Config, ConfigError, load_config, resolve_path
 from agent.dynaccount.errors import DynaccountError
+from agent.ids import order_id_arg
 from agent.woo.errors import WooError
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[[argparse.Namespace], int]
 T = TypeVar("T")
-Command = Callable[["Services", bool], Awaitable[T]]  # (services, a daemon answers) -> output
+Command = Callable[["Services", bool], Awaitable[T]]  # (services, a daemon owns the journal) -> output
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -56,18 +57,26 @@ async def _vat_code_problems(config: Config) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.daemon import serve
+    from agent.journal.owner import ownership
 
-    asyncio.run(serve(_load(args)))
+    config = _load(args)
+    # A clean refusal up front; the daemon's own hold on the lock (agent.app) is what guarantees it.
+    with ownership(config.journal.path) as free:
+        pass
+    if not free:
+        print(f"not started: another process runs the worker over {config.journal.path} (a second agent, or a"
+              " replay/import in progress)", file=sys.stderr)  # fmt: skip
+        return 2
+    asyncio.run(serve(config))  # READY=1 once the journal is open and the listener bound (systemd notify)
     return 0
 
 
 async def run_command(config: Config, command: Command[T]) -> T:
     """Build the agent's parts exactly as the daemon does and run one command over them."""
-    from agent.app import agent_running, open_agent
+    from agent.app import open_command
 
-    running = await agent_running(config)
-    async with open_agent(config) as services:
-        return await command(services, running)
+    async with open_command(config) as (services, daemon_running):
+        return await command(services, daemon_running)
 
 
 def _print(args: argparse.Namespace, command: Command[str]) -> int:
@@ -139,6 +148,13 @@ def cmd_decide(args: argparse.Namespace) -> int:
         return 1
 
 
+def cmd_stock(args: argparse.Namespace) -> int:
+    from agent.operations import stock_sync
+
+    return _print(args, lambda s, running: stock_sync(s, dry_run=args.dry_run, full=args.full,
+                                                      daemon_running=running))
+
+
 def cmd_mail(args: argparse.Namespace) -> int:
     from agent.mail.commands import preview_order, send_test
     from agent.mail.preview import NothingToPreview
@@ -190,9 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--dynaccount", action="store_true",
                        help="also compare every mapped VAT code with Dynaccount's codes and rates")  # fmt: skip
     plan = add("plan", cmd_plan, "show what the agent would do with an order (dry run: writes nothing)")
-    plan.add_argument("order_id", type=int)
+    plan.add_argument("order_id", type=order_id_arg)
     replay = add("replay", cmd_replay, "process one order again now (queued if the agent is running)")
-    replay.add_argument("order_id", type=int)
+    replay.add_argument("order_id", type=order_id_arg)
     imp = add("import", cmd_import, "import historic orders created since a day")
     imp.add_argument("--since", required=True, help="YYYY-MM-DD (UTC)")
     imp.add_argument("--until", help="YYYY-MM-DD (UTC), exclusive")
@@ -214,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["dismiss"].add_argument("--reason", required=True, help="why it is not booked")
     sub.choices["replan"].add_argument("--map", action="append", required=True,
                                        help="RATE_ID=CODE or CC:PERCENT=CODE, e.g. DE:7=OSS-DE-7 (repeatable)")
+
+
+    stock = add("stock", cmd_stock, "stock from Dynaccount into the shop: 'stock sync' runs once now")
+    stock.add_argument("action", choices=["sync"])
+    stock.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
+    stock.add_argument("--full", action="store_true", help="compare every SKU, not only those Dynaccount changed")
     from agent.mail.commands import add_parser as add_mail_parser
 
     add_mail_parser(sub, cmd_mail)

@@ -3,8 +3,8 @@
 Progress is shown as a ``tqdm`` bar on a terminal and as plain lines otherwise (journald keeps one line
 per step, never a redrawn bar). The import's own state lives in the journal (``kv: import``), so the
 status page shows a running import's progress from either process, and an interrupted import is
-resumed by running the same command again: orders already finished are counted, not done twice
-(applying a plan is idempotent anyway, so even a resumed order books nothing twice).
+resumed by running the same command again from the order it stopped at (applying a plan is idempotent,
+so even the order that was interrupted books nothing twice).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Any, Protocol, TextIO
 from agent.journal import Journal
 
 STATE_KEY = "import"
-FINISHED = ("done", "skipped", "held", "failed")  # an item in one of these needs nothing from a resumed import
 PLAIN_EVERY = 10.0  # seconds between plain progress lines (and one at every tenth of the way)
 
 ProcessOne = Callable[[str], Awaitable[str]]  # work key -> state it ended in
@@ -113,14 +112,15 @@ class Importer:
             return before
         return ImportState(since, until, total, started_at=self._journal.db.clock.now())
 
-    async def queue(self, since: str, until: str | None, ids: Sequence[int]) -> ImportState:
-        """The running agent does the work: only hint it, and say so."""
-        for order_id in ids:
-            await self._journal.hint_work(f"order:{order_id}")
-        state = ImportState(since, until, len(ids), len(ids), {"queued": len(ids)}, "queued",
+    async def queue(self, since: str, until: str | None, ids: Sequence[int]) -> int:
+        """The running agent does the work: only hint it (a hint without a fingerprint re-opens finished
+        orders and leaves failed or held ones as they are), and say so; returns how many were left."""
+        opened = [await self._journal.hint_work(f"order:{order_id}") for order_id in ids]
+        counts = {"queued": sum(opened), "left failed or held": len(ids) - sum(opened)}
+        state = ImportState(since, until, len(ids), len(ids), {k: v for k, v in counts.items() if v}, "queued",
                             self._journal.db.clock.now())  # fmt: skip
         await self._save(state)
-        return state
+        return counts["left failed or held"]
 
     async def run(self, since: str, until: str | None, ids: Sequence[int], process: ProcessOne,
                   progress: Callable[[int, int], Progress] = terminal_progress) -> ImportState:  # fmt: skip
@@ -130,8 +130,7 @@ class Importer:
         try:
             for order_id in ids[state.position:]:
                 key = f"order:{order_id}"
-                item = await self._journal.get_work(key)
-                ended = "already" if item is not None and item.state in FINISHED else await process(key)
+                ended = await process(key)
                 state.counts = dict(Counter(state.counts) + Counter({ended: 1}))
                 state.position += 1
                 await self._save(state)

@@ -20,6 +20,7 @@ from agent.approvals import ApprovalContext, Approvals, book_as_planned
 from agent.dynaccount.models import Invoice
 from agent.journal import Journal, OrderFacts, WorkItem
 from agent.journal.worklist import Summary, WorkListJournal
+from agent.keyedlock import KeyedLock
 from agent.outcomes import Outcome
 from agent.plan import (
     CreditNoteContext,
@@ -41,6 +42,7 @@ from agent.plan.verify import VerificationFailed
 from agent.subscriptions import subscription_of
 from agent.woo.client import WooClient
 from agent.woo.errors import WooNotFound
+from agent.woo.fingerprint import order_fingerprint
 from agent.woo.models import Order, Refund
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,7 @@ class OrderProcessor:
         self._woo = woo
         self.applier = applier
         self._settings = settings
+        self._orders = KeyedLock()
         self._vat_codes = vat_codes  # Dynaccount's codes and rates; None: plans are not checked against them
         self._approvals = approvals or Approvals(journal)
         self._worklist = WorkListJournal(journal)
@@ -80,10 +83,17 @@ class OrderProcessor:
         return await self._vat_codes.rates() if self._vat_codes is not None else None
 
     async def __call__(self, item: WorkItem) -> Outcome:
+        # One order is applied by one task at a time in this process, whatever work key named it
+        # (an item written under an alias key before ids were canonical would otherwise book twice).
+        async with self._orders.hold(int(item.resource_id)):
+            return await self._process(item)
+
+    async def _process(self, item: WorkItem) -> Outcome:
         try:
             order = await self._woo.get_order(int(item.resource_id))
         except WooNotFound:
             return await self._outcome(item.key, Outcome("skipped", "the order no longer exists in WooCommerce"))
+        await self._journal.acted_on(item.key, order_fingerprint(order))
         await self._worklist.record(item.key, summary(order))
         decisions = await self._approvals.context(item.key, self._settings)
         dismissed = decisions.dismissed(order)

@@ -8,6 +8,7 @@ from agent.clock import Clock, iso
 from agent.journal import Journal
 from agent.sweep.jobs import JobStatus
 from agent.woo.client import WooClient
+from agent.woo.fingerprint import order_fingerprint
 
 CURSOR = "sweep.orders.modified_after"
 
@@ -31,19 +32,10 @@ class ReconcileOrders:
         count = 0
         async for order in self._woo.iter_orders(modified_after=iso(since).rstrip("Z"), dates_are_gmt=True,
                                                  orderby="modified", order="asc"):  # fmt: skip
-            if await self._already_seen(order.id, order.date_modified_gmt):
-                continue  # the overlap window brings back orders already handled in this state
-            await self._journal.hint_work(f"order:{order.id}")
-            count += 1
+            # The overlap window brings back orders already handled in this state: the journal's one
+            # re-open rule compares what matters (the fingerprint), not date_modified's whole seconds.
+            if await self._journal.hint_work(f"order:{order.id}", fingerprint=order_fingerprint(order)):
+                count += 1
         await self._journal.set_value(CURSOR, repr(now))
         self.orders_hinted += count
         return count
-
-    async def _already_seen(self, order_id: int, modified: str | None) -> bool:
-        key = f"order:{order_id}"
-        item = await self._journal.get_work(key)
-        if item is None or item.state in ("pending", "running") or modified is None:
-            return False
-        snapshot = await self._journal.latest_snapshot(key)
-        resource = snapshot[0] if snapshot else None
-        return isinstance(resource, dict) and resource.get("date_modified_gmt") == modified

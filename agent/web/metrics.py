@@ -10,6 +10,7 @@ from agent.clock import Clock
 from agent.journal import Journal
 from agent.journal.mail import MailJournal
 from agent.journal.ops import OpsJournal
+from agent.journal.stock import StockJournal
 from agent.keys import CLOCK, INTAKE, JOURNAL, METRICS, SERVICES
 from agent.metrics import JobFigures, Snapshot
 
@@ -41,8 +42,9 @@ async def snapshot(journal: Journal, intake: Intake, services: Services | None, 
         work=counts.work, oldest_pending_age=max(0.0, clock.now() - since) if since is not None else None,
         outside_up=outside_up(services),
     )  # fmt: skip
-    # Other rooms' counts, each one labelled gauge (the stock room adds its own here when it lands).
+    # Other rooms' counts, each one labelled gauge.
     snap.counts["mail_outbox"] = ("Mails in the outbox, by state.", await MailJournal(journal).counts(), "state")
+    snap.counts["stock_items"] = ("SKUs the stock room keeps, by state.", await StockJournal(journal).counts(), "state")
     if services is not None:
         worker, sweep = services.worker, services.sweep
         snap.worker_last_run, snap.worker_errors = worker.last_run, worker.errors

@@ -72,6 +72,8 @@ async def unusable_deliveries(journal: Journal, limit: int) -> list[dict[str, An
 
 
 async def _index(request: web.Request) -> web.Response:
+    from agent.web.stock import section as stock_section  # it renders through this module
+
     journal = request.app[JOURNAL]
     tz = ZoneInfo(request.app[CONFIG].server.timezone)
     try:
@@ -89,6 +91,7 @@ async def _index(request: web.Request) -> web.Response:
         imp=progress_json(await Importer(journal).state()),
         mail=await _mail_counts(journal),
         webhook_events=[(local(e.at, tz), e.message) for e in await OpsJournal(journal).webhook_events(5)],
+        stock=await stock_section(request.app),
     )  # fmt: skip
 
 
@@ -142,7 +145,7 @@ def _next_url(value: Any, default: str) -> str:
 
 
 async def _retry(request: web.Request) -> web.Response:
-    key = await requeue(request, must_exist=True)
+    key = await requeue(request)
     form = await request.post()
     raise web.HTTPSeeOther(_next_url(form.get("next"), f"/work/{quote(key, safe='')}"))
 

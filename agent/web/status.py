@@ -21,7 +21,7 @@ async def status_payload(journal: Journal, intake: Intake, services: Services | 
     deliveries["rejected"] = intake.stats.rejected
     deliveries["too_large"] = intake.stats.too_large
     payload: dict[str, Any] = {"deliveries": deliveries, "work": counts.work}
-    deleted = await journal.list_links("refund", state="deleted_in_woo")
+    deleted = await journal.deleted_refunds()
     payload["attention"] = [
         {"kind": "refund_deleted", "refund_id": link.woo_id, "order_id": link.data.get("order_id"),
          "credit_note": link.dyn_number or link.dyn_id,

@@ -14,7 +14,7 @@ from agent.app import JOURNAL
 from agent.approvals import ApprovalError, Approvals
 from agent.clock import ManualClock
 from agent.operations import decide, held
-from agent.sandbox.demo import Stack, free_port
+from agent.sandbox.demo import Stack
 
 from .conftest import drive  # type: ignore[import-not-found]
 
@@ -128,11 +128,19 @@ async def test_replan_with_an_edited_mapping(make_stack: Callable[..., Any]) -> 
         assert decision.action == "replan" and decision.data["mappings"] == {"by_country_rate:DE:19": "OSS-DE-19"}
 
 
-async def test_cli_approve_processes_in_its_own_process_when_no_agent_runs(strict: tuple[Stack, ManualClock]) -> None:
+async def test_cli_approve_hands_the_decision_to_the_running_agent(strict: tuple[Stack, ManualClock]) -> None:
+    """The daemon owns the journal: the command records the decision and re-queues; the daemon books."""
     s, clock = strict
     order_id = await held_order(s, clock)
-    elsewhere = s.config.model_copy(update={"server": s.config.server.model_copy(update={"port": free_port()})})
-    result = await run_command(elsewhere, lambda a, running: decide(a, "approve", order_id, "cli-user",
-                                                                    daemon_running=running))
-    assert f"order:{order_id} -> done" in result, result
+    key = f"order:{order_id}"
+    result = await run_command(s.config, lambda a, running: decide(a, "approve", order_id, "cli-user",
+                                                                   daemon_running=running))
+    assert result == f"{key}: approve recorded; the running agent acts on it now"
+    assert not invoices(s, order_id)[0]["invoice_id_"]  # nothing booked by the command itself
+    item = await s.app[JOURNAL].get_work(key)
+    assert item is not None and item.state == "pending"
+    clock.advance(max(0.0, item.due_at - clock.now()))  # the command's clock is the wall clock
+    await drive(s, clock)
     assert invoices(s, order_id)[0]["invoice_id_"]
+    [decision] = await Approvals(s.app[JOURNAL]).history(key)
+    assert decision.by == "cli-user"

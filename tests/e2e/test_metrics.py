@@ -5,7 +5,9 @@ from __future__ import annotations
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from agent.app import JOURNAL
 from agent.clock import ManualClock
+from agent.journal.stock import StockJournal
 from agent.sandbox.demo import Stack, place_orders
 
 from .conftest import drive  # type: ignore[import-not-found]
@@ -54,8 +56,10 @@ async def test_metrics_count_work_calls_rejections_and_waiting(stack: tuple[Stac
     assert m[P + "worker_last_run_timestamp_seconds"][()] == clock.now()
     assert m[P + "worker_processed_total"][()] >= len(ids)
     assert set(m[P + "mail_outbox"]) >= {(("state", "sent"),), (("state", "failed"),)}  # the mail room's counts
-    assert set(m[P + "sweep_last_run_failed"]) == {(("job", n),) for n in ("reconcile_orders", "webhook_health",
-                                                                          "drafts_watch")}
+    stock = await StockJournal(s.app[JOURNAL]).counts()  # the stock room's counts, as /stock shows them
+    assert {labels[0][1]: n for labels, n in m.get(P + "stock_items", {}).items()} == stock
+    assert set(m[P + "sweep_last_run_failed"]) == {(("job", job.name),) for job in s.services.sweep.jobs}
+    assert {"reconcile_orders", "webhook_health", "drafts_watch"} <= {job.name for job in s.services.sweep.jobs}
 
     # Dynaccount down: the order waits, the calls show their outcome, the age grows with the clock
     s.dyn.faults.force("5xx", times=1000)
