@@ -73,10 +73,10 @@ async def serve(config: Config, notifier: Notifier | None = None) -> None:
         await web.TCPSite(runner, config.server.host, config.server.port).start()
         where = f"listening on {config.server.host}:{config.server.port}"
         log.info("%s", where)
-        services = app.get(SERVICES)
-        if services is not None:
-            services.worker.on_tick = Watchdog(notifier).tick
         notifier.ready(f"{where}; {queue_line((await app[JOURNAL].counts()).work)}")
+        services = app.get(SERVICES)
+        if services is not None:  # after READY=1: the first WATCHDOG=1 must not come before it
+            services.worker.on_tick = Watchdog(notifier).tick
         status_task = asyncio.create_task(_report_status(app, notifier, where), name="sd-status")
         await stop.wait()
         log.info("stopping")
