@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from agent.config_files import FilesConfig
 from agent.config_mail import AlertsConfig, MailConfig
 from agent.plan.settings import (
     DebtorSettings,
@@ -153,6 +154,7 @@ class Config(_Table):
     refunds: RefundSettings = RefundSettings()
     mail: MailConfig = MailConfig()
     alerts: AlertsConfig = AlertsConfig()
+    files: FilesConfig = FilesConfig()
 
     @property
     def plan(self) -> PlanSettings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from agent.web import api, metrics, ops, page
+from agent.web import api, files, metrics, ops, page
 
 WEBHOOK_PATH = "/webhooks/woocommerce"
 
@@ -16,6 +16,7 @@ def add_routes(app: web.Application) -> None:
     page.add_routes(app)
     metrics.add_routes(app)
     ops.add_routes(app)
+    files.add_routes(app)
 
 
 __all__ = ["WEBHOOK_PATH", "add_routes"]
