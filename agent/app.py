@@ -25,8 +25,9 @@ from agent.files.processor import FileOrderProcessor
 from agent.health.systems import SystemHealth
 from agent.journal import Journal
 from agent.journal.owner import owned, ownership
-from agent.keys import AUTOSTART, CLOCK, CONFIG, INTAKE, JOURNAL, SERVICES
+from agent.keys import AUTOSTART, CLOCK, CONFIG, INTAKE, JOURNAL, METRICS, SERVICES
 from agent.mail.app import add_mail
+from agent.metrics import Metrics
 from agent.orders import OrderProcessor
 from agent.services import Dispatcher, Services
 from agent.stock import TOPICS as STOCK_TOPICS
@@ -65,18 +66,21 @@ async def _sessions(config: Config) -> AsyncIterator[tuple[aiohttp.ClientSession
         yield woo_session, dyn_session
 
 
-def _clients(config: Config, woo_session: aiohttp.ClientSession,
-             dyn_session: aiohttp.ClientSession) -> tuple[WooClient, DynaccountClient]:  # fmt: skip
+def _clients(config: Config, woo_session: aiohttp.ClientSession, dyn_session: aiohttp.ClientSession,
+             metrics: Metrics | None = None) -> tuple[WooClient, DynaccountClient]:  # fmt: skip
     woo_cfg, dyn_cfg = config.woocommerce, config.dynaccount
+    # The libraries report each call to a hook; only the daemon counts them (metrics).
+    woo_hook = metrics.call_hook("woocommerce") if metrics else None
+    dyn_hook = metrics.call_hook("dynaccount") if metrics else None
     woo = WooClient(
         woo_session, base_url=woo_cfg.url, consumer_key=woo_cfg.consumer_key.get_secret_value(),
         consumer_secret=woo_cfg.consumer_secret.get_secret_value(),
-        ca_file=str(woo_cfg.ca_file) if woo_cfg.ca_file else None, timeout=woo_cfg.timeout_seconds,
+        ca_file=str(woo_cfg.ca_file) if woo_cfg.ca_file else None, timeout=woo_cfg.timeout_seconds, on_call=woo_hook,
     )  # fmt: skip
     dyn = DynaccountClient(
         dyn_session, base_url=dyn_cfg.base_url, api_id=str(dyn_cfg.api_id),
         api_key=dyn_cfg.api_key.get_secret_value(), api_secret=dyn_cfg.api_secret.get_secret_value(),
-        timeout=dyn_cfg.timeout_seconds, max_parallel=dyn_cfg.max_parallel_calls,
+        timeout=dyn_cfg.timeout_seconds, max_parallel=dyn_cfg.max_parallel_calls, on_call=dyn_hook,
     )  # fmt: skip
     return woo, dyn
 
@@ -96,10 +100,11 @@ def _files(config: Config, journal: Journal, woo: WooClient, applier: Applier, c
 
 
 @contextlib.asynccontextmanager
-async def open_services(config: Config, journal: Journal, clock: Clock) -> AsyncIterator[Services]:
+async def open_services(config: Config, journal: Journal, clock: Clock,
+                        metrics: Metrics | None = None) -> AsyncIterator[Services]:  # fmt: skip
     """Sessions, clients and services over an open journal; nothing is started here."""
     async with _sessions(config) as (woo_session, dyn_session):
-        woo, dyn = _clients(config, woo_session, dyn_session)
+        woo, dyn = _clients(config, woo_session, dyn_session, metrics)
         applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
         vat_codes = VatCodes(dyn)  # codes read on first use
@@ -154,7 +159,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     # One worker per journal: the daemon owns it for its whole life (a replay/import then hands over).
     with owned(config.journal.path):
-        async with open_services(config, app[JOURNAL], app[CLOCK]) as services:
+        async with open_services(config, app[JOURNAL], app[CLOCK], app[METRICS]) as services:
             app[SERVICES] = services
             app[INTAKE].on_work = services.worker.wake
             if app[AUTOSTART]:
@@ -179,6 +184,7 @@ def create_app(
     app[CONFIG] = config
     app[AUTOSTART] = autostart
     app[CLOCK] = clock or SystemClock()
+    app[METRICS] = Metrics()
     app.cleanup_ctx.append(_journal_ctx)
     if background:
         app.cleanup_ctx.append(_services_ctx)

@@ -10,6 +10,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -45,6 +46,16 @@ class ServerConfig(_Table):
     max_body_bytes: int = Field(
         5 * 1024 * 1024, ge=1024, description="Largest webhook body accepted; larger ones get 413."
     )
+    timezone: str = Field("Europe/Copenhagen", description="The shop's time zone: the status page shows times in it.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Copenhagen)") from None
+        return value
 
 
 class JournalConfig(_Table):

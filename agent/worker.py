@@ -51,6 +51,9 @@ class Worker:
         self.paused_reason: str | None = None
         self.paused_until: float = 0.0
         self.processed = 0
+        self.errors = 0  # failed attempts since start (metrics)
+        self.last_run: float | None = None  # when the loop last looked for work (metrics, watchdog)
+        self.on_tick: Callable[[], None] | None = None  # told each time the loop goes round (systemd watchdog)
 
     def wake(self) -> None:
         self._wake.set()
@@ -66,6 +69,9 @@ class Worker:
             total += len(items)
 
     async def _claim(self) -> list[WorkItem]:
+        self.last_run = self._clock.now()
+        if self.on_tick is not None:
+            self.on_tick()
         if self._stopping or self._clock.now() < self.paused_until:
             return []
         # While paused by an auth error, probe with a single item before opening the gates.
@@ -87,6 +93,7 @@ class Worker:
         self.processed += 1
 
     async def _failed(self, item: WorkItem, exc: BaseException) -> None:
+        self.errors += 1
         kind, retry_after = classify(exc)
         progress = exc.progress if isinstance(exc, Progressed) else None
         exc = cause(exc)

@@ -63,6 +63,7 @@ class Sweep:
             if job.status.last_error is None:
                 log.warning("sweep job %s failed: %s", job.name, exc)
             job.status.last_error = str(exc)
+            job.status.errors += 1
             return 0
         job.status.last_run, job.status.last_error = now, None
         return count

@@ -10,6 +10,7 @@ from typing import Protocol
 class JobStatus:
     last_run: float | None = None
     last_error: str | None = None
+    errors: int = 0  # failed runs since start (metrics)
 
 
 class Job(Protocol):

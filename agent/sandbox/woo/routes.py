@@ -142,6 +142,8 @@ async def list_all_refunds(request: web.Request) -> web.Response:
     key = "date_created_gmt" if gmt_dates else "date_created"
     if q.get("after"):
         items = [r for r in items if r[key] > _query_time(q["after"], gmt_dates)]
+    if q.get("before"):  # WP_REST_Posts_Controller's date_query, as on orders
+        items = [r for r in items if r[key] < _query_time(q["before"], gmt_dates)]
     return paginate(request, items)
 
 
