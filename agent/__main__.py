@@ -39,15 +39,17 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from agent.app import create_app
+    from agent.app import create_app, runner_options
 
     config = _load(args)
+    options = runner_options(config)
     web.run_app(
         create_app(config),
         host=config.server.host,
         port=config.server.port,
         print=lambda msg: logging.getLogger("agent").info("%s", msg),
-        shutdown_timeout=30.0,
+        keepalive_timeout=options["keepalive_timeout"],
+        shutdown_timeout=options["shutdown_timeout"],
     )
     return 0
 

@@ -32,9 +32,16 @@ from agent.worker import Worker
 
 log = logging.getLogger(__name__)
 
+# Shutdown must end inside systemd's TimeoutStopSec=45 (systemd/dynaccount-agent@.service) with margin:
+# requests in flight get HTTP_SHUTDOWN_SECONDS, then the worker's items WORKER_GRACE_SECONDS (a cancelled
+# item is safe: it is put back at the next start), the sweep and mail loops are cancelled at once.
+# 10 + 15 = 25 s, leaving 20 s for the journal's close and the loops' cancellation.
+HTTP_SHUTDOWN_SECONDS = 10.0
+WORKER_GRACE_SECONDS = 15.0
+
 __all__ = [
     "JOURNAL", "SERVICES", "WEBHOOK_PATH", "Services", "agent_running", "create_app", "open_agent", "open_journal",
-    "open_services", "open_woo",
+    "open_services", "open_woo", "runner_options",
 ]  # fmt: skip
 
 
@@ -83,7 +90,8 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
         orders = OrderProcessor(journal, woo, applier, config.plan)
         health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
-        worker = Worker(journal, Dispatcher({"order": health.watch(orders)}), config.worker, clock)
+        worker = Worker(journal, Dispatcher({"order": health.watch(orders)}), config.worker, clock,
+                        grace_seconds=WORKER_GRACE_SECONDS)  # fmt: skip
         sweep = Sweep(
             journal, woo, dyn, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
             lookback=config.sweep.lookback_hours * 3600, webhook_url=config.woocommerce.webhook_url,
@@ -121,7 +129,10 @@ async def _journal_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     async with open_journal(config, app[CLOCK]) as journal:
         app[JOURNAL] = journal
-        app[INTAKE] = Intake(journal, config.woocommerce.webhook_secret.get_secret_value(), app[CLOCK])
+        app[INTAKE] = Intake(
+            journal, config.woocommerce.webhook_secret.get_secret_value(), app[CLOCK],
+            unsigned_per_minute=config.server.unsigned_per_minute, body_timeout=config.server.body_timeout_seconds,
+        )  # fmt: skip
         yield
 
 
@@ -135,8 +146,22 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             if config.sweep.enabled:
                 services.sweep.start()
         yield
-        await services.sweep.stop()
-        await services.worker.stop()
+        # One loop failing to stop must not keep the others from stopping (nor the journal from closing).
+        for name, stop in (("sweep", services.sweep.stop), ("worker", services.worker.stop)):
+            try:
+                await stop()
+            except Exception:
+                log.exception("%s did not stop cleanly", name)
+
+
+def runner_options(config: Config) -> dict[str, float]:
+    """How the daemon's HTTP server is run: stalled connections closed, shutdown inside systemd's limit.
+
+    aiohttp's keep-alive timer starts when a connection is made and closes it if no complete request
+    arrived by then: it is the header read timeout (and the idle keep-alive time, which WooCommerce
+    does not need).
+    """
+    return {"keepalive_timeout": config.server.header_timeout_seconds, "shutdown_timeout": HTTP_SHUTDOWN_SECONDS}
 
 
 def create_app(

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from agent.config_mail import AlertsConfig, MailConfig
 from agent.plan.settings import (
@@ -44,6 +44,25 @@ class ServerConfig(_Table):
     max_body_bytes: int = Field(
         5 * 1024 * 1024, ge=1024, description="Largest webhook body accepted; larger ones get 413."
     )
+    allowed_hosts: list[str] = Field(
+        [], description="Host names the page and API answer to (empty: host, localhost, 127.0.0.1, ::1)."
+    )
+    auth_token: SecretStr = Field(SecretStr(""), description="Bearer token the page and API require (empty: none).")
+    auth_user: str = Field("", description="Basic-auth user the page and API require (with auth_password).")
+    auth_password: SecretStr = Field(SecretStr(""), description="Basic-auth password (with auth_user).")
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="A connection that sends no complete request within this is closed."
+    )
+    body_timeout_seconds: float = Field(30.0, gt=0, description="A request body not read within this gets 408.")
+    unsigned_per_minute: int = Field(
+        30, ge=1, description="Unsigned webhook requests (pings, forgeries) answered per minute; more get 429."
+    )
+
+    @model_validator(mode="after")
+    def _basic_pair(self) -> ServerConfig:
+        if bool(self.auth_user) != bool(self.auth_password.get_secret_value()):
+            raise ValueError("auth_user and auth_password go together")
+        return self
 
 
 class JournalConfig(_Table):
