@@ -13,7 +13,6 @@ from agent.config import Config
 from agent.keys import CONFIG, INTAKE, JOURNAL, SERVICES
 from agent.web import status
 
-
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SECURITY_HEADERS = {
     # on every answer, JSON and errors included: no sniffing a JSON body into HTML, no framing
