@@ -97,6 +97,7 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
             lookback=config.sweep.lookback_hours * 3600, webhook_url=config.woocommerce.webhook_url,
             webhook_secret=config.woocommerce.webhook_secret.get_secret_value(),
         )  # fmt: skip
+        worker.gate, sweep.on_error, sweep.on_reached = health.paused, health.failed, health.reached
         yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health)
 
 

@@ -10,10 +10,12 @@ from typing import Protocol
 class JobStatus:
     last_run: float | None = None
     last_error: str | None = None
+    last_error_at: float | None = None
 
 
 class Job(Protocol):
     name: str
+    system: str  # the outside system it calls: woocommerce | dynaccount
     status: JobStatus
 
     async def run(self) -> int:

@@ -14,6 +14,7 @@ CURSOR = "sweep.orders.modified_after"
 
 class ReconcileOrders:
     name = "reconcile_orders"
+    system = "woocommerce"
 
     def __init__(self, journal: Journal, woo: WooClient, clock: Clock, *, overlap: float, lookback: float) -> None:
         self._journal = journal
@@ -28,15 +29,23 @@ class ReconcileOrders:
         now = self._clock.now()
         cursor = await self._journal.get_value(CURSOR)
         since = float(cursor) - self._overlap if cursor else now - self._lookback
-        count = 0
-        async for order in self._woo.iter_orders(modified_after=iso(since).rstrip("Z"), dates_are_gmt=True,
-                                                 orderby="modified", order="asc"):  # fmt: skip
-            if await self._already_seen(order.id, order.date_modified_gmt):
+        count, unusable = 0, 0
+        async for record in self._woo.order_records(modified_after=iso(since).rstrip("Z"), dates_are_gmt=True,
+                                                    orderby="modified", order="asc"):  # fmt: skip
+            order_id = record.get("id") if isinstance(record, dict) else None
+            if not isinstance(order_id, int) or isinstance(order_id, bool) or not 0 < order_id < 2**63:
+                unusable += 1  # no usable id: nothing to attach it to; counted in the job's error
+                continue
+            modified = record.get("date_modified_gmt")
+            if await self._already_seen(order_id, modified if isinstance(modified, str) else None):
                 continue  # the overlap window brings back orders already handled in this state
-            await self._journal.hint_work(f"order:{order.id}")
+            # A malformed record (no status…) is queued too: the worker fails it with its reason, visibly.
+            await self._journal.hint_work(f"order:{order_id}")
             count += 1
         await self._journal.set_value(CURSOR, repr(now))
         self.orders_hinted += count
+        if unusable:
+            raise ValueError(f"{unusable} order record(s) from GET /orders have no usable id")
         return count
 
     async def _already_seen(self, order_id: int, modified: str | None) -> bool:

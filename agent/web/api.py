@@ -139,7 +139,7 @@ async def _status(request: web.Request) -> web.Response:
 
 
 async def _healthz(request: web.Request) -> web.Response:
-    return await status.healthz(request.app[JOURNAL])
+    return await status.healthz(request.app[JOURNAL], request.app.get(SERVICES))
 
 
 def _limit(request: web.Request) -> int:
