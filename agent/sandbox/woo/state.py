@@ -61,6 +61,9 @@ class ShopState:
     _next_post: int = FIRST_FREE_POST_ID
     modified: dict[int, datetime] = field(default_factory=dict)  # product id -> date_modified
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # What a broken plugin does to an order's REST output: field -> value (None drops the field,
+    # "__deep__:N" becomes JSON nested N levels deep). Real shops have sent both.
+    broken_orders: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.items:
