@@ -94,8 +94,8 @@ class SystemHealth:
                                "waiting": waiting}  # fmt: skip
             else:
                 since = self.up_since.get(system)
-                out[system] = {"name": title, "state": "unknown" if since is None else "up",
-                               "since": iso(since) if since is not None else None, "error": None, "waiting": 0}  # fmt: skip
+                out[system] = {"name": title, "state": "unknown" if since is None else "up", "error": None,
+                               "since": iso(since) if since is not None else None, "waiting": 0}  # fmt: skip
         return out
 
     def watch(self, process: Processor) -> Processor:

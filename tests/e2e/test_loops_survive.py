@@ -19,8 +19,8 @@ from agent.outcomes import Outcome
 from agent.sandbox.demo import CK, CS, Stack, place_orders
 from agent.sandbox.dynaccount.server import SandboxConfig, running_sandbox
 from agent.sandbox.woo import running_woo_sandbox
-from agent.worker import Worker
 from agent.woo.client import WooClient
+from agent.worker import Worker
 
 from .conftest import drive  # type: ignore[import-not-found]
 from .crashkit import AgentProcess, agent_config, free_port, toml_dumps, until  # type: ignore[import-not-found]
