@@ -7,19 +7,20 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from aiohttp import web
 
-from agent.config import Config, ConfigError, load_config, resolve_path
+from agent.config import Config, ConfigError, load_config, permission_warnings, resolve_path
 from agent.dynaccount.errors import DynaccountError
 from agent.woo.errors import WooError
 
 if TYPE_CHECKING:
     from agent.services import Services
 
+T = TypeVar("T")
 Handler = Callable[[argparse.Namespace], int]
-Command = Callable[["Services", bool], Awaitable[str]]  # (services, a daemon answers) -> output
+Command = Callable[["Services", bool], Awaitable[T]]  # (services, a daemon answers) -> output
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -31,17 +32,30 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(path)
     from agent.mail.commands import problems as mail_problems
 
+    for warning in permission_warnings(path):
+        print(f"warning: {warning}", file=sys.stderr)
     if found := mail_problems(config):
         print(f"{path}: mail is not ready\n" + "\n".join(f"  {p}" for p in found), file=sys.stderr)
         return 2
     print(f"{path}: OK (journal {config.journal.path}, listening on {config.server.host}:{config.server.port})")
+    if args.online:
+        from agent.preflight import online_check
+
+        findings = asyncio.run(run_command(config, lambda services, _: online_check(services)))
+        if findings:
+            print(f"{path}: not ready online\n" + "\n".join(f"  {f}" for f in findings), file=sys.stderr)
+            return 3
+        print(f"online: WooCommerce at {config.woocommerce.url} and Dynaccount answer; everything configured exists")
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from agent.app import create_app, runner_options
 
-    config = _load(args)
+    path = resolve_path(args.config)
+    config = load_config(path)
+    for warning in permission_warnings(path):
+        logging.getLogger("agent").warning("%s", warning)
     options = runner_options(config)
     web.run_app(
         create_app(config),
@@ -54,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def run_command(config: Config, command: Command) -> str:
+async def run_command(config: Config, command: Command[T]) -> T:
     """Build the agent's parts exactly as the daemon does and run one command over them."""
     from agent.app import agent_running, open_agent
 
@@ -63,7 +77,7 @@ async def run_command(config: Config, command: Command) -> str:
         return await command(services, running)
 
 
-def _print(args: argparse.Namespace, command: Command) -> int:
+def _print(args: argparse.Namespace, command: Command[str]) -> int:
     print(asyncio.run(run_command(_load(args), command)))
     return 0
 
@@ -140,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("run", cmd_run, "run the agent (webhook intake, worker, status page)")
-    add("check", cmd_check, "validate the configuration and exit")
+    check = add("check", cmd_check, "validate the configuration and exit")
+    check.add_argument("--online", action="store_true",
+                       help="also call WooCommerce and Dynaccount once each: keys, permissions, webhooks, codes")
     plan = add("plan", cmd_plan, "show what the agent would do with an order (dry run: writes nothing)")
     plan.add_argument("order_id", type=int)
     replay = add("replay", cmd_replay, "process one order again now (queued if the agent is running)")

@@ -7,6 +7,7 @@ the same two functions, :func:`open_journal` and :func:`open_services`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from agent.journal import Journal
 from agent.keys import AUTOSTART, CLOCK, CONFIG, INTAKE, JOURNAL, SERVICES
 from agent.mail.app import add_mail
 from agent.orders import OrderProcessor
+from agent.preflight import online_check
 from agent.services import Dispatcher, Services
 from agent.sweep import Sweep
 from agent.web import WEBHOOK_PATH, add_routes
@@ -142,17 +144,38 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_services(config, app[JOURNAL], app[CLOCK]) as services:
         app[SERVICES] = services
         app[INTAKE].on_work = services.worker.wake
+        checking: asyncio.Task[None] | None = None
         if app[AUTOSTART]:
             services.worker.start()
             if config.sweep.enabled:
                 services.sweep.start()
+            checking = asyncio.create_task(_log_online_check(services), name="online check")
         yield
+        if checking is not None:
+            checking.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checking
         # One loop failing to stop must not keep the others from stopping (nor the journal from closing).
         for name, stop in (("sweep", services.sweep.stop), ("worker", services.worker.stop)):
             try:
                 await stop()
             except Exception:
                 log.exception("%s did not stop cleanly", name)
+
+
+async def _log_online_check(services: Services) -> None:
+    """``check --online`` at start, logged: a wrong key or a missing VAT code is named before an order needs it."""
+    config = services.config
+    healed = config.sweep.enabled and config.woocommerce.webhook_url is not None  # the sweep heals them
+    try:
+        findings = await online_check(services, webhooks=not healed)
+    except Exception:  # the check must never keep the agent from running
+        log.exception("online check failed")
+        return
+    for finding in findings:
+        log.warning("online check: %s", finding)
+    if not findings:
+        log.info("online check: WooCommerce and Dynaccount answer; everything configured exists")
 
 
 def runner_options(config: Config) -> dict[str, float]:

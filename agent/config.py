@@ -195,6 +195,16 @@ def format_errors(exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def permission_warnings(path: Path) -> list[str]:
+    """The config holds the API secrets: other users of the machine must not read (or change) it."""
+    mode = path.stat().st_mode & 0o777
+    if not mode & 0o006:
+        return []
+    what = "readable and writable" if mode & 0o002 else "readable"
+    return [f"{path} is {what} by every user of this machine (mode {mode:04o}) and holds the API secrets: "
+            f"chmod 600 {path} (or chmod 640 with the agent's group as the file's group)"]  # fmt: skip
+
+
 def _is_loopback(url: str) -> bool:
     host = url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
     return host in {"localhost", "127.0.0.1", "[::1]"} or host.startswith("127.")

@@ -1,5 +1,6 @@
 """Background loops survive one bad iteration (issue 11 item 2): a malformed order record, JSON nested
-5,000 deep, a journal error; each records its last error with a time and shows it; SIGTERM exits 0."""
+5,000 deep, a journal error; each records its last error with a time and shows it; SIGTERM exits 0.
+The daemon also warns about a world-readable config (item 8) and logs the online check at start (item 9)."""
 
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ async def test_sigterm_after_loop_errors_exits_0(tmp_path: Path) -> None:
         tables["sweep"]["interval_seconds"] = 0.2
         path = tmp_path / "agent.toml"
         path.write_text(toml_dumps(tables), encoding="utf-8")
-        path.chmod(0o600)
+        path.chmod(0o644)  # world-readable: `run` warns (item 8)
         agent = AgentProcess(path, load_config(path), tmp_path / "agent.log")
         shop = WooClient(session, base_url=woo.base_url, consumer_key=CK, consumer_secret=CS)
         try:
@@ -124,6 +125,9 @@ async def test_sigterm_after_loop_errors_exits_0(tmp_path: Path) -> None:
             assert status["sweep"]["jobs"]["reconcile_orders"]["last_error_at"], agent.log_tail()
             code = await agent.stop()
             assert code == 0, agent.log_tail()
+            log = agent.log_path.read_text(encoding="utf-8")
+            assert "readable by every user" in log and "chmod 600" in log
+            assert "online check: WooCommerce and Dynaccount answer" in log  # the check at start, logged
             assert "Traceback" not in agent.log_path.read_text(encoding="utf-8").split("SIGTERM", 1)[1]
         finally:
             agent.ensure_dead()
