@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from agent.config_mail import AlertsConfig, MailConfig
+from agent.plan.plausible import PlausibilitySettings
 from agent.plan.settings import (
     DebtorSettings,
     FilterSettings,
@@ -141,6 +142,7 @@ class Config(_Table):
     invoice: InvoiceSettings = InvoiceSettings()
     payments: PaymentSettings = PaymentSettings()
     refunds: RefundSettings = RefundSettings()
+    plausibility: PlausibilitySettings = PlausibilitySettings()
     mail: MailConfig = MailConfig()
     alerts: AlertsConfig = AlertsConfig()
 
@@ -150,6 +152,7 @@ class Config(_Table):
         return PlanSettings(
             triggers=self.triggers, filters=self.filters, debtors=self.debtors, products=self.products,
             vat=self.vat, invoice=self.invoice, payments=self.payments, refunds=self.refunds,
+            plausibility=self.plausibility,
         )
 
 

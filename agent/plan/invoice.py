@@ -8,6 +8,7 @@ from agent.plan.debtor import decide_debtor, vat_number
 from agent.plan.lines import order_lines
 from agent.plan.money import ZERO, cents
 from agent.plan.payment import invoice_payment, payment_terms
+from agent.plan.plausible import screen
 from agent.plan.refundlines import refund_lines, woo_refund_vat
 from agent.plan.settings import PlanSettings
 from agent.plan.totals import settle
@@ -90,6 +91,9 @@ def plan_invoice(order: Order, settings: PlanSettings, context: InvoiceContext |
     if skip is not None:
         return skip
     refunds = context.refunds
+    implausible = screen(order, refunds, settings.plausibility)  # raises for numbers that cannot be money
+    if implausible is not None:
+        return Skip(order.id, "hold", implausible)
     try:
         vat = OrderVat(order, settings, vat_number(order, settings.debtors))
         lines, refunded, refunded_vat = _net_of_refunds(order_lines(order, settings, vat), refunds, settings)
