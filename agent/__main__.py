@@ -46,7 +46,21 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"{path}: not ready online\n" + "\n".join(f"  {f}" for f in findings), file=sys.stderr)
             return 3
         print(f"online: WooCommerce at {config.woocommerce.url} and Dynaccount answer; everything configured exists")
+    if getattr(args, "dynaccount", False):
+        found = asyncio.run(_vat_code_problems(config))
+        for line in found:
+            print(f"VAT code problem: {line}")
+        print(f"VAT codes: {'OK' if not found else f'{len(found)} problem(s)'}")
+        return 1 if found else 0
     return 0
+
+
+async def _vat_code_problems(config: Config) -> list[str]:
+    from agent.app import open_agent
+    from agent.operations import check_vat_codes
+
+    async with open_agent(config) as services:
+        return await check_vat_codes(services)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -157,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = add("check", cmd_check, "validate the configuration and exit")
     check.add_argument("--online", action="store_true",
                        help="also call WooCommerce and Dynaccount once each: keys, permissions, webhooks, codes")
+    check.add_argument("--dynaccount", action="store_true",
+                       help="also compare every mapped VAT code with Dynaccount's codes and rates")  # fmt: skip
     plan = add("plan", cmd_plan, "show what the agent would do with an order (dry run: writes nothing)")
     plan.add_argument("order_id", type=int)
     replay = add("replay", cmd_replay, "process one order again now (queued if the agent is running)")

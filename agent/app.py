@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from agent.apply import Applier
+from agent.apply.vatcodes import VatCodes
 from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
@@ -90,7 +91,7 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
         woo, dyn = _clients(config, woo_session, dyn_session)
         applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
-        orders = OrderProcessor(journal, woo, applier, config.plan)
+        orders = OrderProcessor(journal, woo, applier, config.plan, VatCodes(dyn))  # codes read on first use
         health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
         worker = Worker(journal, Dispatcher({"order": health.watch(orders)}), config.worker, clock,
                         grace_seconds=WORKER_GRACE_SECONDS)  # fmt: skip

@@ -21,7 +21,7 @@ async def show_plan(agent: Services, order_id: int) -> str:
     order = await agent.woo.get_order(order_id)
     refunds = sorted(await agent.woo.list_refunds(order_id), key=lambda r: r.id) if order.refunds else []
     facts = await agent.journal.order_facts(order_id)
-    out = [render_plan(agent.orders.plan(order, refunds, facts))]
+    out = [render_plan(await agent.orders.plan_checked(order, refunds, facts))]
     link = facts.invoice
     if link is None or link.state != "booked" or not link.dyn_id:
         if refunds:
@@ -92,6 +92,14 @@ async def webhooks(agent: Services, heal: bool) -> str:
         lines.append(f"created {report.created or 'none'}, re-activated {report.reactivated or 'none'}, "
                      f"healthy {report.healthy or 'none'}")  # fmt: skip
     return "\n".join(lines) or "no webhooks"
+
+
+async def check_vat_codes(agent: Services) -> list[str]:
+    """Mapped VAT codes Dynaccount lacks or whose rate differs (``check --dynaccount``)."""
+    from agent.plan.vatcheck import problems
+
+    codes = {code.name: code.rate for code in await agent.dyn.list_vatcodes()}
+    return problems(agent.config.vat, codes)
 
 
 def parse_day(text: str) -> datetime:

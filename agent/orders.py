@@ -9,11 +9,13 @@ snapshot acted on is stored with the plan, and every decision lands in the item'
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from agent.apply import Applier
+from agent.apply.vatcodes import VatCodes
 from agent.dynaccount.models import Invoice
 from agent.journal import Journal, OrderFacts, WorkItem
 from agent.outcomes import Outcome
@@ -32,7 +34,9 @@ from agent.plan import (
     record_credit,
 )
 from agent.plan.payment import invoice_payment
-from agent.plan.types import PaymentDecision, Totals
+from agent.plan.types import PaymentDecision, Subscription, Totals
+from agent.plan.verify import VerificationFailed
+from agent.subscriptions import subscription_of
 from agent.woo.client import WooClient
 from agent.woo.errors import WooNotFound
 from agent.woo.models import Order, Refund
@@ -60,11 +64,16 @@ class OrderRun:
 
 
 class OrderProcessor:
-    def __init__(self, journal: Journal, woo: WooClient, applier: Applier, settings: PlanSettings) -> None:
+    def __init__(self, journal: Journal, woo: WooClient, applier: Applier, settings: PlanSettings,
+                 vat_codes: VatCodes | None = None) -> None:  # fmt: skip
         self._journal = journal
         self._woo = woo
         self.applier = applier
         self._settings = settings
+        self._vat_codes = vat_codes  # Dynaccount's codes and rates; None: plans are not checked against them
+
+    async def _rates(self) -> Mapping[str, Decimal] | None:
+        return await self._vat_codes.rates() if self._vat_codes is not None else None
 
     async def __call__(self, item: WorkItem) -> Outcome:
         try:
@@ -92,19 +101,30 @@ class OrderProcessor:
 
     # -- the invoice ------------------------------------------------------------------------------
 
-    def plan(self, order: Order, refunds: list[Refund], facts: OrderFacts) -> InvoicePlan | Skip:
+    def plan(self, order: Order, refunds: list[Refund], facts: OrderFacts, codes: Mapping[str, Decimal] | None = None,
+             subscription: Subscription | None = None) -> InvoicePlan | Skip:  # fmt: skip
         link = facts.invoice
         existing = ExistingInvoice(link.reference or "", link.state == "booked") if link else None
         net_refunds = tuple(refunds) if existing is not None and not existing.booked else ()
         if self._settings.refunds.draft_policy != "update_draft":
             net_refunds = ()
-        context = InvoiceContext(invoice=existing, payment_registered=facts.payment is not None, refunds=net_refunds)
+        context = InvoiceContext(invoice=existing, payment_registered=facts.payment is not None, refunds=net_refunds,
+                                 vat_codes=codes, subscription=subscription)  # fmt: skip
         return plan_invoice(order, self._settings, context)
+
+    async def plan_checked(self, order: Order, refunds: list[Refund], facts: OrderFacts) -> InvoicePlan | Skip:
+        """The plan against Dynaccount's VAT codes and the subscription's schedule (worker and `plan` command)."""
+        subscription = await subscription_of(self._woo, order)
+        plan = self.plan(order, refunds, facts, await self._rates(), subscription)
+        if isinstance(plan, Skip) and plan.missing_vat_code and self._vat_codes is not None:
+            # A code created in Dynaccount since the codes were read: read them again once before holding.
+            plan = self.plan(order, refunds, facts, await self._vat_codes.refresh(), subscription)
+        return plan
 
     async def _invoice(self, key: str, order: Order, refunds: list[Refund], facts: OrderFacts,
                        run: OrderRun) -> Invoice | None:  # fmt: skip
         await self.applier.sync_booked(facts)
-        plan = self.plan(order, refunds, facts)
+        plan = await self.plan_checked(order, refunds, facts)
         await self._journal.save_snapshot(key, order.model_dump(mode="json"), plan.to_dict())
         if isinstance(plan, Skip):
             if plan.kind == "done" and facts.invoice is not None and facts.invoice.dyn_id:
@@ -116,8 +136,16 @@ class OrderProcessor:
             return None
         debtor = await self.applier.ensure_debtor(plan.debtor)
         await self.applier.ensure_products(plan.products)
-        invoice = await self.applier.apply_invoice(plan, debtor, facts)
+        try:
+            invoice = await self.applier.apply_invoice(plan, debtor, facts)
+        except VerificationFailed as failed:
+            run.held.append(str(failed))
+            if self._vat_codes is not None:
+                await self._vat_codes.refresh()  # a code's rate may have changed: the next plan sees it
+            return None
         what = f"invoice {invoice.number} booked" if invoice.is_booked else f"draft invoice id {invoice.id}"
+        if plan.refunds_netted:  # [refunds] draft_policy = update_draft: say so, the order may read "refunded"
+            what += f" net of refund(s) {', '.join(map(str, plan.refunds_netted))}"
         run.done.append(f"{what}, total {invoice.total_amount} {plan.currency}")
         await self._journal.add_event(key, f"{what} for debtor {debtor}", data={"total": str(invoice.total_amount)})
         if plan.held:
@@ -172,13 +200,17 @@ class OrderProcessor:
                 run.done.append(f"refund {refund.id} was netted into invoice {invoice.number}")
                 continue
             state = self.invoice_state(facts, invoice, planning=refund.id)
-            plan = plan_creditnote(order, refund, self._settings,
-                                   CreditNoteContext(invoice=state, already_credited=False))  # fmt: skip
+            plan = plan_creditnote(order, refund, self._settings, CreditNoteContext(
+                invoice=state, already_credited=False, vat_codes=await self._rates()))  # fmt: skip
             await self._journal.save_snapshot(f"refund:{refund.id}", refund.model_dump(mode="json"), plan.to_dict())
             if isinstance(plan, Skip):
                 (run.held if plan.kind == "hold" else run.skipped).append(plan.reason)
                 continue
-            note = await self.applier.apply_creditnote(plan, invoice.id, facts)
+            try:
+                note = await self.applier.apply_creditnote(plan, invoice.id, facts)
+            except VerificationFailed as failed:
+                run.held.append(str(failed))
+                continue
             run.done.append(f"credit note {note.number or note.id} of {note.total_amount} for refund {refund.id}")
             await self._journal.add_event(key, f"credit note for refund {refund.id}: {note.total_amount}",
                                           data={"reference": plan.reference})  # fmt: skip

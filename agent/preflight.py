@@ -1,8 +1,8 @@
 """``check --online`` and the same check at start: both systems called, every wrong thing named.
 
 WooCommerce: the keys (a read, and a harmless write probe: WooCommerce refuses writes with a read-only
-key before it routes the request), the agent's webhooks. Dynaccount: the keys and every VAT code,
-product, debtor group, payment terms and booking draft the configuration names. Each finding says
+key before it routes the request), the agent's webhooks. Dynaccount: the keys, every VAT code with its
+rate (the same rule as ``check --dynaccount``), every product, debtor group, payment terms and booking draft the configuration names. Each finding says
 what is wrong and where to fix it; the webhook secret cannot be read back from WooCommerce (a delivery
 signed with another secret shows as "rejected" on the status page).
 """
@@ -16,6 +16,7 @@ from typing import Any
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import DynaccountAuthError, DynaccountError
+from agent.plan.vatcheck import problems as vat_problems
 from agent.services import Services
 from agent.sweep import TOPICS
 from agent.woo.client import WooClient
@@ -86,20 +87,6 @@ def _webhook_problems(hooks: list[Webhook], url: str | None) -> list[str]:
     return problems
 
 
-def vat_codes(config: Config) -> dict[str, str]:
-    """Every VAT code the configuration names -> the setting that names it (OSS codes per EU country)."""
-    vat = config.vat
-    codes = {code: f"[vat] by_rate_id.{k}" for k, code in vat.by_rate_id.items()}
-    codes |= {code: f"[vat] by_country_rate.{k}" for k, code in vat.by_country_rate.items()}
-    for name in ("zero_rated", "reverse_charge", "export", "no_vat"):
-        if code := getattr(vat, name):
-            codes[code] = f"[vat] {name}"
-    if vat.oss_code:
-        codes |= {vat.oss_code.replace("{country}", c): "[vat] oss_code" for c in vat.eu_countries
-                  if c != vat.home_country}  # fmt: skip
-    return codes
-
-
 def _wanted(config: Config) -> list[tuple[str, str, str]]:
     """(kind, name, setting) of every product, group, payment terms and draft that must exist."""
     p, d = config.products, config.debtors
@@ -115,15 +102,13 @@ def _wanted(config: Config) -> list[tuple[str, str, str]]:
 
 async def dynaccount_findings(dyn: DynaccountClient, config: Config) -> list[Finding]:
     try:
-        known_codes = {v.name for v in await dyn.list_vatcodes()}
+        known_codes = {v.name: v.rate for v in await dyn.list_vatcodes()}
     except DynaccountAuthError as exc:
         return [Finding("Dynaccount", f"the API keys are refused ({exc}): check {DYN_KEYS}")]
     except DynaccountError as exc:
         return [Finding("Dynaccount", f"not reachable at {config.dynaccount.base_url} ({exc}): check [dynaccount] "
                                       "base_url")]  # fmt: skip
-    out = [Finding("Dynaccount", f"VAT code {code!r} ({where}) does not exist: create it in Dynaccount or change "
-                                 f"{where}") for code, where in sorted(vat_codes(config).items())
-           if code not in known_codes]  # fmt: skip
+    out = [Finding("Dynaccount", problem) for problem in vat_problems(config.vat, known_codes)]  # as check --dynaccount
     terms = {t.name for t in await dyn.list_payment_terms()}
     lookups: dict[str, Callable[[str], Awaitable[Any]]] = {
         "product": dyn.find_product, "debtor group": dyn.get_debtor_group,

@@ -29,6 +29,7 @@ from agent.dynaccount.models import CreditNote, Invoice
 from agent.journal import Journal, Link, OrderFacts
 from agent.outcomes import ErrorKind, WorkError
 from agent.plan import CreditNotePlan, InvoicePlan, PaymentDecision
+from agent.plan.verify import DocLine, verify
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,9 @@ class Applier(MasterData):
             # A draft whose order changed, or whose lines an interrupted attempt left incomplete.
             invoice = await self._dyn.replace_invoice_lines(invoice.id, header, lines)
         await self._link_invoice(plan, invoice, facts)
+        if not invoice.is_booked:  # never book figures Dynaccount computed differently from the plan
+            verify(f"invoice {plan.reference}", plan.lines, total=invoice.total_amount, vat=invoice.vat_amount,
+                   doc_lines=[DocLine(li.vatcode_name, li.vat_amount) for li in invoice.lines])  # fmt: skip
         if plan.mode == "booked" and not invoice.is_booked:
             await self._start(facts, f"book-invoice:{plan.reference}")
             invoice = await self._dyn.book_invoice(invoice.id)  # A-20; harmless if repeated
@@ -169,6 +173,9 @@ class Applier(MasterData):
             )  # fmt: skip
             await self._finish(facts, f"create-creditnote:{plan.reference}", str(note.id))
         await self._link_creditnote(plan, note, facts)
+        if not note.is_booked:
+            verify(f"credit note {plan.reference}", plan.lines, total=note.total_amount, vat=note.vat_amount,
+                   doc_lines=[DocLine(li.vatcode_name, li.vat_amount) for li in note.lines])  # fmt: skip
         if plan.mode == "booked" and not note.is_booked:
             await self._start(facts, f"book-creditnote:{plan.reference}")
             note = await self._dyn.book_creditnote(note.id)

@@ -70,4 +70,5 @@ def invoice_header(plan: InvoicePlan, debtor_number: str, now: float) -> Invoice
         dlv_name=dlv.name if dlv else None, dlv_address=dlv.address if dlv else None,
         dlv_zip=dlv.zip if dlv else None, dlv_city=dlv.city if dlv else None,
         dlv_ref_country_name=dlv.country if dlv else None, txt=plan.text,
+        time_delivery=unix(plan.delivery_date, 0) if plan.delivery_date else None,  # a renewal's period start
     )  # fmt: skip

@@ -53,6 +53,13 @@ CREDITNOTE_LINE_WRITABLE = (
     "discount_value", "price", "name", "txt",
 )  # fmt: skip
 
+# A-37 (ours; the spec is silent): Dynaccount refuses to BOOK a credit note whose total, added to the
+# invoice's booked credit notes, exceeds the invoice's total; lines are not checked one by one as they
+# are written (only their quantity against the invoice line, A-24). A full refund of an invoice with a
+# negative rounding line therefore equals the invoice exactly and books. The agent also writes negative
+# credit lines (rounding, kept fee) first, so a Dynaccount that checked the running sum would pass too.
+CREDIT_LIMIT_CHECK = "on_booking"
+
 # writable product columns.
 PRODUCT_WRITABLE = ("product_id_", "name", "price", "product_group_name", "unit_name", "weight", "txt")
 

@@ -5,13 +5,23 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
+from agent.plan.debtor import vat_number
+from agent.plan.exact import vat_by_code
 from agent.plan.money import ONE, ZERO
 from agent.plan.payment import refund_payout
-from agent.plan.refundlines import by_source, credit_line, has_lines, refund_lines, woo_refund_vat
+from agent.plan.refundlines import (
+    by_source,
+    credit_line,
+    has_lines,
+    kept_fee_lines,
+    refund_lines,
+    refund_targets,
+    woo_lines_gross,
+)
 from agent.plan.settings import PlanSettings
 from agent.plan.totals import predict, settle
-from agent.plan.types import Credited, CreditNoteContext, CreditNotePlan, InvoiceState, PlanLine, Skip
-from agent.plan.vat import PlanHold
+from agent.plan.types import Credited, CreditNoteContext, CreditNotePlan, InvoiceState, PlanLine, Skip, Totals
+from agent.plan.vat import OrderVat, PlanHold, UnknownVatCode, add_targets
 from agent.woo.models import Order, Refund
 
 NO_QTY = Decimal(0)  # quantities are counted, not money: no øre exponent
@@ -86,6 +96,39 @@ def _lines(
     return lines, refund.amount, None, False
 
 
+def _kept(refund: Refund, lines: list[PlanLine], settings: PlanSettings, full: bool) -> list[PlanLine]:
+    """Kept-fee lines when the refund pays back less than its lines (a restocking fee kept by the shop)."""
+    if full or not has_lines(refund):
+        return []
+    kept = woo_lines_gross(refund) - refund.amount
+    return kept_fee_lines(kept, lines, settings) if kept > settings.invoice.rounding_tolerance else []
+
+
+def _targets(order: Order, refund: Refund, lines: list[PlanLine], kept: list[PlanLine], capped: str | None,
+             vat: OrderVat) -> dict[str, Decimal]:  # fmt: skip
+    if capped:
+        return vat_by_code(lines)
+    return add_targets(refund_targets(refund, lines, vat), vat_by_code(kept))  # kept lines' VAT is negative
+
+
+Settled = tuple[list[PlanLine], Totals, str | None, bool, str | None, Decimal, dict[str, Decimal]]
+
+
+def _settled(order: Order, refund: Refund, settings: PlanSettings, context: CreditNoteContext, invoice: InvoiceState,
+             what: str) -> Settled:  # fmt: skip
+    lines, amount, capped, full = _lines(order, refund, invoice, settings)
+    vat = OrderVat(order, settings, vat_number(order, settings.debtors), context.vat_codes)
+    kept = _kept(refund, lines, settings, full)
+    # A full refund credits exactly what is left of the invoice, VAT per code included, whatever the
+    # refund's own tax lines say (WooCommerce fills them from the lines' displayed taxes).
+    targets = vat_by_code(lines) if full else _targets(order, refund, lines, kept, capped, vat)
+    lines, totals, held = settle([*lines, *kept], amount, targets, settings, what, fixed=lambda li: li.kind == "kept")
+    # Negative lines (kept fee, rounding) first: a Dynaccount that checks the running sum of a credit
+    # note's lines against the invoice (instead of the total at booking, A-37) never sees it pass the total.
+    lines.sort(key=lambda li: li.gross >= 0)
+    return lines, totals, held, full, capped, sum((-li.gross for li in kept), ZERO), targets
+
+
 def plan_creditnote(
     order: Order, refund: Refund, settings: PlanSettings, context: CreditNoteContext
 ) -> CreditNotePlan | Skip:
@@ -95,11 +138,10 @@ def plan_creditnote(
     invoice = context.invoice
     what = f"credit note for refund {refund.id}"
     try:
-        lines, amount, capped, full = _lines(order, refund, invoice, settings)
+        lines, totals, held, full, capped, kept, targets = _settled(order, refund, settings, context, invoice, what)
     except PlanHold as hold:
-        return Skip(order.id, "hold", f"{what}: {hold}", refund.id)
-    woo_vat = woo_refund_vat(refund, lines) if not capped else predict(lines)[1]
-    lines, totals, held = settle(lines, amount, woo_vat, settings, what)
+        return Skip(order.id, "hold", f"{what}: {hold}", refund.id,
+                    missing_vat_code=hold.code if isinstance(hold, UnknownVatCode) else "")  # fmt: skip
     if held:
         return Skip(order.id, "hold", held, refund.id)
     mode = settings.refunds.mode
@@ -112,13 +154,14 @@ def plan_creditnote(
         payout=refund_payout(invoice.payment_method or order.payment_method, settings,
                              paid=invoice.payment_registered, amount=totals.total, date=refund.date_created_gmt,
                              mode=mode),
-        capped=capped, notes=_notes(totals.vat_difference),
+        capped=capped, notes=_notes(kept), woo_vat_by_code=targets, kept_fee=kept,
     )  # fmt: skip
 
 
-def _notes(vat_difference: Decimal) -> tuple[str, ...]:
-    if vat_difference:
-        return (f"VAT differs from WooCommerce's refund by {vat_difference} (accepted within tolerance)",)
+def _notes(kept: Decimal) -> tuple[str, ...]:
+    if kept:
+        return (f"the shop kept {kept} of the refunded lines (restocking fee): credited the lines less a kept-fee "
+                f"line",)  # fmt: skip
     return ()
 
 

@@ -9,11 +9,12 @@ from agent.plan.lines import order_lines
 from agent.plan.money import ZERO, cents
 from agent.plan.payment import invoice_payment, payment_terms
 from agent.plan.plausible import screen
-from agent.plan.refundlines import refund_lines, woo_refund_vat
+from agent.plan.refundlines import refund_lines, refund_targets
+from agent.plan.renewal import renewal_fields
 from agent.plan.settings import PlanSettings
 from agent.plan.totals import settle
-from agent.plan.types import InvoiceContext, InvoicePlan, PlanLine, ProductSync, Skip
-from agent.plan.vat import OrderVat, PlanHold
+from agent.plan.types import InvoiceContext, InvoicePlan, PlanLine, ProductSync, Skip, Totals
+from agent.plan.vat import OrderVat, PlanHold, UnknownVatCode, add_targets, vat_targets
 from agent.woo.models import Order, Refund
 
 
@@ -40,14 +41,22 @@ def _filter_reason(order: Order, settings: PlanSettings) -> str | None:
     return None
 
 
+PAID_THEN_REFUNDED = ("refunded",)
+
+
 def _gate(order: Order, settings: PlanSettings, context: InvoiceContext) -> Skip | None:
     if context.invoice is not None and context.invoice.booked:
         return Skip(order.id, "done", f"already invoiced and booked ({context.invoice.reference})")
     renewal = order.is_renewal
     statuses = settings.triggers.renewal_statuses if renewal else settings.triggers.order_statuses
-    if order.status not in statuses:
+    # A paid order first seen refunded (downtime, a lost webhook, an import) was still sold: invoice it as
+    # sold, then its refunds are credited, so the books show both.
+    sold = order.status in PAID_THEN_REFUNDED and bool(order.date_paid_gmt)
+    if order.status not in statuses and not sold:
         what = "subscription renewal" if renewal else "order"
-        return Skip(order.id, "skip", f"{what} status {order.status!r} is not one of {', '.join(statuses)}")
+        never_paid = " and was never paid" if order.status in ("refunded", "cancelled") else ""
+        return Skip(order.id, "skip", f"{what} status {order.status!r} is not one of {', '.join(statuses)}"
+                    f"{never_paid}")  # fmt: skip
     reason = _filter_reason(order, settings)
     return Skip(order.id, "skip", reason) if reason else None
 
@@ -72,17 +81,35 @@ def negate(line: PlanLine) -> PlanLine:
 
 
 def _net_of_refunds(
-    lines: list[PlanLine], refunds: tuple[Refund, ...], settings: PlanSettings
-) -> tuple[list[PlanLine], Decimal, Decimal]:
-    """Order lines plus negated credit lines per refund; returns (lines, refunded amount, refunded VAT)."""
-    amount = vat = ZERO
+    lines: list[PlanLine], refunds: tuple[Refund, ...], settings: PlanSettings, vat: OrderVat
+) -> tuple[list[PlanLine], Decimal, dict[str, Decimal]]:
+    """Order lines plus negated credit lines per refund; returns (lines, refunded amount, refunded VAT per code)."""
+    amount = ZERO
+    refunded: dict[str, Decimal] = {}
     out = list(lines)
     for refund in refunds:
         credit = refund_lines(refund, out, settings)
         out += [negate(c) for c in credit]
         amount += refund.amount
-        vat += woo_refund_vat(refund, credit)
-    return out, amount, vat
+        refunded = add_targets(refunded, refund_targets(refund, credit, vat))
+    return out, amount, refunded
+
+
+def _text(order: Order, settings: PlanSettings, context: InvoiceContext) -> tuple[str, str | None]:
+    fields: dict[str, object] = {"number": order.number or str(order.id), "id": order.id}
+    if not order.is_renewal:
+        return settings.invoice.text.format(**fields), None
+    extra, delivery = renewal_fields(order, context.subscription)
+    return settings.invoice.renewal_text.format(**fields, **extra), delivery
+
+
+def _lines(order: Order, settings: PlanSettings, context: InvoiceContext
+           ) -> tuple[list[PlanLine], Totals, str | None, dict[str, Decimal]]:  # fmt: skip
+    vat = OrderVat(order, settings, vat_number(order, settings.debtors), context.vat_codes)
+    lines, refunded, refunded_vat = _net_of_refunds(order_lines(order, settings, vat), context.refunds, settings, vat)
+    targets = add_targets(vat_targets(order.tax_lines, vat), {c: -v for c, v in refunded_vat.items()})
+    lines, totals, held = settle(lines, order.total - refunded, targets, settings, "invoice")
+    return lines, totals, held, targets
 
 
 def plan_invoice(order: Order, settings: PlanSettings, context: InvoiceContext | None = None) -> InvoicePlan | Skip:
@@ -90,36 +117,34 @@ def plan_invoice(order: Order, settings: PlanSettings, context: InvoiceContext |
     skip = _gate(order, settings, context)
     if skip is not None:
         return skip
-    refunds = context.refunds
-    implausible = screen(order, refunds, settings.plausibility)  # raises for numbers that cannot be money
+    implausible = screen(order, context.refunds, settings.plausibility)  # raises for numbers that cannot be money
     if implausible is not None:
         return Skip(order.id, "hold", implausible)
     try:
-        vat = OrderVat(order, settings, vat_number(order, settings.debtors))
-        lines, refunded, refunded_vat = _net_of_refunds(order_lines(order, settings, vat), refunds, settings)
+        lines, totals, held, targets = _lines(order, settings, context)
     except PlanHold as hold:
-        return Skip(order.id, "hold", f"order {order.number or order.id}: {hold}")
-    lines, totals, held = settle(lines, order.total - refunded, order.total_tax - refunded_vat, settings, "invoice")
+        return Skip(order.id, "hold", f"order {order.number or order.id}: {hold}",
+                    missing_vat_code=hold.code if isinstance(hold, UnknownVatCode) else "")  # fmt: skip
     mode = "draft" if held else settings.invoice.mode
     number = order.number or str(order.id)
-    fields: dict[str, object] = {"number": number, "id": order.id}
+    text, delivery = _text(order, settings, context)
     return InvoicePlan(
-        order_id=order.id, order_number=number, reference=settings.invoice.reference.format(**fields),
-        text=settings.invoice.text.format(**fields), currency=order.currency,
+        order_id=order.id, order_number=number, reference=settings.invoice.reference.format(number=number, id=order.id),
+        text=text, currency=order.currency,
         date=order.date_paid_gmt or order.date_created_gmt, mode=mode, held=held, renewal=order.is_renewal,
         debtor=decide_debtor(order, settings, context.debtor_number), products=_products(order, settings),
-        lines=tuple(lines), totals=totals, payment_terms=payment_terms(order.payment_method, settings),
+        lines=tuple(lines), totals=totals, payment_terms=payment_terms(order, settings),
         payment=invoice_payment(order, settings, mode=mode, held=held, registered=context.payment_registered,
                                 amount=totals.total),
-        update_draft=context.invoice is not None, refunds_netted=tuple(r.id for r in refunds),
-        notes=_notes(totals.vat_difference, order),
+        update_draft=context.invoice is not None, refunds_netted=tuple(r.id for r in context.refunds),
+        notes=_notes(order), woo_vat_by_code=targets, delivery_date=delivery,
     )  # fmt: skip
 
 
-def _notes(vat_difference: Decimal, order: Order) -> tuple[str, ...]:
+def _notes(order: Order) -> tuple[str, ...]:
     notes = []
-    if vat_difference:
-        notes.append(f"VAT differs from WooCommerce by {vat_difference} (accepted within tolerance)")
+    if order.status in PAID_THEN_REFUNDED:
+        notes.append(f"order was paid and is now {order.status}: invoiced as sold, its refunds are credited")
     if order.customer_note:
         notes.append(f"customer note: {order.customer_note}")
     return tuple(notes)

@@ -70,21 +70,26 @@ def discount_lines(order: Order, settings: PlanSettings, vat: OrderVat) -> list[
     ]
 
 
-def shipping_line(line: ShippingLine, settings: PlanSettings, vat: OrderVat) -> PlanLine:
-    choice = vat.for_taxes(line.taxes, f"shipping {line.method_title!r}")
-    return PlanLine.make(kind="shipping", source=f"shipping:{line.id}", product=settings.products.shipping,
-                         name=line.method_title or "Shipping", qty=ONE, unit_price=line.total,
-                         vat_code=choice.code, vat_rate=choice.rate)  # fmt: skip
+def _per_rate(kind: LineKind, source: str, product: str, name: str,
+              parts: list[tuple[VatChoice, Decimal]]) -> list[PlanLine]:  # fmt: skip
+    """One line per rate: a line WooCommerce taxed at several rates (a negative fee apportioned over the
+    order's classes) would otherwise be booked whole at one rate."""
+    return [PlanLine.make(kind=kind, source=source, product=product, name=name, qty=ONE, unit_price=net,
+                          vat_code=choice.code, vat_rate=choice.rate) for choice, net in parts]  # fmt: skip
 
 
-def fee_line(line: FeeLine, settings: PlanSettings, vat: OrderVat) -> PlanLine:
-    what = f"fee {line.name!r}"
-    choice = vat.untaxed() if line.tax_status == "none" else vat.for_taxes(line.taxes, what)
+def shipping_lines(line: ShippingLine, settings: PlanSettings, vat: OrderVat) -> list[PlanLine]:
+    parts = vat.split(line.taxes, line.total, f"shipping {line.method_title!r}")
+    return _per_rate("shipping", f"shipping:{line.id}", settings.products.shipping,
+                     line.method_title or "Shipping", parts)  # fmt: skip
+
+
+def fee_lines(line: FeeLine, settings: PlanSettings, vat: OrderVat) -> list[PlanLine]:
     # A fee's net may carry more than two decimals inside WooCommerce (9.995); the REST value is
     # rounded and the rest shows up as a rounding difference against the order total.
-    return PlanLine.make(kind="fee", source=f"fee:{line.id}", product=settings.products.fee,
-                         name=line.name or "Fee", qty=ONE, unit_price=cents(line.total),
-                         vat_code=choice.code, vat_rate=choice.rate)  # fmt: skip
+    net = cents(line.total)
+    parts = [(vat.untaxed(), net)] if line.tax_status == "none" else vat.split(line.taxes, net, f"fee {line.name!r}")
+    return _per_rate("fee", f"fee:{line.id}", settings.products.fee, line.name or "Fee", parts)
 
 
 def order_lines(order: Order, settings: PlanSettings, vat: OrderVat) -> list[PlanLine]:
@@ -94,6 +99,8 @@ def order_lines(order: Order, settings: PlanSettings, vat: OrderVat) -> list[Pla
             lines += item_lines(item, settings, vat)
     if settings.invoice.coupons == "discount_line":
         lines += discount_lines(order, settings, vat)
-    lines += [shipping_line(s, settings, vat) for s in order.shipping_lines]
-    lines += [fee_line(f, settings, vat) for f in order.fee_lines]
+    for ship in order.shipping_lines:
+        lines += shipping_lines(ship, settings, vat)
+    for fee in order.fee_lines:
+        lines += fee_lines(fee, settings, vat)
     return lines

@@ -9,8 +9,11 @@ from agent.plan.types import PaymentDecision
 from agent.woo.models import Order
 
 
-def payment_terms(method: str, settings: PlanSettings) -> str:
-    return settings.invoice.payment_terms_by_method.get(method, settings.invoice.default_payment_terms)
+def payment_terms(order: Order, settings: PlanSettings) -> str:
+    """A paid order's invoice says it is paid, whatever the gateway; an unpaid one gets the method's terms."""
+    if order.date_paid_gmt:
+        return settings.invoice.paid_payment_terms
+    return settings.invoice.payment_terms_by_method.get(order.payment_method, settings.invoice.default_payment_terms)
 
 
 def registration(method: str, settings: PlanSettings) -> Registration:

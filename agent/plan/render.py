@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from agent.plan.exact import vat_by_code
+from agent.plan.money import ZERO
 from agent.plan.types import CreditNotePlan, DebtorDecision, InvoicePlan, PaymentDecision, PlanLine, Skip, Totals
 
 
@@ -37,8 +42,15 @@ def _totals(totals: Totals, currency: str, woo: str) -> list[str]:
     if totals.rounding:
         out.append(f"  rounding line {totals.rounding}")
     if totals.vat_difference:
-        out.append(f"  VAT difference {totals.vat_difference} (accepted)")
+        out.append(f"  VAT difference {totals.vat_difference}")
     return out
+
+
+def _per_code(lines: Sequence[PlanLine], woo: Mapping[str, Decimal], label: str) -> list[str]:
+    """VAT per code as Dynaccount will compute it beside what the customer paid (tax_lines)."""
+    have = vat_by_code(lines)
+    codes = sorted({c for c in (*have, *woo) if c})
+    return [f"  VAT {code:<12} {have.get(code, ZERO):>10}   {label} {woo.get(code, ZERO):>10}" for code in codes]
 
 
 def _payment(label: str, payment: PaymentDecision) -> str:
@@ -60,6 +72,7 @@ def _invoice(plan: InvoicePlan) -> list[str]:
     out.append("Lines:")
     out += [_line(line) for line in plan.lines]
     out += _totals(plan.totals, plan.currency, "WooCommerce")
+    out += _per_code(plan.lines, plan.woo_vat_by_code, "WooCommerce")
     out.append(_payment("Payment", plan.payment))
     if plan.products:
         out.append("Products to sync: " + ", ".join(f"{p.sku} ({p.unit_price})" for p in plan.products))
@@ -76,6 +89,7 @@ def _creditnote(plan: CreditNotePlan) -> list[str]:
     out.append("Lines:")
     out += [_line(line) for line in plan.lines]
     out += _totals(plan.totals, "", "WooCommerce refund")
+    out += _per_code(plan.lines, plan.woo_vat_by_code, "refund")
     out.append(_payment("Payout", plan.payout))
     return out + [f"Note: {note}" for note in plan.notes]
 

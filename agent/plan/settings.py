@@ -28,7 +28,12 @@ EU_COUNTRIES = (
 
 # Gateways whose money has arrived when the order reaches a paid status (cod: on completion).
 _PREPAID = ("stripe", "woocommerce_payments", "quickpay", "reepay_checkout", "mobilepay", "vipps_mobilepay",
-            "paypal", "ppcp-gateway", "cod")  # fmt: skip
+            "viabill", "paypal", "ppcp-gateway", "cod")  # fmt: skip
+# The bank or clearing account each common Danish gateway settles on (the sandbox's chart: 5830 clearing,
+# 5820 bank, 5810 cash); change them to your own chart's accounts.
+_ACCOUNTS = {"stripe": "5830", "woocommerce_payments": "5830", "quickpay": "5830", "reepay_checkout": "5830",
+             "mobilepay": "5830", "vipps_mobilepay": "5830", "viabill": "5830", "paypal": "5830",
+             "ppcp-gateway": "5830", "bacs": "5820", "cod": "5810"}  # fmt: skip
 
 
 class _Table(BaseModel):
@@ -123,6 +128,9 @@ class ProductSettings(_Table):
     discount: str = Field("DISCOUNT", description="Product number of coupon discount lines (coupons = discount_line).")
     rounding: str = Field("ROUNDING", description="Product number of the rounding line (booked without VAT).")
     refund: str = Field("REFUND", description="Product number of amount-only refund credit lines.")
+    kept_fee: str = Field(
+        "RESTOCKING", description="Product number of the kept-fee line of a refund that pays back less than its lines."
+    )
 
 
 class VatSettings(_Table):
@@ -138,8 +146,9 @@ class VatSettings(_Table):
         description='VAT code per tax-rate country and percent, key "CC:percent" (e.g. "DK:25" = "K25").',
     )
     oss_code: str = Field(
-        "OSS-{country}",
-        description="VAT code for a taxed EU sale to another member state (OSS); {country} is replaced; empty = off.",
+        "OSS-{country}-{rate}",
+        description="VAT code for a taxed EU sale to another member state (OSS), for the shipped standard and "
+        "reduced rates of every member state; {country} and {rate} (percent, e.g. 5.5) are replaced; empty = off.",
     )
     zero_rated: str = Field("K0", description="VAT code for untaxed domestic lines and 0 % home-country rates.")
     reverse_charge: str = Field(
@@ -155,7 +164,9 @@ class VatSettings(_Table):
 class InvoiceSettings(_Table):
     mode: DocumentMode = Field("booked", description="Create invoices as draft or book them.")
     rounding_tolerance: Decimal = Field(
-        Decimal("0.05"), ge=0, description="Largest difference to Woo's total/VAT absorbed by a rounding line."
+        Decimal("0.05"), ge=0,
+        description="Largest difference to Woo's total absorbed by the VAT-free rounding line; VAT per code must "
+        "match exactly (tolerance zero).",
     )
     coupons: Literal["line_discount", "discount_line"] = Field(
         "line_discount",
@@ -167,7 +178,15 @@ class InvoiceSettings(_Table):
         default_factory=lambda: {m: "Kontant" for m in _PREPAID},
         description="Dynaccount payment terms name per Woo payment method id.",
     )
-    default_payment_terms: str = Field("Netto 8", description="Payment terms for methods not listed.")
+    default_payment_terms: str = Field("Netto 8", description="Payment terms for unpaid orders of methods not listed.")
+    paid_payment_terms: str = Field(
+        "Kontant", description="Payment terms of an order WooCommerce marked paid (date_paid set), whatever the method."
+    )
+    renewal_text: str = Field(
+        "WooCommerce order {number}: renewal of subscription {subscription}{period}",
+        description="Invoice text of a subscription renewal; {number}, {id}, {subscription} and {period} "
+        '(" for 2025-10-15 – 2025-11-14" when the subscription\'s schedule is known) are replaced.',
+    )
 
 
 def _default_registration() -> dict[str, Registration]:
@@ -183,7 +202,9 @@ class PaymentSettings(_Table):
     )
     default_registration: Registration = Field("on_date_paid", description="Registration for methods not listed.")
     account_by_method: dict[str, str] = Field(
-        default_factory=dict, description="Ledger (bank/clearing) account a payment is booked on, per method."
+        default_factory=lambda: dict(_ACCOUNTS),
+        description="Ledger (bank/clearing) account a payment is booked on, per method (card, Quickpay, Stripe, "
+        "MobilePay, ViaBill, PayPal: clearing; bacs: bank; cod: cash).",
     )
     default_account: str = Field("", description='Account for methods not listed ("" = the agent\'s default).')
 

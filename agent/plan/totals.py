@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
 from agent.dynaccount.rules import LineAmounts, document_totals
+from agent.plan.exact import fit_vat, mismatches
 from agent.plan.money import ONE, ZERO
 from agent.plan.settings import PlanSettings
 from agent.plan.types import PlanLine, Totals
@@ -18,29 +19,33 @@ def predict(lines: Sequence[PlanLine]) -> tuple[Decimal, Decimal]:
 
 
 def settle(
-    lines: Sequence[PlanLine], woo_total: Decimal, woo_vat: Decimal, settings: PlanSettings, what: str
+    lines: Sequence[PlanLine], woo_total: Decimal, targets: Mapping[str, Decimal], settings: PlanSettings, what: str,
+    fixed: Callable[[PlanLine], bool] = lambda _: False,
 ) -> tuple[list[PlanLine], Totals, str | None]:
-    """Lines plus a rounding line if needed, the totals, and a hold reason beyond tolerance.
+    """Lines re-priced so the VAT per code is WooCommerce's exactly, plus a rounding line, the totals,
+    and a hold reason when a code's VAT can't be reached or the total is off beyond tolerance.
 
-    A total difference within tolerance becomes a VAT-free ROUNDING line so the document equals
-    WooCommerce's total to the øre; a VAT difference within tolerance is only recorded, because
-    Dynaccount computes VAT itself and the customer paid WooCommerce's figure either way.
+    ``targets`` is the VAT the customer paid per VAT code. The VAT tolerance is zero; only what is left
+    of the total may go on the VAT-free ROUNDING line, within ``invoice.rounding_tolerance``.
     """
-    net, vat = predict(lines)
-    diff, vat_diff = woo_total - (net + vat), woo_vat - vat
+    out = fit_vat(lines, targets, fixed)
+    net, vat = predict(out)
+    woo_vat = sum(targets.values(), ZERO)
+    diff = woo_total - (net + vat)
     tolerance = settings.invoice.rounding_tolerance
-    if abs(diff) > tolerance or abs(vat_diff) > tolerance:
+    wrong = mismatches(out, targets)
+    if wrong or abs(diff) > tolerance:
         reason = (
-            f"{what} totals differ from WooCommerce beyond the tolerance of {tolerance}: "
-            f"total {net + vat} vs Woo {woo_total} (difference {diff}), VAT {vat} vs Woo {woo_vat} "
-            f"(difference {vat_diff})"
+            f"{what} totals differ from WooCommerce: total {net + vat} vs Woo {woo_total} (difference {diff}, "
+            f"tolerance {tolerance}), VAT {vat} vs Woo {woo_vat}"
         )
-        return list(lines), Totals(net, vat, net + vat, woo_total, woo_vat, ZERO, vat_diff), reason
-    out = list(lines)
+        if wrong:
+            reason += f"; VAT per code: {'; '.join(wrong)}"
+        return out, Totals(net, vat, net + vat, woo_total, woo_vat, ZERO, woo_vat - vat), reason
     if diff:
         out.append(rounding_line(diff, settings))
         net += diff
-    return out, Totals(net, vat, net + vat, woo_total, woo_vat, diff, vat_diff), None
+    return out, Totals(net, vat, net + vat, woo_total, woo_vat, diff, ZERO), None
 
 
 def rounding_line(amount: Decimal, settings: PlanSettings) -> PlanLine:

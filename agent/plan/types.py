@@ -16,7 +16,7 @@ from typing import Any, Literal
 from agent.plan.money import ZERO, dynaccount_line
 from agent.woo.models import Refund
 
-LineKind = Literal["item", "shipping", "fee", "discount", "rounding", "refund"]
+LineKind = Literal["item", "shipping", "fee", "discount", "rounding", "refund", "kept"]
 DebtorKindName = Literal["b2c", "b2b", "ean"]
 SkipKind = Literal["skip", "hold", "wait", "done", "replan_invoice"]
 
@@ -164,6 +164,8 @@ class InvoicePlan(_Serialisable):
     update_draft: bool = False  # an existing draft invoice is to be replaced by this plan
     refunds_netted: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
+    woo_vat_by_code: Mapping[str, Decimal] = field(default_factory=dict)  # what the customer paid, per code
+    delivery_date: str | None = None  # a renewal's period start
     type_name = "invoice"
 
 
@@ -182,6 +184,8 @@ class CreditNotePlan(_Serialisable):
     payout: PaymentDecision
     capped: str | None = None
     notes: tuple[str, ...] = ()
+    woo_vat_by_code: Mapping[str, Decimal] = field(default_factory=dict)
+    kept_fee: Decimal = ZERO  # what the shop kept of the refunded lines (restocking fee), incl. VAT
     type_name = "creditnote"
 
 
@@ -194,6 +198,7 @@ class Skip(_Serialisable):
     kind: SkipKind
     reason: str
     refund_id: int | None = None
+    missing_vat_code: str = ""  # a mapped code Dynaccount did not list: re-read the codes, then plan again
     type_name = "skip"
 
 
@@ -211,6 +216,17 @@ class InvoiceContext:
     debtor_number: int | None = None  # debtor already linked to this customer
     payment_registered: bool = False
     refunds: tuple[Refund, ...] = ()  # refunds to net out of a draft invoice (update_draft policy)
+    vat_codes: Mapping[str, Decimal] | None = None  # Dynaccount's VAT codes → rate; None = not read
+    subscription: Subscription | None = None  # the subscription a renewal order renews, when loaded
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """The schedule of a WooCommerce subscription (``GET /wc/v3/subscriptions/<id>``)."""
+
+    id: int
+    billing_period: str  # day | week | month | year
+    billing_interval: int
 
 
 @dataclass(frozen=True)
@@ -242,3 +258,4 @@ class InvoiceState:
 class CreditNoteContext:
     invoice: InvoiceState | None = None
     already_credited: bool = False  # a credit note for this refund exists
+    vat_codes: Mapping[str, Decimal] | None = None

@@ -25,7 +25,8 @@ from aiohttp import web
 from agent.app import JOURNAL, SERVICES, Services, create_app, open_woo
 from agent.clock import Clock
 from agent.config import Config, parse_config
-from agent.sandbox.demo_orders import RefundSpec, order_payloads, refund_payload
+from agent.sandbox.books_check import creditnote_vat_problems, invoice_vat_problems
+from agent.sandbox.demo_orders import REFUNDED_BEFORE_SEEN, SHAPES, RefundSpec, order_payloads, refund_payload
 from agent.sandbox.dynaccount.faults import FaultConfig
 from agent.sandbox.dynaccount.server import SandboxConfig, SandboxHandle, running_sandbox
 from agent.sandbox.woo import WooSandbox, running_woo_sandbox
@@ -123,6 +124,24 @@ async def place_orders(stack: Stack, count: int, *, seed: int = 7) -> list[int]:
     return ids
 
 
+async def place_refunded_before_seen(stack: Stack, count: int = len(REFUNDED_BEFORE_SEEN), *,
+                                     seed: int = 11) -> list[int]:  # fmt: skip
+    """Orders paid and refunded in full while the agent hears nothing (webhooks held back, as during
+    downtime): it first sees them refunded, and must invoice them as sold and then credit them."""
+    ids = []
+    stack.woo.hold()
+    try:
+        for payload in order_payloads(count, seed=seed, shapes=REFUNDED_BEFORE_SEEN):
+            order = await stack.shop.create_order(payload)
+            for body in refund_payload(order, "full"):
+                refund = await stack.shop.create_refund(order.id, body)
+                stack.refunds[refund.id] = refund.amount
+            ids.append(order.id)
+    finally:
+        stack.woo.release()
+    return ids
+
+
 async def refund_some(stack: Stack, order_ids: list[int], specs: dict[int, RefundSpec]) -> int:
     """Refund the orders named in ``specs`` (by position) once their invoice is booked."""
     done = 0
@@ -168,12 +187,14 @@ class Verdict:
     mails: int = 0  # caught by the demo's SMTP catcher
     mails_expected: int = 0  # booked invoices the mail rules send
     mail_duplicates: int = 0
+    vat_checked: int = 0  # documents whose VAT per code was compared with WooCommerce's tax lines
+    vat_mismatched: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.mismatched or self.duplicates or self.overcredited) and (
-            self.creditnotes == self.refunds
-        ) and self.mails == self.mails_expected and not self.mail_duplicates
+        return not (self.missing or self.mismatched or self.duplicates or self.overcredited or self.vat_mismatched
+                    ) and self.creditnotes == self.refunds and self.mails == self.mails_expected \
+            and not self.mail_duplicates  # fmt: skip
 
 
 async def verify(stack: Stack, order_ids: list[int]) -> Verdict:
@@ -216,25 +237,47 @@ async def verify(stack: Stack, order_ids: list[int]) -> Verdict:
         credited[note["invoice_id"]] = credited.get(note["invoice_id"], Decimal(0)) + Decimal(str(note["total_amount"]))
     totals = {inv["id"]: Decimal(str(inv["total_amount"])) for inv in invoices}
     over = [f"invoice id {k}: credited {v} > {totals[k]}" for k, v in credited.items() if v > totals.get(k, v)]
+    checked, vat_problems = await vat_per_code(stack, order_ids)
     return Verdict(len(order_ids), len(by_ref), booked, matched, duplicates, missing, mismatched, len(notes),
-                   len(stack.refunds), over)  # fmt: skip
+                   len(stack.refunds), over, vat_checked=checked, vat_mismatched=vat_problems)  # fmt: skip
+
+
+async def vat_per_code(stack: Stack, order_ids: list[int]) -> tuple[int, list[str]]:
+    """VAT per code of every invoice and credit note against WooCommerce's tax lines (books_check)."""
+    store, settings = stack.dyn.store, stack.config.plan
+    checked, problems = 0, []
+    for order_id in order_ids:
+        invoice = store.find("debtor_invoice", "requisition", f"woo-order-{order_id}")
+        if invoice is None:
+            continue
+        order = await stack.shop.get_order(order_id)
+        problems += invoice_vat_problems(store, invoice, order, settings.vat)
+        checked += 1
+        for refund in await stack.shop.list_refunds(order_id) if order.refunds else []:
+            note = store.find("debtor_creditnote", "requisition", f"woo-refund-{refund.id}")
+            if note is not None:
+                problems += creditnote_vat_problems(store, note, refund, order, invoice["total_amount"], settings)
+                checked += 1
+    return checked, problems
 
 
 def print_verdict(v: Verdict) -> None:
     print(f"orders placed:       {v.orders}")
     print(f"invoices:            {v.invoiced} ({v.booked} booked), totals matched {v.matched}")
     print(f"credit notes:        {v.creditnotes} for {v.refunds} refunds")
+    print(f"VAT per code:        {v.vat_checked} documents checked against WooCommerce's tax lines")
     print(f"duplicates:          {v.duplicates}")
     print(f"invoice mails:       {v.mails} caught for {v.mails_expected} booked invoices to mail"
           + (f", {v.mail_duplicates} DUPLICATES" if v.mail_duplicates else ""))
     for n in v.missing:
         print(f"MISSING credit note for refund {-n}" if n < 0 else f"MISSING invoice for order {n}")
-    for line in v.mismatched + v.overcredited:
+    for line in v.mismatched + v.overcredited + v.vat_mismatched:
         print(f"MISMATCH {line}")
     print("result:              " + ("everything as expected" if v.ok else "PROBLEMS (see above)"))
 
 
-DEFAULT_REFUNDS: dict[int, RefundSpec] = {1: "line", 4: "amount", 6: "shipping", 8: "full", 11: "partial_qty"}
+DEFAULT_REFUNDS: dict[int, RefundSpec] = {1: "line", 4: "amount", 6: "shipping", 8: "full", 11: "partial_qty",
+                                          16: "line", 18: "restocking", 19: "full", 21: "shipping"}
 
 
 async def count_mails(stack: Stack, catcher: Catcher, verdict: Verdict, *, limit: float = 30.0) -> Verdict:
@@ -266,14 +309,15 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _run_stack(args: argparse.Namespace, catcher: CatcherHandle) -> int:
-    count = args.orders or 24
+    count = args.orders or len(SHAPES)
     mail = {"mail": mail_settings(catcher.smtp_port)}
     async with demo_stack(DEMO_DIR, agent_port=args.port, overrides=mail) as stack:
         print(f"demo: status page {stack.agent_url}/  (JSON: {stack.agent_url}/api/status)")
         print(f"demo: WooCommerce sandbox {stack.woo.base_url}  Dynaccount sandbox {stack.dyn.base_url}")
         print(f"demo: mail caught by the demo's SMTP server: {catcher.page_url}")
         ids = await place_orders(stack, count)
-        print(f"demo: placed {len(ids)} orders; waiting for the agent …")
+        ids += await place_refunded_before_seen(stack)
+        print(f"demo: placed {len(ids)} orders (some refunded before the agent saw them); waiting for the agent …")
         await settle(stack)
         refunds = await refund_some(stack, ids, DEFAULT_REFUNDS)
         print(f"demo: refunded {refunds} times; waiting for the credit notes …")

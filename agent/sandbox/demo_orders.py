@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from agent.woo.models import FeeLine, ItemTax, Order, ShippingLine
 
-RefundSpec = Literal["line", "partial_qty", "amount", "shipping", "full"]
+RefundSpec = Literal["line", "partial_qty", "amount", "shipping", "full", "restocking"]
 
 CUSTOMERS: dict[str, dict[str, str]] = {
     "DK": {"first_name": "Mette", "last_name": "Jørgensen", "address_1": "Nørrebrogade 12", "city": "København N",
@@ -21,12 +21,17 @@ CUSTOMERS: dict[str, dict[str, str]] = {
            "postcode": "11151", "country": "SE", "phone": "+46 8 123 45"},
     "FR": {"first_name": "Camille", "last_name": "Dubois", "address_1": "12 rue de Rivoli", "city": "Paris",
            "postcode": "75004", "country": "FR", "phone": "+33 1 23 45 67 89"},
+    "NL": {"first_name": "Daan", "last_name": "de Vries", "address_1": "Keizersgracht 100", "city": "Amsterdam",
+           "postcode": "1015 AA", "country": "NL", "phone": "+31 20 123 4567"},
     "NO": {"first_name": "Ola", "last_name": "Nordmann", "address_1": "Karl Johans gate 1", "city": "Oslo",
            "postcode": "0154", "country": "NO", "phone": "+47 22 33 44 55"},
 }  # fmt: skip
 
 GLS = {"method_id": "flat_rate", "method_title": "GLS Pakkeshop", "total": "39.20"}
 DHL = {"method_id": "flat_rate", "method_title": "DHL", "total": "60.00"}
+# 39.50 net: 9.875 tax, which WooCommerce rounds half down to 9.87 (a half-øre tax)
+HALF = {"method_id": "flat_rate", "method_title": "GLS Erhverv", "total": "39.50"}
+REBATE = {"name": "Mængderabat", "total": "-30.00", "tax_status": "taxable"}  # apportioned over the classes
 
 # (name, country, items, extra) — items are (product_id, variation_id, qty)
 SHAPES: list[tuple[str, str, list[tuple[int, int, int]], dict[str, Any]]] = [
@@ -56,14 +61,35 @@ SHAPES: list[tuple[str, str, list[tuple[int, int, int]], dict[str, Any]]] = [
     ("dk-no-sku", "DK", [(104, 0, 3), (11, 0, 1)], {"payment_method": "stripe"}),
     ("dk-multi", "DK", [(11, 0, 3), (13, 14, 1), (13, 15, 1), (107, 0, 2)],
      {"coupon_lines": [{"code": "krus20"}], "shipping_lines": [GLS], "payment_method": "stripe"}),
+    # issue 12: reduced OSS rates, a negative fee over two classes, a half-øre tax, NL, Danish gateways
+    ("de-oss-reduced", "DE", [(107, 0, 2), (11, 0, 1)], {"shipping_lines": [DHL], "payment_method": "stripe"}),
+    ("fr-oss-reduced", "FR", [(107, 0, 1)], {"shipping_lines": [DHL], "payment_method": "quickpay"}),
+    ("se-oss-reduced", "SE", [(107, 0, 1), (13, 14, 1)],
+     {"coupon_lines": [{"code": "velkommen10"}], "shipping_lines": [GLS], "payment_method": "stripe"}),
+    ("nl-oss-two-rates", "NL", [(107, 0, 3), (11, 0, 2)], {"shipping_lines": [DHL], "payment_method": "viabill"}),
+    ("dk-negative-fee", "DK", [(11, 0, 2), (106, 0, 2)],
+     {"fee_lines": [REBATE], "shipping_lines": [GLS], "payment_method": "mobilepay"}),
+    ("de-negative-fee-oss", "DE", [(107, 0, 1), (11, 0, 2)],
+     {"fee_lines": [REBATE], "shipping_lines": [DHL], "payment_method": "stripe"}),
+    ("dk-half-øre-tax", "DK", [(11, 0, 1)], {"shipping_lines": [HALF], "payment_method": "quickpay"}),
+]  # fmt: skip
+
+# Orders the shop refunds in full before the agent sees them (downtime, a lost webhook): invoiced as sold,
+# then credited.
+REFUNDED_BEFORE_SEEN: list[tuple[str, str, list[tuple[int, int, int]], dict[str, Any]]] = [
+    ("dk-refunded-before-seen", "DK", [(11, 0, 2), (12, 0, 1)],
+     {"shipping_lines": [HALF], "payment_method": "stripe"}),
+    ("de-refunded-before-seen", "DE", [(107, 0, 1), (13, 15, 1)],
+     {"shipping_lines": [DHL], "payment_method": "stripe"}),
 ]  # fmt: skip
 
 
-def order_payloads(count: int, *, seed: int = 7) -> Iterator[dict[str, Any]]:
-    """``count`` paid orders, cycling through :data:`SHAPES` with a few random variations."""
+def order_payloads(count: int, *, seed: int = 7, shapes: list[Any] | None = None) -> Iterator[dict[str, Any]]:
+    """``count`` paid orders, cycling through :data:`SHAPES` (or ``shapes``) with a few random variations."""
     rng = random.Random(seed)
+    shapes = shapes or SHAPES
     for n in range(count):
-        name, country, items, extra = SHAPES[n % len(SHAPES)]
+        name, country, items, extra = shapes[n % len(shapes)]
         yield _payload(n, name, country, items, extra, rng)
 
 
@@ -99,6 +125,9 @@ def refund_payload(order: Order, spec: RefundSpec) -> list[dict[str, Any]]:
     """REST refund bodies for ``order`` (``api_refund`` false: the demo has no gateway to call)."""
     base = {"api_refund": False, "reason": f"Demo refund ({spec})"}
     first = order.line_items[0]
+    if spec == "restocking":  # the whole first line back, less a 10 kr fee the shop keeps
+        [line_refund] = refund_payload(order, "line")
+        return [{**line_refund, "amount": str(Decimal(line_refund["amount"]) - 10)}]
     if spec in ("line", "partial_qty"):
         qty = first.quantity if spec == "line" else Decimal(1)
         share = qty / first.quantity

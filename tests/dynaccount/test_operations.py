@@ -9,6 +9,8 @@ import pytest
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import DynaccountNotFound, DynaccountRejected
 from agent.dynaccount.models import CreditLineIn, DebtorFields, LineIn, ProductFields
+from agent.plan.eurates import EU_VAT_RATES, percent_key
+from agent.sandbox.dynaccount.seed import DEMO_PRODUCTS, SERVICE_PRODUCTS
 from agent.sandbox.dynaccount.server import SandboxHandle
 
 from .conftest import NOW, Clock, header, lines, make_debtor
@@ -19,8 +21,13 @@ D = Decimal
 async def test_setup_tables(client: DynaccountClient) -> None:
     codes = {v.name: v.rate for v in await client.list_vatcodes()}
     assert codes["K25"] == 25 and codes["K0"] == codes["EUV"] == codes["EXP"] == 0
-    assert (codes["OSS-DE"], codes["OSS-SE"], codes["OSS-FI"], codes["OSS-NL"]) == (19, 25, D("25.5"), 21)
-    assert "OSS-DK" not in codes and len([c for c in codes if c.startswith("OSS-")]) == 26
+    assert (codes["OSS-DE-19"], codes["OSS-SE-25"], codes["OSS-FI-25.5"], codes["OSS-NL-21"]) == (19, 25, D("25.5"), 21)
+    # reduced rates are codes of their own, each with its rate
+    assert (codes["OSS-DE-7"], codes["OSS-FR-5.5"], codes["OSS-SE-12"], codes["OSS-NL-9"]) == (7, D("5.5"), 12, 9)
+    assert not [c for c in codes if c.startswith("OSS-DK")]
+    assert {c[4:6] for c in codes if c.startswith("OSS-")} == {cc for cc in EU_VAT_RATES if cc != "DK"}
+    assert all(codes[f"OSS-{cc}-{percent_key(r)}"] == r for cc, rates in EU_VAT_RATES.items() if cc != "DK"
+               for r in rates)
     terms = {t.name: t.days for t in await client.list_payment_terms()}
     assert terms == {"Kontant": 0, "Netto 8": 8, "Netto 14": 14, "Netto 30": 30}
     group = await client.get_debtor_group("B2B")
@@ -156,12 +163,26 @@ async def test_free_credit_line_and_invoice_total_limit(client: DynaccountClient
     line = CreditLineIn(product_id_="REFUND", qty=D(1), price=D("100.00"), vatcode_name="K25", name="Delvis refusion")
     note = await client.create_creditnote(invoice_id, [line], "woo-refund-20")
     assert note.total_amount == D("125.00") and note.vat_amount == D("25.00")
+    await client.book_creditnote(note.id)
+    # A-37: the limit is the invoice total less booked credit notes, checked when the credit note is booked
     too_much = CreditLineIn(product_id_="REFUND", qty=D(1), price=D("241.65"), vatcode_name="K25")
+    over = await client.create_creditnote(invoice_id, [too_much], "woo-refund-21")
     with pytest.raises(DynaccountRejected) as info:
-        await client.create_creditnote(invoice_id, [too_much], "woo-refund-21")
-    assert "302.05" in info.value.line_errors[0]["price"]
+        await client.book_creditnote(over.id)
+    assert "302.05" in info.value.field_errors["total_amount"]
     exact = CreditLineIn(product_id_="REFUND", qty=D(1), price=D("241.64"), vatcode_name="K25")
-    assert (await client.create_creditnote(invoice_id, [exact], "woo-refund-22")).total_amount == D("302.05")
+    fits = await client.create_creditnote(invoice_id, [exact], "woo-refund-22")
+    assert (await client.book_creditnote(fits.id)).total_amount == D("302.05")
+
+
+async def test_full_credit_with_negative_rounding_line_books_whatever_the_line_order(client: DynaccountClient) -> None:
+    """A-37: a credit note equal to the invoice books even when a running sum of its lines passes the total."""
+    invoice_id, _ = await _booked(client)  # total 427.05
+    first = CreditLineIn(product_id_="REFUND", qty=D(1), price=D("341.65"), vatcode_name="K25")  # 427.06
+    rounding = CreditLineIn(product_id_="ROUNDING", qty=D(1), price=D("-0.01"), vatcode_name="")
+    note = await client.create_creditnote(invoice_id, [first, rounding], "woo-refund-30")
+    assert note.total_amount == D("427.05")
+    assert (await client.book_creditnote(note.id)).is_booked
 
 
 async def test_creditnote_needs_booked_invoice_and_own_lines(client: DynaccountClient) -> None:
@@ -198,5 +219,6 @@ async def test_stock_levels_paged(client: DynaccountClient, sandbox: SandboxHand
         sandbox.store.insert("product", {"product_id_": f"P{i}", "name": "p", "in_stock": D(i), "is_stocked": True})
     before = sandbox.stats["requests"]
     levels = await client.stock_levels()
-    assert len(levels) == 1213 and sandbox.stats["requests"] - before == 3
-    assert len({lv.product_id_ for lv in levels}) == 1213
+    seeded = 1203 + len(SERVICE_PRODUCTS) + len(DEMO_PRODUCTS)
+    assert len(levels) == seeded and sandbox.stats["requests"] - before == 3
+    assert len({lv.product_id_ for lv in levels}) == seeded

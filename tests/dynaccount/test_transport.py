@@ -15,6 +15,7 @@ from agent.dynaccount.errors import (
     DynaccountRejected,
     DynaccountUnavailable,
 )
+from agent.sandbox.dynaccount.seed import OSS_CODES
 from agent.sandbox.dynaccount.server import SandboxHandle
 
 from .conftest import API_ID, API_KEY, API_SECRET
@@ -24,15 +25,16 @@ async def test_get_select_filter_order_limit(client: DynaccountClient) -> None:
     rows = await client.get("vatcode", select=["id", "name"], filters={"name": "K25"})
     assert rows == [{"id": 1, "name": "K25"}]
     oss = await client.get("vatcode", select=["name"], filters={"type": "SALE_OSS"}, order="name desc", limit=(0, 3))
-    assert [r["name"] for r in oss] == ["OSS-SK", "OSS-SI", "OSS-SE"]
+    assert [r["name"] for r in oss] == ["OSS-SK-5", "OSS-SK-23", "OSS-SK-19"]
     assert (await client.get("vatcode", 1, select=["name", "rate"])) == [{"name": "K25", "rate": "25"}]
 
 
 async def test_get_all_pages_until_short_page(client: DynaccountClient, sandbox: SandboxHandle) -> None:
     before = sandbox.stats["requests"]
-    rows = await client.get_all("vatcode", select=["id"], page_size=7)
-    assert [r["id"] for r in rows] == list(range(1, 31))  # 4 fixed + 26 OSS codes, in id order
-    assert sandbox.stats["requests"] - before == 5  # 7+7+7+7+2
+    rows = await client.get_all("vatcode", select=["id"], page_size=25)
+    assert len(OSS_CODES) == 79
+    assert [r["id"] for r in rows] == list(range(1, 84))  # 4 fixed + 79 OSS codes, in id order
+    assert sandbox.stats["requests"] - before == 4  # 25+25+25+8
 
 
 async def test_put_creates_then_updates(client: DynaccountClient) -> None:

@@ -70,3 +70,21 @@ async def test_wait_until_booked_then_credit(make_stack: Callable[..., Any]) -> 
         [refund_id] = s.refunds
         [note] = _docs(s, "debtor_creditnote", f"woo-refund-{refund_id}")
         assert Decimal(str(note["total_amount"])) == s.refunds[refund_id]
+
+
+async def test_draft_of_an_order_refunded_in_full_is_updated_and_says_so(make_stack: Callable[..., Any]) -> None:
+    """Issue 12 item 5: the draft of an order that becomes ``refunded`` is still updated (update_draft),
+    and the item says so instead of "skipped"."""
+    clock, ctx = make_stack(invoice={"mode": "draft"}, refunds={"draft_policy": "update_draft"})
+    async with ctx as s:
+        [order_id] = await place_orders(s, 1)
+        await drive(s, clock)
+        await refund_some(s, [order_id], {0: "full"})
+        await drive(s, clock)
+        assert (await s.shop.get_order(order_id)).status == "refunded"
+        [draft] = _docs(s, "debtor_invoice", f"woo-order-{order_id}")
+        assert Decimal(str(draft["total_amount"])) == 0 and draft["is_booked"] in (False, "NO", 0)
+        item = await s.app[JOURNAL].get_work(f"order:{order_id}")
+        [refund_id] = s.refunds
+        assert item is not None and item.state == "done", item
+        assert f"net of refund(s) {refund_id}" in (item.reason or "")

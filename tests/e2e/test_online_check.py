@@ -59,7 +59,7 @@ async def test_online_check_names_each_wrong_thing(tmp_path: Path) -> None:
         missing = await findings(with_changes(config, vat={"zero_rated": "K99"}, products={"shipping": "FRAGT-X"},
                                               debtors={"b2b": {"group": "Nope", "match": "vat_number"}},
                                               dynaccount={"payment_draft": "Kladde-X"}))  # fmt: skip
-        for expected in ("VAT code 'K99' ([vat] zero_rated)", "product 'FRAGT-X' ([products] shipping)",
+        for expected in ("[vat] zero_rated: Dynaccount has no VAT code 'K99'", "product 'FRAGT-X' ([products] shipping)",
                          "debtor group 'Nope' ([debtors] b2b.group)", "booking draft 'Kladde-X' ([dynaccount] "
                          "payment_draft)"):  # fmt: skip
             assert any(expected in f for f in missing), (expected, missing)

@@ -34,9 +34,9 @@ async def test_every_shape_becomes_one_booked_invoice_matching_woocommerce(stack
     by_shape = {name: order_id for (name, *_), order_id in zip(SHAPES, ids, strict=True)}
     codes = {name: {li["vatcode_name"] for li in _invoice(s, oid)["lines"]} for name, oid in by_shape.items()}
     assert codes["dk-b2c-coupon"] == {"K25"}
-    assert codes["de-oss"] == {"OSS-DE"}
-    assert codes["se-oss"] == {"OSS-SE"}
-    assert codes["fr-oss"] == {"OSS-FR"}
+    assert codes["de-oss"] == {"OSS-DE-19"}
+    assert codes["se-oss"] == {"OSS-SE-25"}
+    assert codes["fr-oss"] == {"OSS-FR-20"}
     assert codes["no-export"] == {"EXP"}
     assert codes["de-reverse-charge"] == {"EUV"}
     assert "K0" in codes["dk-zero-rate-fee"]

@@ -31,6 +31,15 @@ RATES = [
     (5, "DK", "zero-rate", D(0), "DK-MOMS 0%-1", "Momsfri"),
     (6, "DK", "reduced-rate", D("12.5"), "DK-REDUCERET-1", "Reduceret"),
     (7, "DE", "zero-rate", D(0), "DE-NULL-1", "Null"),
+    # OSS reduced rates (books, food): what a real shop with OSS sets up per country and class
+    (8, "DE", "reduced-rate", D(7), "DE-MWST. ERM.-1", "MwSt. ermäßigt"),
+    (9, "FR", "reduced-rate", D("5.5"), "FR-TVA RÉDUITE-1", "TVA réduite"),
+    (10, "SE", "reduced-rate", D(6), "SE-MOMS 6%-1", "Moms 6%"),
+    (11, "NL", "", D(21), "NL-BTW-1", "BTW"),
+    (12, "NL", "reduced-rate", D(9), "NL-BTW LAAG-1", "BTW laag"),
+    (13, "FR", "zero-rate", D(0), "FR-TVA 0%-1", "TVA 0%"),
+    # a rate the shipped EU table does not know (DE has no 5 %): must be held, never guessed
+    (14, "DE", "odd-rate", D(5), "DE-ODD-1", "Odd"),
 ]
 BASE = "DK"
 NOW = datetime(2026, 11, 24, 5, 59, tzinfo=UTC)
@@ -90,6 +99,8 @@ class Cart:
     paid: bool = True
     order_id: int = 100
     email: str = "kunde@example.com"
+    # the second shop configuration: prices entered excl. VAT, "round tax at subtotal" on
+    excl: bool = False
 
 
 def _discounts(cart: Cart) -> list[D]:
@@ -144,7 +155,9 @@ def sandbox_shop(cart: Cart) -> Shop:
                for n, c in enumerate(cart.coupons)}
     rates = tuple(TaxRate(id=rid, country=cc, rate=pct, name=label, tax_class=cls)
                   for rid, cc, cls, pct, _, label in RATES)
-    return Shop(settings=ShopSettings(currency=cart.currency), rates=rates, products=products, coupons=coupons)
+    shop = ShopSettings(currency=cart.currency, prices_include_tax=not cart.excl, round_at_subtotal=cart.excl,
+                        tax_classes=("reduced-rate", "zero-rate", "odd-rate"))
+    return Shop(settings=shop, rates=rates, products=products, coupons=coupons)
 
 
 def sandbox_json(cart: Cart) -> dict[str, Any]:

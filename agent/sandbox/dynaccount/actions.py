@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from agent.dynaccount import assumptions as A
 
+from . import docs
 from .store import ApiError, Row, Store
 
 DAY = 86_400
@@ -54,6 +55,7 @@ def book_creditnote(store: Store, params: Mapping[str, str]) -> list[Row]:
     lines = store.where(A.CREDITNOTE_LINE_TABLE, "creditnote_id", note["id"])
     if not lines:
         raise ApiError(400, {"creditnote_id": "a credit note without lines cannot be booked"})
+    docs.check_credit_total(store, note)
     note["invoice_id_"] = store.take_number()
     note["is_booked"] = True
     _move_stock(store, lines, +1)

@@ -109,7 +109,6 @@ def _prepare_credit_line(store: Store, row: Row, existing: Row | None) -> None:
     if product is None or row.get("qty") is None:
         return
     _price_line(store, row, product)
-    _check_credit_total(store, note, row)
 
 
 def _inherit_invoice_line(store: Store, note: Row, row: Row) -> None:
@@ -130,16 +129,15 @@ def _inherit_invoice_line(store: Store, note: Row, row: Row) -> None:
         raise _err("qty", f"exceeds the invoice line's remaining quantity {line['qty'] - credited}")
 
 
-def _check_credit_total(store: Store, note: Row, row: Row) -> None:
+def check_credit_total(store: Store, note: Row) -> None:
+    """A-37: booking refuses a credit note that, with the invoice's booked credit notes, credits more
+    than the invoice's total (checked on the whole document, not line by line)."""
     invoice = store.row(A.INVOICE_TABLE, note["invoice_id"])
-    credited = ZERO
-    for other_note in store.where(A.CREDITNOTE_TABLE, "invoice_id", invoice["id"]):
-        for line in store.where(A.CREDITNOTE_LINE_TABLE, "creditnote_id", other_note["id"]):
-            if line["id"] != row.get("id"):
-                credited += line["total_amount"]
-    if credited + row["total_amount"] > invoice["total_amount"]:
+    booked = [n for n in store.where(A.CREDITNOTE_TABLE, "invoice_id", invoice["id"]) if n["is_booked"]]
+    credited = sum((n["total_amount"] for n in booked if n["id"] != note["id"]), ZERO)
+    if credited + note["total_amount"] > invoice["total_amount"]:
         remaining = invoice["total_amount"] - credited
-        raise _err("price", f"credits more than the invoice total; {remaining} incl. VAT remains")
+        raise _err("total_amount", f"credits more than the invoice total; {remaining} incl. VAT remains")
 
 
 def _price_line(store: Store, row: Row, product: Row) -> None:

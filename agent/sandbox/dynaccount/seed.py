@@ -1,19 +1,18 @@
 """A realistic small Danish set of accounts for the sandbox (names other code depends on:
-VAT codes K25/K0/EUV/EXP/OSS-<CC>, groups B2C/B2B/EAN, terms Kontant/Netto N, draft Webshop)."""
+VAT codes K25/K0/EUV/EXP/OSS-<CC>-<rate>, groups B2C/B2B/EAN, terms Kontant/Netto N, draft Webshop)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+from agent.plan.eurates import oss_codes
+
 from .store import Store
 
-# EU standard VAT rates used for the OSS codes (2025; the sandbox only needs plausible values).
-OSS_RATES: dict[str, str] = {
-    "AT": "20", "BE": "21", "BG": "20", "CY": "19", "CZ": "21", "DE": "19", "EE": "24", "ES": "21",
-    "FI": "25.5", "FR": "20", "GR": "24", "HR": "25", "HU": "27", "IE": "23", "IT": "22", "LT": "21",
-    "LU": "17", "LV": "21", "MT": "18", "NL": "21", "PL": "23", "PT": "23", "RO": "21", "SE": "25",
-    "SI": "22", "SK": "23",
-}  # fmt: skip
+# The agent's shipped OSS pattern ([vat] oss_code): one code per EU country and rate, standard and reduced,
+# each carrying its rate, so a line put on a code of another rate shows up as a wrong VAT amount.
+OSS_PATTERN = "OSS-{country}-{rate}"
+OSS_CODES: dict[str, Decimal] = oss_codes(OSS_PATTERN, "DK")
 
 ACCOUNTS = [
     ("1010", "Salg af varer, Danmark", "K25"),
@@ -37,6 +36,7 @@ SERVICE_PRODUCTS = [
     ("ROUNDING", "Øreafrunding"),
     ("MISC", "Diverse"),
     ("REFUND", "Kreditering"),
+    ("RESTOCKING", "Returgebyr (beholdt)"),
 ]
 
 DEMO_PRODUCTS = [
@@ -77,9 +77,8 @@ def _vatcodes(store: Store) -> None:
     store.insert("vatcode", {"name": "EUV", "rate": Decimal(0), "type": "SALE_EU_GOODS",
                              "txt": "EU-salg af varer, omvendt betalingspligt"})  # fmt: skip
     store.insert("vatcode", {"name": "EXP", "rate": Decimal(0), "type": "SALE_EXPORT", "txt": "Eksport uden for EU"})
-    for country, rate in OSS_RATES.items():
-        store.insert("vatcode", {"name": f"OSS-{country}", "rate": Decimal(rate), "type": "SALE_OSS",
-                                 "txt": f"OSS {country} {rate}%"})  # fmt: skip
+    for name, rate in OSS_CODES.items():
+        store.insert("vatcode", {"name": name, "rate": rate, "type": "SALE_OSS", "txt": f"OSS {name[4:6]} {rate}%"})
 
 
 def add_product(

@@ -34,7 +34,11 @@ Rules modelled (WC10 code reading, confirmed on a real shop where the spec says 
 * order meta ``is_vat_exempt = yes`` removes all taxes (coupon splits still use the location's rates, as WC does);
 * tax location: shipping country, else billing; local pickup uses the base country.
 
-Not modelled: compound rates, state/postcode rates, ``tax_round_at_subtotal = yes``, coupon restrictions.
+* ``round_at_subtotal`` (``woocommerce_tax_round_at_subtotal = yes``, usually with prices entered excl. tax):
+  line/shipping/fee/coupon taxes stay unrounded, items are summed unrounded, only ``total``, ``cart_tax`` and
+  the REST rendering round (half up when prices exclude tax); coupons then discount net amounts.
+
+Not modelled: compound rates, state/postcode rates, coupon restrictions.
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from agent.sandbox.woo.coupons import Coupon, DiscountItem, apply_coupons, to_cents
+from agent.sandbox.woo.coupons import Coupon
+from agent.sandbox.woo.fees import fee_taxes
+from agent.sandbox.woo.order_coupons import apply_order_coupons
 from agent.sandbox.woo.shop import (
     Checkout,
     CheckoutError,
@@ -63,6 +69,7 @@ from agent.sandbox.woo.taxes import (
     find_rates,
     inclusive_taxes,
     merge_taxes,
+    round_line_tax,
     round_money,
     round_tax_total,
     standard_slug,
@@ -72,8 +79,6 @@ __all__ = [
     "Checkout", "CheckoutError", "Coupon", "CouponResult", "FeeCharge", "ItemLine", "Product",
     "ShippingCharge", "Shop", "ShopSettings", "TaxRate", "TaxTotal", "compute",
 ]
-
-
 
 
 def compute(shop: Shop, request: Mapping[str, Any]) -> Checkout:
@@ -154,33 +159,13 @@ def _line_taxes(shop: Shop, line: ItemLine, country: str, amount: Decimal) -> di
 
 
 def _sum_rounded(taxes: Mapping[int, Decimal], s: ShopSettings) -> Decimal:
-    return sum(
-        (round_tax_total(t, prices_include_tax=s.prices_include_tax, decimals=s.decimals) for t in taxes.values()),
-        ZERO,
-    )
+    return sum((round_line_tax(t, s) for t in taxes.values()), ZERO)
 
 
 def _apply_coupons(
     shop: Shop, lines: list[ItemLine], country: str, requested: Sequence[Mapping[str, Any]]
 ) -> list[CouponResult]:
-    coupons = [_find_coupon(shop, str(c.get("code", ""))) for c in requested]
-    if not coupons:
-        return []
-    incl = shop.settings.prices_include_tax
-    items = [
-        DiscountItem(key=i, quantity=line.quantity,
-                     price=to_cents(line.subtotal) + (to_cents(line.subtotal_tax) if incl else ZERO))
-        for i, line in enumerate(lines)
-    ]
-    discounts = apply_coupons(items, coupons)
-    for key, amount in discounts.per_item().items():
-        line = lines[key]
-        net = amount
-        if incl and line.taxable:
-            rates = find_rates(shop.rates, country, line.tax_class)
-            net = amount - sum(inclusive_taxes(amount, rates).values(), ZERO)
-        line.total = max(ZERO, line.subtotal - net)
-    return [_coupon_result(shop, c, lines, discounts.by_coupon.get(c.code, {}), country) for c in coupons]
+    return apply_order_coupons(shop, lines, country, [_find_coupon(shop, str(c.get("code", ""))) for c in requested])
 
 
 def _find_coupon(shop: Shop, code: str) -> Coupon:
@@ -188,24 +173,6 @@ def _find_coupon(shop: Shop, code: str) -> Coupon:
     if coupon is None:
         raise CheckoutError("woocommerce_rest_invalid_coupon", f'Coupon "{code}" does not exist!')
     return coupon
-
-
-def _coupon_result(
-    shop: Shop, coupon: Coupon, lines: list[ItemLine], per_item: Mapping[int, Decimal], country: str
-) -> CouponResult:
-    s = shop.settings
-    amount = sum(per_item.values(), ZERO) / 100
-    tax = ZERO
-    for key, cents in per_item.items():
-        line = lines[key]
-        if not line.taxable:
-            continue
-        rates = find_rates(shop.rates, country, line.tax_class)
-        split = inclusive_taxes if s.prices_include_tax else exclusive_taxes
-        tax += round_tax_total(sum(split(cents / 100, rates).values(), ZERO),
-                               prices_include_tax=s.prices_include_tax, decimals=s.decimals)
-    discount = amount - tax if s.prices_include_tax else amount
-    return CouponResult(coupon=coupon, discount=discount, discount_tax=tax)
 
 
 def _shipping_class(shop: Shop, lines: list[ItemLine]) -> str | None:
@@ -232,8 +199,11 @@ def _shipping(
 
 
 def _fees(shop: Shop, order: Checkout, requested: Sequence[Mapping[str, Any]]) -> list[FeeCharge]:
+    """Fee totals first (calculate_totals caps a negative fee at what the order has so far), then their
+    taxes (calculate_taxes runs after every fee's total is known)."""
     dp = shop.settings.decimals
-    cart_total = sum((round_money(line.total, dp) for line in order.lines), ZERO)
+    exact = shop.settings.round_at_subtotal  # get_cart_total_for_order: unrounded items when rounding at subtotal
+    cart_total = sum((line.total if exact else round_money(line.total, dp) for line in order.lines), ZERO)
     shipping_total = sum((round_money(x.total, dp) for x in order.shipping), ZERO)
     fees: list[FeeCharge] = []
     for raw in requested:
@@ -243,44 +213,23 @@ def _fees(shop: Shop, order: Checkout, requested: Sequence[Mapping[str, Any]]) -
         if total < 0:  # a discount fee cannot take the order below zero
             floor = -round_money(cart_total + sum((f.total for f in fees), ZERO) + shipping_total, dp)
             total = max(total, floor) if floor < 0 else total
-        fee = FeeCharge(name=str(raw["name"]), tax_class=standard_slug(str(raw.get("tax_class", ""))),
-                        tax_status=str(raw.get("tax_status") or "taxable"), total=total, request=raw)
+        fees.append(FeeCharge(name=str(raw["name"]), tax_class=standard_slug(str(raw.get("tax_class", ""))),
+                              tax_status=str(raw.get("tax_status") or "taxable"), total=total, request=raw))
+    for fee in fees:
         if fee.tax_status == "taxable" and not order.is_vat_exempt:
-            fee.taxes = _fee_taxes(shop, order, fee, fees)
+            fee.taxes = fee_taxes(shop, order, fee, fees)
             fee.total_tax = _sum_rounded(fee.taxes, shop.settings)
-        fees.append(fee)
     return fees
-
-
-def _fee_taxes(shop: Shop, order: Checkout, fee: FeeCharge, earlier: list[FeeCharge]) -> dict[int, Decimal]:
-    country = order.tax_country
-    if fee.total >= 0:
-        return exclusive_taxes(fee.total, find_rates(shop.rates, country, fee.tax_class))
-    # Negative fee: its tax is spread over the order's tax classes in proportion to their net amounts.
-    costs: dict[str, Decimal] = {}
-    inherit = _shipping_class(shop, order.lines)
-    parts: list[tuple[str, Decimal]] = [
-        (line.tax_class if line.product.tax_status != "none" else "non-taxable", line.total) for line in order.lines
-    ]
-    parts += [(f.tax_class if f.tax_status == "taxable" else "non-taxable", f.total) for f in earlier]
-    parts += [(inherit if inherit is not None else "non-taxable", x.total) for x in order.shipping]
-    for tax_class, amount in parts:
-        if amount >= 0:
-            costs[tax_class] = costs.get(tax_class, ZERO) + amount
-    whole = sum(costs.values(), ZERO)
-    taxes: dict[int, Decimal] = {}
-    for tax_class, cost in costs.items():
-        if tax_class != "non-taxable" and whole:
-            share = fee.total * cost / whole
-            merge_taxes(taxes, exclusive_taxes(share, find_rates(shop.rates, country, tax_class)))
-    return taxes
 
 
 def _totals(shop: Shop, order: Checkout) -> None:
     s = shop.settings
 
     def rnd(value: Decimal) -> Decimal:
-        return round_tax_total(value, prices_include_tax=s.prices_include_tax, decimals=s.decimals)
+        return round_line_tax(value, s)
+
+    def item(value: Decimal) -> Decimal:  # round_item_subtotal
+        return value if s.round_at_subtotal else round_money(value, s.decimals)
 
     cart_taxes: dict[int, Decimal] = {}
     shipping_taxes: dict[int, Decimal] = {}
@@ -296,12 +245,13 @@ def _totals(shop: Shop, order: Checkout) -> None:
     order.shipping_tax = sum(shipping_taxes.values(), ZERO)
     order.total_tax = order.cart_tax + order.shipping_tax
     order.shipping_total = sum((round_money(x.total, s.decimals) for x in order.shipping), ZERO)
-    cart_subtotal = sum((round_money(x.subtotal, s.decimals) for x in order.lines), ZERO)
-    cart_total = sum((round_money(x.total, s.decimals) for x in order.lines), ZERO)
+    cart_subtotal = sum((item(x.subtotal) for x in order.lines), ZERO)
+    cart_total = sum((item(x.total) for x in order.lines), ZERO)
     order.discount_total = round_money(cart_subtotal - cart_total, s.decimals)
     subtotal_tax = sum((sum(x.subtotal_taxes.values(), ZERO) for x in order.lines), ZERO)
     total_tax = sum((sum(x.taxes.values(), ZERO) for x in order.lines), ZERO)
-    order.discount_tax = rnd(subtotal_tax - total_tax)
+    order.discount_tax = round_tax_total(subtotal_tax - total_tax, prices_include_tax=s.prices_include_tax,
+                                         decimals=s.decimals)  # fmt: skip
     fees_total = sum((f.total for f in order.fees), ZERO)
     order.total = round_money(
         cart_total + fees_total + order.shipping_total + order.cart_tax + order.shipping_tax, s.decimals

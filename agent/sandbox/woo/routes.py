@@ -16,6 +16,8 @@ from agent.sandbox.woo.orderjson import SITE_TZ, render_order
 from agent.sandbox.woo.refunds import render_refund
 from agent.sandbox.woo.render import customer_json, settings_json, tax_json
 from agent.sandbox.woo.state import ShopError, ShopState
+from agent.sandbox.woo.subscriptions import add_subscription_routes
+from agent.sandbox.woo.taxes import RENDER_DP
 from agent.sandbox.woo.webhooks import Dispatcher, valid_topic, webhook_json
 
 
@@ -82,9 +84,18 @@ def _deepen(resp: web.Response) -> web.Response:
     return resp
 
 
+def _dp(request: web.Request) -> int:
+    raw = request.query.get("dp", "")
+    return min(int(raw), 10) if raw.isdigit() else 2
+
+
 async def list_orders(request: web.Request) -> web.Response:
     state = _state(request)
-    return _deepen(paginate(request, [_broken(state, o) for o in _filter_orders(request)]))
+    token = RENDER_DP.set(_dp(request))
+    try:
+        return _deepen(paginate(request, [_broken(state, o) for o in _filter_orders(request)]))
+    finally:
+        RENDER_DP.reset(token)
 
 
 async def create_order(request: web.Request) -> web.Response:
@@ -96,7 +107,11 @@ async def create_order(request: web.Request) -> web.Response:
 
 async def get_order(request: web.Request) -> web.Response:
     state = _state(request)
-    return _deepen(json_response(_broken(state, render_order(state.order(_id(request)), state.shop, state.home))))
+    token = RENDER_DP.set(_dp(request))  # ?dp=6: the stored 6-decimal nets and taxes
+    try:
+        return _deepen(json_response(_broken(state, render_order(state.order(_id(request)), state.shop, state.home))))
+    finally:
+        RENDER_DP.reset(token)
 
 
 async def update_order(request: web.Request) -> web.Response:
@@ -279,4 +294,5 @@ def add_rest_routes(app: web.Application) -> None:
     r.add_get(f"{V3}/customers", list_customers)
     r.add_get(V3 + r"/customers/{id:\d+}", get_customer)
     add_catalog_routes(app)
+    add_subscription_routes(app)
     r.add_route("*", "/wp-json/{tail:.*}", no_route)

@@ -45,6 +45,13 @@ TAX_RATES: tuple[TaxRate, ...] = (
     # Same country and name as rate 1, so the same rate_code DK-MOMS-1 (spec §11.9: tell rates apart by id).
     TaxRate(5, "DK", D("25.0000"), "Moms", tax_class="reduced-rate"),
     TaxRate(6, "DK", D("0.0000"), "Momsfri", tax_class="zero-rate"),
+    # OSS reduced rates for food and books (coffee beans are food), and the Netherlands: what a shop selling
+    # to consumers across the EU sets up per country and class (issue 12).
+    TaxRate(7, "DE", D("7.0000"), "MwSt. ermäßigt", tax_class="reduced-rate"),
+    TaxRate(8, "FR", D("5.5000"), "TVA réduite", tax_class="reduced-rate"),
+    TaxRate(9, "SE", D("12.0000"), "Moms livsmedel", tax_class="reduced-rate"),
+    TaxRate(10, "NL", D("21.0000"), "BTW"),
+    TaxRate(11, "NL", D("9.0000"), "BTW laag", tax_class="reduced-rate"),
 )
 # NO has no rate on purpose: export, no tax line (spec §11.2).
 

@@ -48,6 +48,9 @@ class ShopSettings:
     shipping_tax_class: str = "inherit"
     decimals: int = 2
     tax_classes: tuple[str, ...] = ("reduced-rate", "zero-rate")  # order as WC_Tax::get_tax_class_slugs
+    # woocommerce_tax_round_at_subtotal: line, shipping and coupon taxes stay unrounded and only the order's
+    # totals are rounded (abstract-wc-order.php update_taxes / calculate_totals, trait-wc-item-totals.php).
+    round_at_subtotal: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,13 @@ WooCommerce keeps three different roundings apart, and a faithful model must too
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agent.sandbox.woo.shop import ShopSettings
 
 ZERO = Decimal("0")
 HUNDRED = Decimal("100")
@@ -36,9 +41,22 @@ def round_tax_total(value: Decimal, *, prices_include_tax: bool, decimals: int =
     return value.quantize(_quantum(decimals), rounding=mode)
 
 
-def fmt_money(value: Decimal, decimals: int = 2) -> str:
-    """``wc_format_decimal($v, dp)``: padded to ``decimals``, half up, no thousands separator."""
-    return f"{round_money(value, decimals):f}"
+# The REST ``dp`` parameter of the request being answered (``?dp=6`` shows WooCommerce's unrounded 6-decimal
+# line nets and taxes); a context variable, so each request renders with its own.
+RENDER_DP: ContextVar[int] = ContextVar("render_dp", default=2)
+
+
+def round_line_tax(value: Decimal, settings: ShopSettings) -> Decimal:
+    """``round_line_tax`` (trait-wc-item-totals.php): wc_round_tax_total per line, unless the shop rounds
+    tax at subtotal (then line, shipping and coupon taxes stay unrounded)."""
+    if settings.round_at_subtotal:
+        return value
+    return round_tax_total(value, prices_include_tax=settings.prices_include_tax, decimals=settings.decimals)
+
+
+def fmt_money(value: Decimal, decimals: int | None = None) -> str:
+    """``wc_format_decimal($v, dp)``: padded to ``decimals`` (the request's ``dp``), half up, no separator."""
+    return f"{round_money(value, RENDER_DP.get() if decimals is None else decimals):f}"
 
 
 def fmt_raw(value: Decimal) -> str:
