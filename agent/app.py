@@ -123,7 +123,8 @@ async def agent_running(config: Config) -> bool:
     """Whether a daemon answers on the configured address (commands then queue instead of running)."""
     url = f"http://{config.server.host}:{config.server.port}/healthz"
     try:
-        async with aiohttp.ClientSession() as session, session.get(url, timeout=aiohttp.ClientTimeout(total=1)) as r:
+        async with aiohttp.ClientSession() as session, session.get(url, timeout=aiohttp.ClientTimeout(total=1),
+                                                                   headers={"Host": "localhost"}) as r:  # fmt: skip
             return r.status == 200
     except (aiohttp.ClientError, TimeoutError):
         return False

@@ -31,9 +31,12 @@ def _host_name(host: str) -> str:
     return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
+LOOPBACK = ("localhost", "127.0.0.1", "::1")  # never a rebinding vector: the Host header names the attacker's domain
+
+
 def allowed_hosts(config: Config) -> frozenset[str]:
     server = config.server
-    names = server.allowed_hosts or [server.host, "localhost", "127.0.0.1", "::1"]
+    names = [*(server.allowed_hosts or [server.host]), *LOOPBACK]
     return frozenset(_host_name(n) if n.count(":") == 1 or n.startswith("[") else n.lower() for n in names)
 
 
