@@ -2,9 +2,9 @@
 
 WooCommerce: the keys (a read, and a harmless write probe: WooCommerce refuses writes with a read-only
 key before it routes the request), the agent's webhooks. Dynaccount: the keys, every VAT code with its
-rate (the same rule as ``check --dynaccount``), every product, debtor group, payment terms and booking draft the configuration names. Each finding says
-what is wrong and where to fix it; the webhook secret cannot be read back from WooCommerce (a delivery
-signed with another secret shows as "rejected" on the status page).
+rate (the same rule as ``check --dynaccount``), every product, debtor group, payment terms and booking
+draft the configuration names. Each finding says what is wrong and where to fix it; the webhook secret
+cannot be read back from WooCommerce (a delivery signed with another secret shows as "rejected").
 """
 
 from __future__ import annotations
