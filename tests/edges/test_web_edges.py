@@ -179,3 +179,28 @@ def test_shutdown_fits_the_systemd_unit_with_margin() -> None:
     margin = 15.0  # journal close, loop cancellation, a loaded machine
     assert HTTP_SHUTDOWN_SECONDS + WORKER_GRACE_SECONDS + margin <= limit
 
+
+
+async def test_one_stop_failing_does_not_keep_the_others_from_stopping(
+    aiohttp_server: Callable[..., Any], make_config: Callable[..., Config]
+) -> None:
+    from agent.app import SERVICES
+
+    app = create_app(make_config(), autostart=False)
+    server = await aiohttp_server(app)
+    services = app[SERVICES]
+
+    async def broken_stop() -> None:
+        raise RuntimeError("sweep task ended with an error")
+
+    services.sweep.stop = broken_stop  # type: ignore[method-assign]
+    await server.close()  # runs the cleanup contexts: must not raise, must stop the worker and close the journal
+    assert services.worker._stopping
+    assert not await _journal_usable(app)
+
+
+async def _journal_usable(app: web.Application) -> bool:
+    try:
+        return bool(await app[JOURNAL].ping())
+    except Exception:
+        return False
