@@ -58,6 +58,11 @@ def _check_numbers(order: Order, refunds: tuple[Refund, ...], *, absurd: bool) -
                                        "amount; the order must be corrected in WooCommerce")  # fmt: skip
 
 
+def check_numbers(order: Order, refunds: tuple[Refund, ...]) -> None:
+    """Only the numbers (credit notes: the order was screened when it was invoiced)."""
+    _check_numbers(order, refunds, absurd=True)
+
+
 def _negative(order: Order) -> str | None:
     """WooCommerce puts negative amounts only on fees (discounts are positive numbers, refunds separate)."""
     for item in order.line_items:
