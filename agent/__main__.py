@@ -13,6 +13,7 @@ from aiohttp import web
 
 from agent.config import Config, ConfigError, load_config, permission_warnings, resolve_path
 from agent.dynaccount.errors import DynaccountError
+from agent.ids import order_id_arg
 from agent.woo.errors import WooError
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 Handler = Callable[[argparse.Namespace], int]
-Command = Callable[["Services", bool], Awaitable[T]]  # (services, a daemon answers) -> output
+Command = Callable[["Services", bool], Awaitable[T]]  # (services, a daemon owns the journal) -> output
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -64,12 +65,27 @@ async def _vat_code_problems(config: Config) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from agent.app import create_app, runner_options
+    from agent.app import create_app
+    from agent.journal.owner import ownership
 
     path = resolve_path(args.config)
     config = load_config(path)
     for warning in permission_warnings(path):
         logging.getLogger("agent").warning("%s", warning)
+    # A clean refusal up front; the daemon's own hold on the lock (agent.app) is what guarantees it.
+    with ownership(config.journal.path) as free:
+        pass
+    if not free:
+        print(f"not started: another process runs the worker over {config.journal.path} (a second agent, or a"
+              " replay/import in progress)", file=sys.stderr)  # fmt: skip
+        return 2
+    _serve(config, create_app)
+    return 0
+
+
+def _serve(config: Config, create_app: Callable[[Config], web.Application]) -> None:
+    from agent.app import runner_options
+
     options = runner_options(config)
     web.run_app(
         create_app(config),
@@ -79,16 +95,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         keepalive_timeout=options["keepalive_timeout"],
         shutdown_timeout=options["shutdown_timeout"],
     )
-    return 0
 
 
 async def run_command(config: Config, command: Command[T]) -> T:
     """Build the agent's parts exactly as the daemon does and run one command over them."""
-    from agent.app import agent_running, open_agent
+    from agent.app import open_command
 
-    running = await agent_running(config)
-    async with open_agent(config) as services:
-        return await command(services, running)
+    async with open_command(config) as (services, daemon_running):
+        return await command(services, daemon_running)
 
 
 def _print(args: argparse.Namespace, command: Command[str]) -> int:
@@ -119,6 +133,13 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
     from agent.operations import webhooks
 
     return _print(args, lambda s, _: webhooks(s, args.heal))
+
+
+def cmd_stock(args: argparse.Namespace) -> int:
+    from agent.operations import stock_sync
+
+    return _print(args, lambda s, running: stock_sync(s, dry_run=args.dry_run, full=args.full,
+                                                      daemon_running=running))
 
 
 def cmd_mail(args: argparse.Namespace) -> int:
@@ -174,15 +195,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--dynaccount", action="store_true",
                        help="also compare every mapped VAT code with Dynaccount's codes and rates")  # fmt: skip
     plan = add("plan", cmd_plan, "show what the agent would do with an order (dry run: writes nothing)")
-    plan.add_argument("order_id", type=int)
+    plan.add_argument("order_id", type=order_id_arg)
     replay = add("replay", cmd_replay, "process one order again now (queued if the agent is running)")
-    replay.add_argument("order_id", type=int)
+    replay.add_argument("order_id", type=order_id_arg)
     imp = add("import", cmd_import, "import historic orders created since a day")
     imp.add_argument("--since", required=True, help="YYYY-MM-DD (UTC)")
     imp.add_argument("--until", help="YYYY-MM-DD (UTC), exclusive")
     imp.add_argument("--dry-run", action="store_true", help="show the plans, write nothing")
     hooks = add("webhooks", cmd_webhooks, "list the shop's webhooks; --heal creates/re-activates the agent's")
     hooks.add_argument("--heal", action="store_true")
+    stock = add("stock", cmd_stock, "stock from Dynaccount into the shop: 'stock sync' runs once now")
+    stock.add_argument("action", choices=["sync"])
+    stock.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
+    stock.add_argument("--full", action="store_true", help="compare every SKU, not only those Dynaccount changed")
     from agent.mail.commands import add_parser as add_mail_parser
 
     add_mail_parser(sub, cmd_mail)

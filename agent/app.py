@@ -22,14 +22,17 @@ from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
 from agent.health.systems import SystemHealth
 from agent.journal import Journal
+from agent.journal.owner import owned, ownership
 from agent.keys import AUTOSTART, CLOCK, CONFIG, INTAKE, JOURNAL, SERVICES
 from agent.mail.app import add_mail
 from agent.orders import OrderProcessor
 from agent.preflight import online_check
 from agent.services import Dispatcher, Services
-from agent.sweep import Sweep
+from agent.stock import TOPICS as STOCK_TOPICS
+from agent.sweep import TOPICS, Sweep
 from agent.web import WEBHOOK_PATH, add_routes
 from agent.web.intake import Intake
+from agent.web.stock import install as install_stock
 from agent.woo.client import WooClient
 from agent.worker import Worker
 
@@ -43,8 +46,8 @@ HTTP_SHUTDOWN_SECONDS = 10.0
 WORKER_GRACE_SECONDS = 15.0
 
 __all__ = [
-    "JOURNAL", "SERVICES", "WEBHOOK_PATH", "Services", "agent_running", "create_app", "open_agent", "open_journal",
-    "open_services", "open_woo", "runner_options",
+    "JOURNAL", "SERVICES", "WEBHOOK_PATH", "Services", "create_app", "open_agent", "open_command", "open_journal",
+    "open_services", "open_woo", "runner_options", "webhook_topics",
 ]  # fmt: skip
 
 
@@ -84,6 +87,11 @@ def _clients(config: Config, woo_session: aiohttp.ClientSession,
     return woo, dyn
 
 
+def webhook_topics(config: Config) -> tuple[str, ...]:
+    """Every webhook the agent needs: the orders', and product.updated while stock sync is on."""
+    return TOPICS + (STOCK_TOPICS if config.stock.enabled else ())
+
+
 @contextlib.asynccontextmanager
 async def open_services(config: Config, journal: Journal, clock: Clock) -> AsyncIterator[Services]:
     """Sessions, clients and services over an open journal; nothing is started here."""
@@ -93,15 +101,16 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
         orders = OrderProcessor(journal, woo, applier, config.plan, VatCodes(dyn))  # codes read on first use
         health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
-        worker = Worker(journal, Dispatcher({"order": health.watch(orders)}), config.worker, clock,
-                        grace_seconds=WORKER_GRACE_SECONDS)  # fmt: skip
+        dispatcher = Dispatcher({"order": health.watch(orders)})
+        worker = Worker(journal, dispatcher, config.worker, clock, grace_seconds=WORKER_GRACE_SECONDS)
         sweep = Sweep(
             journal, woo, dyn, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
             lookback=config.sweep.lookback_hours * 3600, webhook_url=config.woocommerce.webhook_url,
-            webhook_secret=config.woocommerce.webhook_secret.get_secret_value(),
+            webhook_secret=config.woocommerce.webhook_secret.get_secret_value(), keep_days=config.journal.keep_days,
+            topics=webhook_topics(config),
         )  # fmt: skip
         worker.gate, sweep.on_error, sweep.on_reached = health.paused, health.failed, health.reached
-        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health)
+        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher)
 
 
 @contextlib.asynccontextmanager
@@ -119,15 +128,13 @@ async def open_woo(config: Config) -> AsyncIterator[WooClient]:
         yield _clients(config, woo_session, dyn_session)[0]
 
 
-async def agent_running(config: Config) -> bool:
-    """Whether a daemon answers on the configured address (commands then queue instead of running)."""
-    url = f"http://{config.server.host}:{config.server.port}/healthz"
-    try:
-        async with aiohttp.ClientSession() as session, session.get(url, timeout=aiohttp.ClientTimeout(total=1),
-                                                                   headers={"Host": "localhost"}) as r:  # fmt: skip
-            return r.status == 200
-    except (aiohttp.ClientError, TimeoutError):
-        return False
+@contextlib.asynccontextmanager
+async def open_command(config: Config, clock: Clock | None = None) -> AsyncIterator[tuple[Services, bool]]:
+    """What a one-off command runs over, and whether a daemon owns the journal (``agent.journal.owner``):
+    then the command hands its work to the daemon through the journal and never runs the worker."""
+    with ownership(config.journal.path) as own:
+        async with open_agent(config, clock) as services:
+            yield services, not own
 
 
 async def _journal_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -143,26 +150,28 @@ async def _journal_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    async with open_services(config, app[JOURNAL], app[CLOCK]) as services:
-        app[SERVICES] = services
-        app[INTAKE].on_work = services.worker.wake
-        checking: asyncio.Task[None] | None = None
-        if app[AUTOSTART]:
-            services.worker.start()
-            if config.sweep.enabled:
-                services.sweep.start()
-            checking = asyncio.create_task(_log_online_check(services), name="online check")
-        yield
-        if checking is not None:
-            checking.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await checking
-        # One loop failing to stop must not keep the others from stopping (nor the journal from closing).
-        for name, stop in (("sweep", services.sweep.stop), ("worker", services.worker.stop)):
-            try:
-                await stop()
-            except Exception:
-                log.exception("%s did not stop cleanly", name)
+    # One worker per journal: the daemon owns it for its whole life (a replay/import then hands over).
+    with owned(config.journal.path):
+        async with open_services(config, app[JOURNAL], app[CLOCK]) as services:
+            app[SERVICES] = services
+            app[INTAKE].on_work = services.worker.wake
+            checking: asyncio.Task[None] | None = None
+            if app[AUTOSTART]:
+                services.worker.start()
+                if config.sweep.enabled:
+                    services.sweep.start()
+                checking = asyncio.create_task(_log_online_check(services), name="online check")
+            yield
+            if checking is not None:
+                checking.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await checking
+            # One loop failing to stop must not keep the others from stopping (nor the journal from closing).
+            for name, stop in (("sweep", services.sweep.stop), ("worker", services.worker.stop)):
+                try:
+                    await stop()
+                except Exception:
+                    log.exception("%s did not stop cleanly", name)
 
 
 async def _log_online_check(services: Services) -> None:
@@ -208,4 +217,5 @@ def create_app(
         app.cleanup_ctx.append(_services_ctx)
     add_routes(app)
     add_mail(app, background=background)
+    install_stock(app)  # after mail: it chains the applier's on_booked hook
     return app

@@ -71,6 +71,9 @@ class JournalConfig(_Table):
     synchronous: Literal["FULL", "NORMAL"] = Field(
         "FULL", description="SQLite synchronous mode; FULL survives power loss after an acknowledged delivery."
     )
+    keep_days: float = Field(
+        90, ge=0, description="Snapshots and timeline events older than this are pruned (0 keeps them forever)."
+    )
 
 
 class WooCommerceConfig(_Table):
@@ -127,6 +130,20 @@ class SweepConfig(_Table):
     lookback_hours: float = Field(24.0, ge=0, description="How far the very first poll reaches back.")
 
 
+class StockConfig(_Table):
+    enabled: bool = Field(True, description="Write Dynaccount's stock into WooCommerce (Dynaccount is master).")
+    interval_seconds: float = Field(900.0, gt=0, description="Time between two stock runs.")
+    after_booking_seconds: float = Field(
+        30.0, ge=0, description="A run this long after the agent books an invoice or credit note (debounced)."
+    )
+    quantity: Literal["in_stock", "available"] = Field(
+        "in_stock", description='What the shop sees: "in_stock", or "available" = in_stock - in_order (A-35).'
+    )
+    enable_stock_management: bool = Field(
+        False, description="Switch stock management on for shop items that have it off (default: leave them alone)."
+    )
+
+
 class Config(_Table):
     server: ServerConfig = ServerConfig()
     journal: JournalConfig = JournalConfig()
@@ -134,6 +151,7 @@ class Config(_Table):
     dynaccount: DynaccountConfig
     worker: WorkerConfig = WorkerConfig()
     sweep: SweepConfig = SweepConfig()
+    stock: StockConfig = StockConfig()
     triggers: TriggerSettings = TriggerSettings()
     filters: FilterSettings = FilterSettings()
     debtors: DebtorSettings = DebtorSettings()

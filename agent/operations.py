@@ -1,17 +1,23 @@
-"""One-off commands: plan (dry run), replay, import, webhooks.
+"""One-off commands: plan (dry run), replay, import, webhooks, stock sync.
 
-Each runs over the services the composition root built (``agent.app.open_agent``, exactly as the
-daemon builds them); ``daemon_running`` says whether a running agent answers, in which case work is
-only queued for it (no two processes work on one order).
+Each runs over the services the composition root built (``agent.app.open_command``, exactly as the
+daemon builds them); ``daemon_running`` says whether a daemon owns the journal (``agent.journal.owner``),
+in which case work is only handed to it through the journal: its running items are never reset and no
+second worker runs (no two processes work on one order).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
+import aiohttp
+
+from agent.journal.stock import StockJournal
 from agent.plan import CreditNoteContext, Skip, plan_creditnote, render_plan
 from agent.services import Services
+from agent.stock.room import StockRoom
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +44,12 @@ async def show_plan(agent: Services, order_id: int) -> str:
 
 
 async def process_now(agent: Services, keys: list[str]) -> dict[str, str]:
-    """Run the given work items once in this process; returns key -> resulting state."""
+    """Run the given work items once in this process, which owns the journal (no daemon does: items
+    left running are a dead process's); returns key -> resulting state."""
     await agent.journal.reset_running()
     results = {}
     for key in keys:
-        await agent.journal.requeue(key)
+        await agent.journal.requeue(key, create=True)
         await agent.worker.run_once()
         item = await agent.journal.get_work(key)
         results[key] = f"{item.state}: {item.reason or item.error or ''}" if item else "missing"
@@ -52,7 +59,7 @@ async def process_now(agent: Services, keys: list[str]) -> dict[str, str]:
 async def replay(agent: Services, order_id: int, *, daemon_running: bool) -> str:
     key = f"order:{order_id}"
     if daemon_running:
-        await agent.journal.requeue(key)
+        await agent.journal.requeue(key, create=True)
         await agent.journal.add_event(key, "replay requested from the command line")
         return f"{key} queued; the running agent picks it up now"
     await agent.journal.add_event(key, "replayed from the command line")
@@ -73,10 +80,12 @@ async def import_orders(
             what = plan.reason if isinstance(plan, Skip) else f"invoice {plan.totals.total} {plan.currency}"
             lines.append(f"  order {order_id}: {what}")
         return "\n".join(lines)
-    for order_id in ids:
-        await agent.journal.hint_work(f"order:{order_id}")
+    # A hint without a fingerprint: finished orders are looked at again, failed or held ones stay as they are.
+    opened = [await agent.journal.hint_work(f"order:{order_id}") for order_id in ids]
     if daemon_running:
-        return f"{len(ids)} orders queued; the running agent processes them"
+        left = len(ids) - sum(opened)
+        note = f" ({left} failed or held left as they are: use replay)" if left else ""
+        return f"{len(ids)} orders queued; the running agent processes them{note}"
     results = await process_now(agent, [f"order:{i}" for i in ids])
     states = [v.split(":", 1)[0] for v in results.values()]
     summary = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
@@ -92,6 +101,42 @@ async def webhooks(agent: Services, heal: bool) -> str:
         lines.append(f"created {report.created or 'none'}, re-activated {report.reactivated or 'none'}, "
                      f"healthy {report.healthy or 'none'}")  # fmt: skip
     return "\n".join(lines) or "no webhooks"
+
+
+async def stock_sync(agent: Services, *, dry_run: bool, full: bool, daemon_running: bool) -> str:
+    """One stock run now. A running agent is asked (``POST /api/stock/sync``), so two processes never
+    write stock at once; else it runs here on the same journal. ``--dry-run`` writes nothing anywhere."""
+    if daemon_running:
+        return render_stock_run(await _ask_agent_for_stock(agent, dry_run, full))
+    room = StockRoom(StockJournal(agent.journal), agent.woo, agent.dyn, agent.clock, agent.config.stock)
+    summary = await room.sync(dry_run=dry_run, full=full, reason="command line" + (" (dry run)" * dry_run))
+    items = [{"sku": r.sku, "state": r.state, "reason": r.reason, "shop_qty": r.shop_qty, "write_qty": r.write_qty}
+             for r in summary.results]  # fmt: skip
+    return render_stock_run({**summary.public(), "items": items})
+
+
+async def _ask_agent_for_stock(agent: Services, dry_run: bool, full: bool) -> dict[str, Any]:
+    server = agent.config.server
+    params = {"dry_run": "1" if dry_run else "0", "full": "1" if full else "0"}
+    async with aiohttp.ClientSession() as session, session.post(
+            f"http://{server.host}:{server.port}/api/stock/sync", params=params) as resp:  # fmt: skip
+        resp.raise_for_status()
+        data: dict[str, Any] = await resp.json()
+        return data
+
+
+def render_stock_run(summary: dict[str, Any]) -> str:
+    verb = "would write" if summary.get("dry_run") else "written"
+    lines = [f"stock run ({summary['reason']}): {summary['compared']} Dynaccount products compared, "
+             f"{summary['changed']} changed, {summary['written']} {verb}, {summary['unchanged']} already right, "
+             f"{summary['skipped']} skipped, {summary['errors']} errors, {summary['write_calls']} write calls"]
+    if summary.get("error"):
+        lines.append(f"stopped: {summary['error']}")
+    for item in summary.get("items", []):
+        if item["state"] != "ok" or not str(item["reason"]).startswith("unchanged"):
+            lines.append(f"  {item['sku']:<20} {item['state']:<8} shop {item.get('shop_qty')} -> "
+                         f"{item.get('write_qty')}: {item['reason']}")
+    return "\n".join(lines)
 
 
 async def check_vat_codes(agent: Services) -> list[str]:

@@ -18,6 +18,7 @@ from agent.apply import Applier
 from agent.apply.vatcodes import VatCodes
 from agent.dynaccount.models import Invoice
 from agent.journal import Journal, OrderFacts, WorkItem
+from agent.keyedlock import KeyedLock
 from agent.outcomes import Outcome
 from agent.plan import (
     CreditNoteContext,
@@ -39,6 +40,7 @@ from agent.plan.verify import VerificationFailed
 from agent.subscriptions import subscription_of
 from agent.woo.client import WooClient
 from agent.woo.errors import WooNotFound
+from agent.woo.fingerprint import order_fingerprint
 from agent.woo.models import Order, Refund
 
 log = logging.getLogger(__name__)
@@ -70,16 +72,24 @@ class OrderProcessor:
         self._woo = woo
         self.applier = applier
         self._settings = settings
+        self._orders = KeyedLock()
         self._vat_codes = vat_codes  # Dynaccount's codes and rates; None: plans are not checked against them
 
     async def _rates(self) -> Mapping[str, Decimal] | None:
         return await self._vat_codes.rates() if self._vat_codes is not None else None
 
     async def __call__(self, item: WorkItem) -> Outcome:
+        # One order is applied by one task at a time in this process, whatever work key named it
+        # (an item written under an alias key before ids were canonical would otherwise book twice).
+        async with self._orders.hold(int(item.resource_id)):
+            return await self._process(item)
+
+    async def _process(self, item: WorkItem) -> Outcome:
         try:
             order = await self._woo.get_order(int(item.resource_id))
         except WooNotFound:
             return await self._outcome(item.key, Outcome("skipped", "the order no longer exists in WooCommerce"))
+        await self._journal.acted_on(item.key, order_fingerprint(order))
         refunds = await self._woo.list_refunds(order.id) if order.refunds else []
         refunds.sort(key=lambda r: r.id)  # WooCommerce lists newest first; credit in order of creation
         facts = await self._journal.order_facts(order.id)

@@ -27,6 +27,7 @@ class Services:
     worker: Worker
     sweep: Sweep
     health: SystemHealth | None = None  # what the worker's calls found about the outside systems
+    dispatcher: Dispatcher | None = None  # the worker's router by work kind; other rooms register theirs
 
 
 class Dispatcher:
@@ -41,6 +42,10 @@ class Dispatcher:
 
     def __init__(self, processors: dict[str, Processor]) -> None:
         self._processors = processors
+
+    def register(self, kind: str, processor: Processor) -> None:
+        """Another room takes a kind of work (the stock room: ``product``/``variation``)."""
+        self._processors[kind] = processor
 
     async def __call__(self, item: WorkItem) -> Outcome:
         processor = self._processors.get(item.kind)

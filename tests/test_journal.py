@@ -19,7 +19,8 @@ def _schema(path: Path) -> list[tuple[str, str]]:
 
 async def test_step_by_step_migration_equals_fresh_schema(tmp_path: Path) -> None:
     numbers = [n for n, _ in migrations()]
-    assert numbers == list(range(1, len(numbers) + 1)), "migrations are numbered 0001, 0002, … without gaps"
+    # numbers are handed out per room before the rooms merge, so gaps are allowed; order and uniqueness are not
+    assert numbers == sorted(set(numbers)) and numbers[0] == 1, "migrations are numbered 0001, 0002, … uniquely"
     fresh, stepped = tmp_path / "fresh.db", tmp_path / "stepped.db"
     async with aiosqlite.connect(fresh, isolation_level=None) as conn:
         assert await migrate(conn) == numbers[-1]

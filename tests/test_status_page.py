@@ -283,7 +283,7 @@ async def test_item_page_shows_plan_lines_vat_totals_and_dynaccount_link(
     assert f"Amount {link.amount}" in page and f"Total DKK {link.amount}" in page
     assert re.search(r'<span class="vat">K25</span>', dom)  # VAT codes per line, in a table
     assert "Mette Jørgensen" in page and "Timeline" in page and "booked for debtor" in page
-    notes = [r for r in await stack.app[JOURNAL].list_links("refund") if r.data.get("order_id") == order_id]
+    notes = list((await stack.app[JOURNAL].order_facts(order_id)).refunds.values())
     assert len(notes) == 1 and notes[0].dyn_number
     assert f"Credit note {notes[0].dyn_number} for refund {notes[0].woo_id}" in page
     assert "Payment registration" in page and "Latest plan" in page

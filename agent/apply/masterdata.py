@@ -53,9 +53,8 @@ class MasterData:
     async def _allocate(self, key: str, start: int | None) -> str:
         """Next free debtor number; written to the journal before the debtor is created, so a retry
         after a crash creates (or finds) the same debtor instead of a second one."""
-        numbers = [link.dyn_number or "" for link in await self._journal.list_links("customer")]
-        used = [int(n) for n in numbers if n.isdigit()]
-        number = max([(start or 10000) - 1, *used]) + 1
+        highest = await self._journal.highest_debtor_number()
+        number = max((start or 10000) - 1, highest or 0) + 1
         while await self._dyn.find_debtor(str(number)) is not None:
             number += 1
         await self._journal.put_link("customer", key, state="allocated", dyn_number=number)

@@ -29,7 +29,7 @@ from agent.journal.types import (
     Recorded,
     WorkItem,
 )
-from agent.journal.work import WorkJournal
+from agent.journal.work import CHANGED, WorkJournal
 
 
 class Journal(DeliveryJournal, WorkJournal, LinkJournal, AuditJournal, ValueJournal):
@@ -61,6 +61,6 @@ class Journal(DeliveryJournal, WorkJournal, LinkJournal, AuditJournal, ValueJour
 
 
 __all__ = [
-    "WORK_STATES", "Counts", "Database", "Delivery", "Event", "Intent", "Journal", "Link", "NewDelivery",
+    "CHANGED", "WORK_STATES", "Counts", "Database", "Delivery", "Event", "Intent", "Journal", "Link", "NewDelivery",
     "OrderFacts", "Recorded", "Synchronous", "WorkItem", "migrate", "migrations",
 ]  # fmt: skip

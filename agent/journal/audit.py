@@ -43,3 +43,30 @@ class AuditJournal:
         where, args = ("WHERE work_key = ?", (work_key,)) if work_key else ("", ())
         rows = await self.db.read(f"SELECT * FROM events {where} ORDER BY id DESC LIMIT ?", (*args, limit))
         return [event_row(r) for r in rows]
+
+    async def prune(self, before: float, *, batch: int = 2000) -> tuple[int, int]:
+        """Delete snapshots and events older than ``before``; returns (snapshots, events) deleted.
+
+        Kept whatever their age: the latest snapshot of every key (the page shows the plan acted on)
+        and everything of unfinished work. In batches, so intake never waits long for the write lock.
+        """
+        counts = []
+        for table, at, keep in (("snapshots", "taken_at", _KEEP_SNAPSHOT), ("events", "at", "")):
+            total = 0
+            while True:
+                async with self.db.transaction() as conn:
+                    cur = await conn.execute(
+                        f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} t WHERE {at} < ? {keep}"
+                        f" AND NOT EXISTS ({_OPEN_WORK}) LIMIT ?)",
+                        (before, batch),
+                    )
+                total += cur.rowcount
+                if cur.rowcount < batch:
+                    break
+            counts.append(total)
+        return counts[0], counts[1]
+
+
+# Work not finished: its item (or, for a refund's snapshot, nothing: refunds have no item of their own).
+_OPEN_WORK = "SELECT 1 FROM work_items w WHERE w.key = t.work_key AND w.state NOT IN ('done', 'skipped')"
+_KEEP_SNAPSHOT = "AND id < (SELECT MAX(id) FROM snapshots s WHERE s.work_key = t.work_key)"

@@ -2,7 +2,10 @@
 transaction primitive every journal module (and every room's own journal module) writes through.
 
 Every write is a whole ``BEGIN IMMEDIATE … COMMIT`` under an ``asyncio.Lock``: aiosqlite shares one
-connection between tasks, so two transactions must never interleave on it.
+connection between tasks, so two transactions must never interleave on it. Anything that fails,
+the ``COMMIT`` included (a full disk, a deferred constraint), rolls back, so the connection is never
+left inside a transaction. Reads go to a second, read-only connection: a read on the writer outside
+the lock could see rows of a transaction that is then rolled back.
 """
 
 from __future__ import annotations
@@ -48,25 +51,28 @@ async def migrate(conn: aiosqlite.Connection, upto: int | None = None) -> int:
 class Database:
     """The handle a journal module wraps: ``transaction()`` to write, ``read()`` to query."""
 
-    def __init__(self, conn: aiosqlite.Connection, clock: Clock) -> None:
+    def __init__(self, conn: aiosqlite.Connection, clock: Clock, reader: aiosqlite.Connection | None = None) -> None:
         self.conn = conn
         self.clock = clock
+        self._reader = reader  # None for ":memory:": reads then take the write lock
         self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str, *, synchronous: Synchronous, clock: Clock) -> Database:
-        if str(path) != ":memory:":
+        memory = str(path) == ":memory:"
+        if not memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = sqlite3.Row
+        conn = await _connect(str(path))
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute(f"PRAGMA synchronous={synchronous}")
         await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=5000")
         await migrate(conn)
-        return cls(conn, clock)
+        reader = None if memory else await _connect(_read_only_uri(path), uri=True)
+        return cls(conn, clock, reader)
 
     async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
         await self.conn.close()
 
     @contextlib.asynccontextmanager
@@ -75,10 +81,40 @@ class Database:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
+                await self.conn.execute("COMMIT")
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            await self.conn.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        # A failed COMMIT (SQLITE_FULL, a deferred foreign key) leaves the transaction open: every
+        # later BEGIN would fail while reads still worked. SQLite may already have rolled back.
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                await self.conn.execute("ROLLBACK")
 
     async def read(self, sql: str, args: Iterable[Any] = ()) -> list[Any]:
-        return list(await self.conn.execute_fetchall(sql, tuple(args)))
+        if self._reader is not None:
+            return list(await self._reader.execute_fetchall(sql, tuple(args)))
+        async with self._write_lock:
+            return list(await self.conn.execute_fetchall(sql, tuple(args)))
+
+    async def check_write(self) -> None:
+        """A cheap write in a transaction, for /healthz: raises when the journal cannot take a write."""
+        async with self.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO kv (key, value, updated_at) VALUES ('healthz', 'ok', ?) ON CONFLICT (key) DO UPDATE"
+                " SET updated_at = excluded.updated_at",
+                (self.clock.now(),),
+            )
+
+
+def _read_only_uri(path: Path | str) -> str:
+    return f"{Path(path).absolute().as_uri()}?mode=ro"
+
+
+async def _connect(database: str, *, uri: bool = False) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(database, isolation_level=None, uri=uri)
+    conn.row_factory = sqlite3.Row
+    await conn.execute("PRAGMA busy_timeout=5000")
+    return conn

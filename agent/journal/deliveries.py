@@ -15,7 +15,7 @@ import aiosqlite
 
 from agent.journal.db import Database
 from agent.journal.types import WORK_STATES, Counts, Delivery, NewDelivery, Recorded, delivery_row
-from agent.journal.work import reopen
+from agent.journal.work import CHANGED, reopen
 
 
 class DeliveryJournal:
@@ -109,10 +109,11 @@ async def _insert(conn: aiosqlite.Connection, batch: list[NewDelivery]) -> list[
         for position, index in enumerate(indexes):
             results[index] = Recorded(id=int(row_id), duplicate=existed or position > 0)
     # in delivery order, as the trigger of migration 0001 fired them
-    hints: list[tuple[int, str, float]] = sorted(
-        (inserted[d.dedupe_key], d.work_key, d.received_at) for d in firsts if d.work_key and d.dedupe_key in inserted
-    )
-    await reopen(conn, [(key, at, at, row_id) for row_id, key, at in hints])
+    hints: list[tuple[int, str, float, str]] = sorted(
+        (inserted[d.dedupe_key], d.work_key, d.received_at, d.fingerprint or CHANGED)
+        for d in firsts if d.work_key and d.dedupe_key in inserted
+    )  # fmt: skip
+    await reopen(conn, [(key, at, at, row_id, fp) for row_id, key, at, fp in hints])
     done = [r for r in results if r is not None]
     if len(done) != len(batch):  # raising here rolls the whole batch back
         raise RuntimeError("journal: a delivery of the batch was not returned by SQLite")

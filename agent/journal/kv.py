@@ -22,4 +22,6 @@ class ValueJournal:
             )
 
     async def ping(self) -> bool:
+        """The journal takes a write and answers a read (what /healthz reports)."""
+        await self.db.check_write()
         return bool(await self.db.read("SELECT 1"))

@@ -29,12 +29,28 @@ class LinkJournal:
         rows = await self.db.read("SELECT * FROM links WHERE kind = ? AND woo_id = ?", (kind, str(woo_id)))
         return link_row(rows[0]) if rows else None
 
-    async def list_links(self, kind: str, *, limit: int = 10_000, state: str | None = None) -> list[Link]:
-        where, args = ("AND state = ?", (state,)) if state else ("", ())
+    # Named queries instead of a capped scan filtered in Python (a 10,000 cap hid an order's credit
+    # notes once the journal held more links). Each is served by an index of migration 0008.
+
+    async def draft_invoices(self) -> list[Link]:
+        """Every invoice the agent left as a draft (the drafts watch asks Dynaccount about these)."""
+        rows = await self.db.read("SELECT * FROM links WHERE kind = 'order' AND state = 'draft' ORDER BY woo_id")
+        return [link_row(r) for r in rows]
+
+    async def deleted_refunds(self) -> list[Link]:
+        """Credited refunds that were deleted in WooCommerce (they need a human)."""
         rows = await self.db.read(
-            f"SELECT * FROM links WHERE kind = ? {where} ORDER BY updated_at DESC LIMIT ?", (kind, *args, limit)
+            "SELECT * FROM links WHERE kind = 'refund' AND state = 'deleted_in_woo' ORDER BY updated_at DESC"
         )
         return [link_row(r) for r in rows]
+
+    async def highest_debtor_number(self) -> int | None:
+        """The highest all-digit debtor number the journal has handed out (allocation starts above it)."""
+        rows = await self.db.read(
+            "SELECT MAX(CAST(dyn_number AS INTEGER)) FROM links WHERE kind = 'customer'"
+            " AND dyn_number GLOB '[0-9]*' AND dyn_number NOT GLOB '*[^0-9]*'"
+        )
+        return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
     async def put_link(
         self,

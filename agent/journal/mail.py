@@ -95,10 +95,6 @@ class MailJournal:
     def __init__(self, journal: Journal) -> None:
         self._db = journal.db
 
-    @property
-    def _conn(self) -> aiosqlite.Connection:
-        return self._db.conn
-
     def _now(self) -> float:
         return self._db.clock.now()
 
@@ -120,14 +116,14 @@ class MailJournal:
             return await self._insert(conn, mail, self._now())
 
     async def due(self, limit: int) -> list[OutboxMail]:
-        rows = await self._conn.execute_fetchall(
+        rows = await self._db.read(
             "SELECT * FROM mail_outbox WHERE state = 'queued' AND due_at <= ? ORDER BY due_at, reference LIMIT ?",
             (self._now(), limit),
         )
         return [_mail(r) for r in rows]
 
     async def next_due_at(self) -> float | None:
-        rows = await self._conn.execute_fetchall("SELECT MIN(due_at) FROM mail_outbox WHERE state = 'queued'")
+        rows = await self._db.read("SELECT MIN(due_at) FROM mail_outbox WHERE state = 'queued'")
         value = next(iter(rows))[0] if rows else None
         return float(value) if value is not None else None
 
@@ -182,32 +178,32 @@ class MailJournal:
             return cur.rowcount > 0
 
     async def get(self, reference: str) -> OutboxMail | None:
-        rows = await self._conn.execute_fetchall("SELECT * FROM mail_outbox WHERE reference = ?", (reference,))
+        rows = await self._db.read("SELECT * FROM mail_outbox WHERE reference = ?", (reference,))
         return _mail(next(iter(rows))) if rows else None
 
     async def for_work(self, work_key: str) -> list[OutboxMail]:
-        rows = await self._conn.execute_fetchall(
+        rows = await self._db.read(
             "SELECT * FROM mail_outbox WHERE work_key = ? ORDER BY created_at, reference", (work_key,)
         )
         return [_mail(r) for r in rows]
 
     async def recent(self, *, state: str | None = None, limit: int = 100) -> list[OutboxMail]:
         where, args = ("WHERE state = ?", (state,)) if state else ("", ())
-        rows = await self._conn.execute_fetchall(
+        rows = await self._db.read(
             f"SELECT * FROM mail_outbox {where} ORDER BY updated_at DESC, reference LIMIT ?", (*args, limit)
         )
         return [_mail(r) for r in rows]
 
     async def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(MAIL_STATES, 0)
-        for state, n in await self._conn.execute_fetchall("SELECT state, COUNT(*) FROM mail_outbox GROUP BY state"):
+        for state, n in await self._db.read("SELECT state, COUNT(*) FROM mail_outbox GROUP BY state"):
             counts[str(state)] = int(n)
         return counts
 
     # -- alert incidents ------------------------------------------------------------------------------
 
     async def open_incidents(self) -> list[Incident]:
-        rows = await self._conn.execute_fetchall(
+        rows = await self._db.read(
             "SELECT * FROM alert_incidents WHERE ended_at IS NULL ORDER BY first_seen, key"
         )
         return [_incident(r) for r in rows]

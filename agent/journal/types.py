@@ -27,6 +27,7 @@ class NewDelivery:
     delivery_id: str | None = None
     error: str | None = None
     work_key: str | None = None
+    fingerprint: str | None = None  # of the order the body carries; None: the delivery only names it
 
     @cached_property
     def body_sha256(self) -> str:

@@ -7,6 +7,7 @@ import time
 
 from agent.address import valid_address
 from agent.config import Config
+from agent.ids import order_id_arg
 from agent.journal import Journal
 from agent.mail.render import Rendered, build_message, environment, message_id
 from agent.mail.smtp import MailRefused, MailRetry, MailUncertain, SmtpSender, Transcript
@@ -70,7 +71,7 @@ def add_parser(sub: argparse._SubParsersAction, handler: object) -> None:  # typ
     test = verbs.add_parser("test", help="send a test message and print the server's answers")
     test.add_argument("--to", required=True, help="recipient of the test message")
     show = verbs.add_parser("preview", help="print the rendered text mail of an order's invoice (sends nothing)")
-    show.add_argument("order_id", type=int)
+    show.add_argument("order_id", type=order_id_arg)
     for verb in (test, show):
         verb.add_argument("--config", help="config file (default: $DYNACCOUNT_AGENT_CONFIG, then ./config.toml)")
     mail.set_defaults(handler=handler)

@@ -27,6 +27,7 @@ from agent.clock import Clock
 from agent.config import Config, parse_config
 from agent.sandbox.books_check import creditnote_vat_problems, invoice_vat_problems
 from agent.sandbox.demo_orders import REFUNDED_BEFORE_SEEN, SHAPES, RefundSpec, order_payloads, refund_payload
+from agent.sandbox.demo_stock import print_stock, receive_goods, verify_stock
 from agent.sandbox.dynaccount.faults import FaultConfig
 from agent.sandbox.dynaccount.server import SandboxConfig, SandboxHandle, running_sandbox
 from agent.sandbox.woo import WooSandbox, running_woo_sandbox
@@ -63,6 +64,7 @@ def stack_config(directory: Path, *, agent_port: int, woo_url: str, dyn_url: str
         "worker": {"concurrency": 4, "poll_seconds": 0.2, "backoff_base_seconds": 0.2, "backoff_cap_seconds": 2.0,
                    "max_attempts": 50},
         "sweep": {"interval_seconds": 5.0, "overlap_seconds": 5.0, "lookback_hours": 1.0},
+        "stock": {"interval_seconds": 10.0, "after_booking_seconds": 0.5},
     }  # fmt: skip
     for table, values in (overrides or {}).items():
         raw.setdefault(table, {}).update(values)
@@ -324,8 +326,12 @@ async def _run_stack(args: argparse.Namespace, catcher: CatcherHandle) -> int:
         await settle(stack)
         verdict = await count_mails(stack, catcher.catcher, await verify(stack, ids))
         print_verdict(verdict)
+        await receive_goods(stack)  # Dynaccount's stock moves; the shop follows
+        await settle(stack)
+        stock = verify_stock(stack)
+        print_stock(stock)
         if args.exit:
-            return 0 if verdict.ok else 1
+            return 0 if verdict.ok and stock.ok else 1
         print("demo: still serving; Ctrl-C to stop")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

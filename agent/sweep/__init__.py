@@ -1,8 +1,9 @@
-"""Webhooks are hints: the sweep finds what they missed, in three small jobs on one timer.
+"""Webhooks are hints: the sweep finds what they missed, in small jobs on one timer.
 
 * ``reconcile`` (REST poll for orders modified since the last pass),
 * ``webhooks`` (the agent's webhooks exist and are active),
-* ``drafts`` (a draft invoice a human booked in Dynaccount re-queues its order).
+* ``drafts`` (a draft invoice a human booked in Dynaccount re-queues its order),
+* ``prune`` (snapshots and events older than ``[journal] keep_days``, at most once an hour).
 
 Each job keeps its own last run and last error; one failing does not stop the others.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +23,7 @@ from agent.dynaccount.errors import DynaccountError
 from agent.journal import Journal
 from agent.sweep.drafts import DraftsWatch
 from agent.sweep.jobs import Job, JobStatus
+from agent.sweep.prune import PruneJournal
 from agent.sweep.reconcile import CURSOR, ReconcileOrders
 from agent.sweep.webhooks import TOPICS, WebhookHealth, WebhookReport
 from agent.woo.client import WooClient
@@ -33,12 +36,15 @@ __all__ = ["CURSOR", "TOPICS", "JobStatus", "Sweep", "WebhookReport"]
 
 class Sweep:
     def __init__(self, journal: Journal, woo: WooClient, dyn: DynaccountClient, clock: Clock, *, interval: float,
-                 overlap: float, lookback: float, webhook_url: str | None, webhook_secret: str) -> None:  # fmt: skip
+                 overlap: float, lookback: float, webhook_url: str | None, webhook_secret: str,
+                 keep_days: float = 0.0, topics: tuple[str, ...] = TOPICS) -> None:  # fmt: skip
         self._clock = clock
         self._interval = interval
         self.reconcile = ReconcileOrders(journal, woo, clock, overlap=overlap, lookback=lookback)
-        self.webhooks = WebhookHealth(journal, woo, webhook_url=webhook_url, webhook_secret=webhook_secret)
+        self.webhooks = WebhookHealth(journal, woo, webhook_url=webhook_url, webhook_secret=webhook_secret,
+                                      topics=topics)
         self.drafts = DraftsWatch(journal, dyn)
+        self.prune = PruneJournal(journal, clock, keep_days=keep_days)
         self._task: asyncio.Task[None] | None = None
         # what the jobs' calls found about the outside systems (the composition root wires SystemHealth)
         self.on_error: Callable[[BaseException], None] | None = None
@@ -46,7 +52,7 @@ class Sweep:
 
     @property
     def jobs(self) -> tuple[Job, ...]:
-        return (self.reconcile, self.webhooks, self.drafts)
+        return (self.reconcile, self.webhooks, self.drafts, self.prune)
 
     async def run_once(self) -> int:
         """One pass of every job; returns how many orders the reconciliation re-opened."""
@@ -59,7 +65,7 @@ class Sweep:
             count = await job.run()
         except Exception as exc:  # any error ends this pass of this job only; it runs again next time
             if job.status.last_error is None:
-                if isinstance(exc, WooError | DynaccountError | OSError):
+                if isinstance(exc, WooError | DynaccountError | OSError | sqlite3.Error):
                     log.warning("sweep job %s failed: %s", job.name, exc)
                 else:
                     log.exception("sweep job %s failed", job.name)
@@ -68,7 +74,7 @@ class Sweep:
                 self.on_error(exc)
             return 0
         job.status.last_run, job.status.last_error = now, None
-        if self.on_reached is not None:
+        if self.on_reached is not None and job.system:
             self.on_reached(job.system)
         return count
 

@@ -4,9 +4,11 @@ booked state changed, so refunds waiting for the booking are credited once it ha
 
 from __future__ import annotations
 
+from agent.dynaccount import assumptions as A
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import DynaccountNotFound
-from agent.journal import Journal
+from agent.dynaccount.models import parse_flag
+from agent.journal import CHANGED, Journal
 from agent.sweep.jobs import JobStatus
 
 
@@ -21,14 +23,15 @@ class DraftsWatch:
 
     async def run(self) -> int:
         count = 0
-        for link in await self._journal.list_links("order", state="draft"):
+        for link in await self._journal.draft_invoices():
             if not link.dyn_id:
                 continue
             try:
-                invoice = await self._dyn.get_invoice(int(link.dyn_id))
+                # the header's booked flag only: one call per draft and pass, lines are not needed
+                rows = await self._dyn.get(A.INVOICE_TABLE, int(link.dyn_id), select=("id", "is_booked"))
             except DynaccountNotFound:
                 continue  # deleted by a human: nothing was booked, and the next order change says so
-            if invoice.is_booked:
-                await self._journal.hint_work(f"order:{link.woo_id}")
+            if rows and parse_flag(rows[0].get("is_booked")):
+                await self._journal.hint_work(f"order:{link.woo_id}", fingerprint=CHANGED)  # a human booked it
                 count += 1
         return count

@@ -15,7 +15,7 @@ class JobStatus:
 
 class Job(Protocol):
     name: str
-    system: str  # the outside system it calls: woocommerce | dynaccount
+    system: str  # the outside system it calls: woocommerce | dynaccount | "" (none)
     status: JobStatus
 
     async def run(self) -> int:

@@ -4,10 +4,14 @@ was lost, merged or never sent (disabled webhook) is found here."""
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from agent.clock import Clock, iso
-from agent.journal import Journal
+from agent.journal import CHANGED, Journal
 from agent.sweep.jobs import JobStatus
 from agent.woo.client import WooClient
+from agent.woo.fingerprint import order_fingerprint
+from agent.woo.models import Order
 
 CURSOR = "sweep.orders.modified_after"
 
@@ -36,23 +40,27 @@ class ReconcileOrders:
             if not isinstance(order_id, int) or isinstance(order_id, bool) or not 0 < order_id < 2**63:
                 unusable += 1  # no usable id: nothing to attach it to; counted in the job's error
                 continue
-            modified = record.get("date_modified_gmt")
-            if await self._already_seen(order_id, modified if isinstance(modified, str) else None):
-                continue  # the overlap window brings back orders already handled in this state
-            # A malformed record (no status…) is queued too: the worker fails it with its reason, visibly.
-            await self._journal.hint_work(f"order:{order_id}")
-            count += 1
+            try:
+                order = Order.model_validate(record)
+            except ValidationError:
+                # A malformed record (no status…) is queued once: the worker fails it with its reason, visibly.
+                if await self._malformed(order_id):
+                    count += 1
+                continue
+            # The overlap window brings back orders already handled in this state: the journal's one
+            # re-open rule compares what matters (the fingerprint), not date_modified's whole seconds.
+            if await self._journal.hint_work(f"order:{order.id}", fingerprint=order_fingerprint(order)):
+                count += 1
         await self._journal.set_value(CURSOR, repr(now))
         self.orders_hinted += count
         if unusable:
             raise ValueError(f"{unusable} order record(s) from GET /orders have no usable id")
         return count
 
-    async def _already_seen(self, order_id: int, modified: str | None) -> bool:
+    async def _malformed(self, order_id: int) -> bool:
+        """Queue an order whose record does not read as an order, unless it already failed (with that reason)."""
         key = f"order:{order_id}"
         item = await self._journal.get_work(key)
-        if item is None or item.state in ("pending", "running") or modified is None:
+        if item is not None and item.state == "failed":
             return False
-        snapshot = await self._journal.latest_snapshot(key)
-        resource = snapshot[0] if snapshot else None
-        return isinstance(resource, dict) and resource.get("date_modified_gmt") == modified
+        return await self._journal.hint_work(key, fingerprint=CHANGED)

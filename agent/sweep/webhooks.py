@@ -25,11 +25,13 @@ class WebhookHealth:
     name = "webhook_health"
     system = "woocommerce"
 
-    def __init__(self, journal: Journal, woo: WooClient, *, webhook_url: str | None, webhook_secret: str) -> None:
+    def __init__(self, journal: Journal, woo: WooClient, *, webhook_url: str | None, webhook_secret: str,
+                 topics: tuple[str, ...] = TOPICS) -> None:
         self._journal = journal
         self._woo = woo
         self._url = webhook_url
         self._secret = webhook_secret
+        self._topics = topics
         self._heal_mutex = asyncio.Lock()  # two concurrent heals would both create the missing webhooks
         self.status = JobStatus()
         self.report = WebhookReport()
@@ -47,7 +49,7 @@ class WebhookHealth:
         assert self._url is not None
         report = WebhookReport()
         ours = [w for w in await self._woo.list_webhooks() if w.delivery_url == self._url]
-        for topic in TOPICS:
+        for topic in self._topics:
             found = [w for w in ours if w.topic == topic]
             if any(w.status == "active" for w in found):
                 report.healthy.append(topic)

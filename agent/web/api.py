@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from agent.config import Config
+from agent.ids import parse_work_key
 from agent.keys import CONFIG, INTAKE, JOURNAL, SERVICES
 from agent.web import status
 
@@ -105,21 +106,18 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
         response.headers.setdefault(name, value)
 
 
-async def requeue(request: web.Request, *, must_exist: bool) -> str:
-    """The retry/replay button: make the item due now and wake the worker; returns the work key.
+async def requeue(request: web.Request) -> str:
+    """The retry/replay button: make an existing item due now and wake the worker; returns the work key.
 
-    ``must_exist``: the page only offers the button on items it lists (404 otherwise); the API may
-    also create the item, which is how an order is queued by hand.
+    Only a canonical key (``agent.ids``) of an item the journal holds is re-queued; anything else is
+    404 with no write, so ``order:032`` cannot become a second item (and a second invoice) for order 32.
     """
     if not same_origin(request):
         raise web.HTTPForbidden(text="cross-site request refused")  # a web page must not drive the agent
-    journal, key = request.app[JOURNAL], request.match_info["key"]
-    kind, _, rid = key.partition(":")
-    if must_exist and await journal.get_work(key) is None:
+    journal = request.app[JOURNAL]
+    key = parse_work_key(request.match_info["key"])
+    if key is None or not await journal.requeue(key):
         raise web.HTTPNotFound(text="no such work item")
-    if not kind or not rid.isdigit():
-        raise web.HTTPBadRequest(text="a work key looks like order:17")
-    await journal.requeue(key)
     await journal.add_event(key, "retry requested from the status page")
     services = request.app.get(SERVICES)
     if services is not None:
@@ -128,7 +126,7 @@ async def requeue(request: web.Request, *, must_exist: bool) -> str:
 
 
 async def _retry(request: web.Request) -> web.Response:
-    key = await requeue(request, must_exist=False)
+    key = await requeue(request)
     return web.json_response({"ok": True, "key": key})
 
 

@@ -8,17 +8,19 @@ retries a delivery, so anything with a valid signature is stored even when it ca
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from agent.clock import Clock
+from agent.ids import parse_id, work_key
 from agent.journal import Journal, NewDelivery
+from agent.woo.fingerprint import order_fingerprint
+from agent.woo.models import Order, loads
 from agent.woo.signature import verify
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ class Classified:
     resource_id: str | None = None
     work_key: str | None = None
     error: str | None = None
+    fingerprint: str | None = None  # of the order in the body (order topics); None: changed, unknown how
 
 
 @dataclass
@@ -58,7 +61,7 @@ def read_delivery(topic: str | None, body: bytes) -> Classified:
     """Decide what a signed delivery is about. Pure: no I/O."""
     resource, _, event = (topic or "").partition(".")
     try:
-        payload: Any = json.loads(body)
+        payload: Any = loads(body)  # Decimal for every amount, as the REST client reads them
     except (UnicodeDecodeError, ValueError) as exc:
         return Classified("invalid_json", resource or None, error=f"body is not JSON: {exc}")
     except RecursionError:  # stored and marked like any unusable body, never a 500
@@ -80,7 +83,17 @@ def read_delivery(topic: str | None, body: bytes) -> Classified:
     kind = WORK_RESOURCES[resource]
     if kind == "product" and payload.get("type") == "variation" and payload.get("parent_id"):
         kind = "variation"
-    return Classified("queued", resource, rid, work_key=f"{kind}:{rid}")
+    fingerprint = _fingerprint(payload) if kind == "order" and event != "deleted" else None
+    return Classified("queued", resource, rid, work_key=work_key(kind, rid), fingerprint=fingerprint)
+
+
+def _fingerprint(payload: dict[str, Any]) -> str | None:
+    """The order's fingerprint as the body shows it, so a delivery of an order already acted on in
+    this state does not revive a failed or held item (``agent.journal.work.REOPEN``)."""
+    try:
+        return order_fingerprint(Order.model_validate(payload))
+    except (ValueError, TypeError, RecursionError):  # not an order we can read: counts as a change
+        return None
 
 
 def _action(hook: str, payload: dict[str, Any]) -> Classified:
@@ -90,17 +103,13 @@ def _action(hook: str, payload: dict[str, Any]) -> Classified:
         return Classified("unknown_topic", "action", rid, error=f"unknown action topic {hook!r}")
     if rid is None:
         return Classified("invalid_json", "action", error="action payload has no numeric arg")
-    return Classified("queued", "action", rid, work_key=f"{kind}:{rid}")
+    return Classified("queued", "action", rid, work_key=work_key(kind, rid))
 
 
 def _str_id(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and value > 0:
-        return str(value)
-    if isinstance(value, str) and value.isdigit() and int(value) > 0:
-        return value
-    return None
+    """The canonical id (``agent.ids``): ``"032"`` or ``"²"`` would name a second work item for one order."""
+    rid = parse_id(value)
+    return None if rid is None else str(rid)
 
 
 class UnsignedLimit:
@@ -131,6 +140,8 @@ class Intake:
         self._body_timeout = body_timeout
         self.stats = IntakeStats()
         self.on_work: Callable[[], None] | None = None  # wakes the worker when new work arrives
+        # The stock room's say on a delivery: a reason to ignore it (the echo of its own stock write).
+        self.echo_check: Callable[[str | None, bytes], Awaitable[str | None]] | None = None
 
     async def _body(self, request: web.Request) -> bytes:
         try:
@@ -153,11 +164,14 @@ class Intake:
         headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
         topic = request.headers.get("X-WC-Webhook-Topic")
         c = read_delivery(topic, body)
+        if c.work_key and self.echo_check is not None and (echo := await self.echo_check(topic, body)):
+            c = Classified("ignored", c.resource, c.resource_id, error=echo)
         delivery = NewDelivery(
             received_at=self._clock.now(), headers=headers, body=body, signature="valid", state=c.state,
             topic=topic, resource=c.resource, resource_id=c.resource_id,
             webhook_id=request.headers.get("X-WC-Webhook-ID"),
             delivery_id=request.headers.get("X-WC-Webhook-Delivery-ID"), error=c.error, work_key=c.work_key,
+            fingerprint=c.fingerprint,
         )
         recorded = await self._journal.record_delivery(delivery)
         if c.work_key and not recorded.duplicate and self.on_work is not None:

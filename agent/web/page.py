@@ -76,6 +76,8 @@ def _state_filter(request: web.Request) -> str | None:
 
 
 async def _index(request: web.Request) -> web.Response:
+    from agent.web.stock import section as stock_section  # it renders through this module
+
     journal = request.app[JOURNAL]
     state = _state_filter(request)
     payload = await status.status_payload(journal, request.app[INTAKE], request.app.get(SERVICES))
@@ -87,6 +89,7 @@ async def _index(request: web.Request) -> web.Response:
         "index.html", s=payload, problems=health(payload, journal_ok), state=state, states=WORK_STATES,
         items=await status.work_list(journal, state, 200),
         deliveries=await unusable_deliveries(journal, 50), mail=await _mail_counts(journal),
+        stock=await stock_section(request.app),
     )  # fmt: skip
 
 
@@ -139,7 +142,7 @@ def _next_url(value: Any, default: str) -> str:
 
 
 async def _retry(request: web.Request) -> web.Response:
-    key = await requeue(request, must_exist=True)
+    key = await requeue(request)
     form = await request.post()
     raise web.HTTPSeeOther(_next_url(form.get("next"), f"/work/{quote(key, safe='')}"))
 

@@ -21,7 +21,7 @@ async def status_payload(journal: Journal, intake: Intake, services: Services | 
     deliveries["rejected"] = intake.stats.rejected
     deliveries["too_large"] = intake.stats.too_large
     payload: dict[str, Any] = {"deliveries": deliveries, "work": counts.work}
-    deleted = await journal.list_links("refund", state="deleted_in_woo")
+    deleted = await journal.deleted_refunds()
     payload["attention"] = [
         {"kind": "refund_deleted", "refund_id": link.woo_id, "order_id": link.data.get("order_id"),
          "credit_note": link.dyn_number or link.dyn_id,
@@ -102,8 +102,8 @@ async def deliveries_list(journal: Journal, state: str | None, limit: int) -> li
 
 async def healthz(journal: Journal, services: Services | None = None) -> web.Response:
     """200 while the agent itself works, with ``status: degraded`` and the systems' states when an
-    outside system is down; 503 only when the journal is unusable (a restart may help then, not when
-    Dynaccount is down, and ``agent_running()`` needs 200 to see a live daemon)."""
+    outside system is down; 503 only when the journal is unusable (a restart may help then; it cannot
+    when Dynaccount is down)."""
     try:
         ok = await journal.ping()
     except Exception:  # the journal being unusable is exactly what this reports

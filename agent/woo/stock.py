@@ -6,12 +6,14 @@
   (looked up once per parent when the caller does not know);
 * HTTP 200 can hide per-item failures ``{"id", "error": {code, message, data}}``; they are returned,
   as are items whose stock WooCommerce silently did not apply (item does not manage stock);
-* a whole call that is refused marks its items failed and the other calls still run; transport and
+* a whole call that is refused marks its items failed and the other calls still run (a 413 lowers the
+  batch size of later calls to what the shop says it accepts); transport and
   5xx errors propagate, the caller retries the whole write.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -67,6 +69,7 @@ class StockBatchResult:
 class StockWriter:
     def __init__(self, api: _Api) -> None:
         self._api = api
+        self.limit = BATCH_LIMIT  # lowered when the shop answers 413 (a plugin lowered the batch limit)
 
     async def write(self, updates: Sequence[StockUpdate]) -> StockBatchResult:
         result = StockBatchResult()
@@ -76,7 +79,7 @@ class StockWriter:
             groups.setdefault(update.parent_id, {})[update.id] = update  # last write per item wins
         for parent_id, items in groups.items():
             path = "products/batch" if parent_id == 0 else f"products/{parent_id}/variations/batch"
-            for chunk in _chunks(list(items.values()), BATCH_LIMIT):
+            for chunk in _chunks(list(items.values()), self.limit):
                 await self._call(path, parent_id, chunk, result)
         return result
 
@@ -104,6 +107,8 @@ class StockWriter:
             body = await self._api.request("POST", path, json=payload)
         except WooRejected as exc:
             result.errors += [StockItemError(u.id, parent_id, exc.code, exc.message, exc.status) for u in chunk]
+            if exc.status == 413:
+                self.limit = _accepted(exc.message, len(chunk))
             return
         wanted = {u.id: u.quantity for u in chunk}
         for entry in (body or {}).get("update", []):
@@ -133,6 +138,13 @@ def _record(entry: dict[str, Any], parent_id: int, wanted: dict[int, int], resul
             f"WooCommerce kept stock {product.stock_quantity!r} (manage_stock={product.manage_stock!r})"))
         return
     result.updated.append(product)
+
+
+def _accepted(message: str, sent: int) -> int:
+    """The batch size the shop accepts: WooCommerce says it ("Unable to accept more than N items for this
+    request."); if the words differ, half of what was refused."""
+    found = re.search(r"more than (\d+) item", message)
+    return max(1, int(found.group(1)) if found else sent // 2)
 
 
 def _chunks(items: list[StockUpdate], size: int) -> Iterable[list[StockUpdate]]:

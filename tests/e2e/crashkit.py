@@ -93,6 +93,7 @@ def agent_config(directory: Path, *, port: int, woo_url: str, dyn_url: str) -> d
         "worker": {"concurrency": 4, "poll_seconds": 0.2, "backoff_base_seconds": 0.1, "backoff_cap_seconds": 1.0,
                    "max_attempts": 50},
         "sweep": {"interval_seconds": 1.0, "overlap_seconds": 5.0, "lookback_hours": 1.0},
+        "stock": {"interval_seconds": 10.0, "after_booking_seconds": 0.5},
     }  # fmt: skip
 
 

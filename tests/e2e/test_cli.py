@@ -10,12 +10,19 @@ from pathlib import Path
 from agent.__main__ import run_command
 from agent.app import JOURNAL
 from agent.clock import ManualClock
+from agent.config import Config
 from agent.operations import import_orders, replay, show_plan, webhooks
-from agent.sandbox.demo import CK, CS, WEBHOOK_SECRET, Stack, free_port, place_orders, refund_some
+from agent.sandbox.demo import CK, CS, WEBHOOK_SECRET, Stack, place_orders, refund_some
 
 from .conftest import drive  # type: ignore[import-not-found]
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _unowned(stack: Stack, name: str) -> Config:
+    """The stack's settings over a journal of its own, which no agent owns (the stack's daemon owns its own)."""
+    path = stack.config.journal.path.with_name(f"{name}.sqlite3")
+    return stack.config.model_copy(update={"journal": stack.config.journal.model_copy(update={"path": path})})
 
 
 def _books(stack: Stack) -> tuple[int, int, int]:
@@ -54,11 +61,11 @@ async def test_replay_processes_a_failed_order_again(stack: tuple[Stack, ManualC
     assert item is not None and item.state == "pending" and item.attempts == 1
     s.dyn.faults.clear()
     s.dyn.faults.forced.clear()
-    # with the agent running, replay only queues the order (no two processes work on one order)
+    # with the agent owning the journal, replay only queues the order (no two processes work on one order)
     assert "queued" in await run_command(s.config, lambda a, running: replay(a, order_id, daemon_running=running))
     assert _books(s)[0] == 0
-    # with no agent answering, replay processes it in its own process
-    elsewhere = s.config.model_copy(update={"server": s.config.server.model_copy(update={"port": free_port()})})
+    # over a journal no agent owns, replay processes it in its own process
+    elsewhere = _unowned(s, "replay")
     result = await run_command(elsewhere, lambda a, running: replay(a, order_id, daemon_running=running))
     assert f"order:{order_id} -> done" in result, result
     assert _books(s)[0] == 1
@@ -72,7 +79,7 @@ async def test_import_historic_orders(stack: tuple[Stack, ManualClock]) -> None:
     since = datetime.now(UTC) - timedelta(days=1)
     dry = await run_command(s.config, lambda a, running: import_orders(a, since, None, True, daemon_running=running))
     assert "4 orders" in dry and _books(s)[0] == 0
-    elsewhere = s.config.model_copy(update={"server": s.config.server.model_copy(update={"port": free_port()})})
+    elsewhere = _unowned(s, "import")
     result = await run_command(elsewhere, lambda a, running: import_orders(a, since, None, False, daemon_running=running))
     assert "4 orders imported: 4 done" in result, result
     assert _books(s)[0] == len(ids)

@@ -9,10 +9,9 @@ from typing import Any
 
 import aiohttp
 
-from agent.app import JOURNAL
+from agent.app import JOURNAL, webhook_topics
 from agent.clock import ManualClock
 from agent.sandbox.demo import Stack, place_orders, verify
-from agent.sweep import TOPICS
 
 from .conftest import drive  # type: ignore[import-not-found]
 
@@ -44,7 +43,7 @@ async def test_concurrent_heals_create_each_webhook_once(stack: tuple[Stack, Man
         await s.shop.delete_webhook(hook.id)
     await asyncio.gather(*(s.services.sweep.heal_webhooks() for _ in range(3)))
     topics = sorted(h.topic for h in await s.shop.list_webhooks())
-    assert topics == sorted(TOPICS)
+    assert topics == sorted(webhook_topics(s.config))  # orders, and product.updated for stock
 
 
 async def test_disabled_webhook_is_reactivated(stack: tuple[Stack, ManualClock]) -> None:
@@ -66,7 +65,7 @@ async def test_each_sweep_job_reports_its_own_run_and_error(make_stack: Callable
         s.dyn.faults.force("5xx", times=1000)  # Dynaccount is down: only the drafts watch talks to it
         await s.services.sweep.run_once()
         jobs = s.services.sweep.status()["jobs"]
-        assert set(jobs) == {"reconcile_orders", "webhook_health", "drafts_watch"}
+        assert set(jobs) == {"reconcile_orders", "webhook_health", "drafts_watch", "prune_journal"}
         assert jobs["reconcile_orders"]["last_run"] and jobs["reconcile_orders"]["last_error"] is None
         assert jobs["webhook_health"]["last_run"] and jobs["webhook_health"]["last_error"] is None
         assert jobs["drafts_watch"]["last_run"] is None and jobs["drafts_watch"]["last_error"]

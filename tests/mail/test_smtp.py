@@ -37,9 +37,13 @@ def parts(message: Any) -> dict[str, Any]:
 
 async def booked(stack: Stack) -> dict[int, dict[str, Any]]:
     """Order id -> its invoice link, for the booked ones."""
-    links = await stack.app[JOURNAL].list_links("order")
-    return {int(link.woo_id): {"number": link.dyn_number, "amount": link.amount, "data": link.data}
-            for link in links if link.state == "booked"}  # fmt: skip
+    rows = await stack.app[JOURNAL].db.read("SELECT woo_id FROM links WHERE kind = 'order' AND state = 'booked'")
+    out = {}
+    for row in rows:
+        link = (await stack.app[JOURNAL].order_facts(int(row[0]))).invoice
+        assert link is not None
+        out[int(link.woo_id)] = {"number": link.dyn_number, "amount": link.amount, "data": link.data}
+    return out
 
 
 async def test_invoice_mail_arrives_with_parts_pdf_message_id_and_language(mail_stack: MakeStack,

@@ -42,3 +42,22 @@ async def test_more_than_100_items_are_split(client: WooClient, sandbox: WooSand
     with pytest.raises(WooRejected) as info:
         await client.request("POST", "products/batch", json={"update": [{"id": 11, "stock_quantity": 1}] * 101})
     assert info.value.status == 413
+
+
+async def test_global_stock_option_off_behaves_like_woocommerce(client: WooClient, sandbox: WooSandbox) -> None:
+    """WC10: managing_stock() is false for every item while woocommerce_manage_stock is "no"; the products
+    controller skips the stock block silently, the variations controller still writes."""
+    sandbox.state.manage_stock_option = False
+    assert (await client.get_setting("products", "woocommerce_manage_stock")).value == "no"
+    assert (await client.get_product(11)).manage_stock is False
+    result = await client.batch_update_stock([StockUpdate(11, 3, manage_stock=True),
+                                              StockUpdate(14, 2, parent_id=13, manage_stock=True)])
+    assert [e.id for e in result.errors] == [11]  # silently not applied: the writer reports it
+    assert sandbox.state.items[11].stock_quantity == 50 and sandbox.state.items[14].stock_quantity == 2
+
+
+async def test_sku_list_matches_exactly_and_the_whole_string(client: WooClient, sandbox: WooSandbox) -> None:
+    sandbox.set_product(12, sku="A,B")  # a SKU with a comma: WC10 adds the whole value to the IN list
+    found = await client.list_products(sku="A,B")
+    assert [p.id for p in found] == [12]
+    assert {p.id for p in await client.list_products(sku="TSHIRT-S,HOODIE-M,KRUS")} == {14, 103}

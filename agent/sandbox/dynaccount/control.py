@@ -5,7 +5,8 @@ GET  /_sandbox/stock              stock per product
 GET  /_sandbox/tables/{table}     every row of a table
 GET  /_sandbox/sent               invoices "sent" by send_debtor_invoice
 POST /_sandbox/products           {"product_id_", "name", "price", "stocked", "in_stock"} or a list
-POST /_sandbox/stock              {"<product number>": "<in_stock>", …} (goods received)
+POST /_sandbox/stock              {"<product number>": "<in_stock>", …} (goods received) or
+                                  {"<product number>": {"in_stock": "…", "in_order": "…"}} (reserved, A-35)
 GET  /_sandbox/faults             fault configuration, forced faults, injected counts
 POST /_sandbox/faults             {"config": {...}, "force": [{"kind", "times", "method", "name"}], "clear": true}
 """
@@ -60,7 +61,7 @@ async def documents(request: web.Request) -> web.Response:
 
 async def stock(request: web.Request) -> web.Response:
     store = request.app[STORE]
-    columns = ("product_id_", "name", "is_stocked", "in_stock", "time_stock_change")
+    columns = ("product_id_", "name", "is_stocked", "in_stock", "in_order", "time_stock_change")
     rows = [store.render("product", p, columns) for p in store.tables["product"].values()]
     return web.json_response(rows)
 
@@ -99,11 +100,18 @@ async def set_stock_levels(request: web.Request) -> web.Response:
     store = request.app[STORE]
     try:
         for number, level in dict(payload).items():
-            set_stock(store, str(number), Decimal(str(level)))
+            if isinstance(level, dict):
+                set_stock(store, str(number), _opt_decimal(level.get("in_stock")), _opt_decimal(level.get("in_order")))
+            else:
+                set_stock(store, str(number), Decimal(str(level)))
     except (KeyError, InvalidOperation) as exc:
         return _bad(f"unknown product or bad level: {exc!r}")
     store.persist()
     return web.json_response({"ok": len(payload)})
+
+
+def _opt_decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 async def faults_get(request: web.Request) -> web.Response:

@@ -44,6 +44,9 @@ DEMO_PRODUCTS = [
     ("TSHIRT-S", "T-shirt, small", "159.20", "12"),
     ("TSHIRT-M", "T-shirt, medium", "159.20", "20"),
     ("TSHIRT-L", "T-shirt, large", "159.20", "3"),
+    ("HOODIE-S", "Hættetrøje, small", "319.20", "10"),  # the shop keeps both sizes' stock on the parent
+    ("HOODIE-M", "Hættetrøje, medium", "319.20", "14"),
+    ("BONNE-001", "Kaffebønner 1 kg", "115.18", "30"),
 ]
 
 
@@ -105,10 +108,16 @@ def add_product(
     return store.insert("product", values)
 
 
-def set_stock(store: Store, number: str, in_stock: Decimal) -> dict[str, object]:
+def set_stock(
+    store: Store, number: str, in_stock: Decimal | None, in_order: Decimal | None = None
+) -> dict[str, object]:
+    """Goods received, a stock count, or a debtor order reserving goods (A-35): the stock moves now."""
     product = store.find("product", "product_id_", number)
     if product is None:
         raise KeyError(number)
-    product["in_stock"] = in_stock
+    if in_stock is not None:
+        product["in_stock"] = in_stock
+    if in_order is not None:
+        product["in_order"] = in_order
     product["time_stock_change"] = store.clock()
     return product

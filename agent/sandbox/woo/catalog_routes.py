@@ -21,9 +21,12 @@ def _state(request: web.Request) -> ShopState:
 
 async def list_products(request: web.Request) -> web.Response:
     state, q = _state(request), request.query
+    state.count("GET products")
     items = list(state.items.values())
     if q.get("sku"):
         wanted = set(q["sku"].split(","))  # exact match, and variations too (spec §4.3)
+        if len(wanted) > 1:
+            wanted.add(q["sku"])  # WC10 adds the whole string as one more SKU
         items = [i for i in items if i.product.sku in wanted]
     elif q.get("search_sku"):
         items = [i for i in items if q["search_sku"].lower() in i.product.sku.lower() and i.type != "variation"]
@@ -77,11 +80,11 @@ async def update_variation(request: web.Request) -> web.Response:
     return json_response(variation_json(state.update_product(item.id, await read_body(request)), state))
 
 
-def _check_limit(body: dict[str, Any]) -> None:
+def _check_limit(body: dict[str, Any], limit: int) -> None:
     count = sum(len(body.get(k) or []) for k in ("create", "update", "delete"))
-    if count > BATCH_LIMIT:
+    if count > limit:
         raise ShopError("woocommerce_rest_request_entity_too_large",
-                        f"Unable to accept more than {BATCH_LIMIT} items for this request.", 413)
+                        f"Unable to accept more than {limit} items for this request.", 413)
 
 
 def _item_error(item_id: Any, exc: ShopError) -> dict[str, Any]:
@@ -90,9 +93,13 @@ def _item_error(item_id: Any, exc: ShopError) -> dict[str, Any]:
 
 async def _batch(request: web.Request, parent_id: int | None) -> web.Response:
     state, body = _state(request), await read_body(request)
-    _check_limit(body)
+    state.count("batch products" if parent_id is None else "batch variations")
+    if parent_id is not None:
+        state.count(f"batch variations/{parent_id}")  # one endpoint per parent
+    _check_limit(body, state.batch_limit)
     out: dict[str, list[Any]] = {}
     for raw in body.get("update") or []:
+        state.count("batch item")
         out.setdefault("update", []).append(_batch_update(state, parent_id, raw))
     for _raw in body.get("create") or []:
         exc = ShopError("woocommerce_rest_cannot_create", "The sandbox does not create products.", 400)

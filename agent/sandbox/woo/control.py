@@ -7,6 +7,9 @@
 ``POST /__sandbox/orders/{id}/advance``  ``{"status": …}`` or the next usual status
 ``POST /__sandbox/orders/{id}/refund``   a REST refund body, or ``{"full": true}``
 ``POST /__sandbox/products/{id}``  change ``stock_quantity``/``regular_price``/``sku``/``name``
+``POST /__sandbox/catalogue``    ``{"woocommerce_manage_stock": "yes"|"no", "batch_limit": n,
+                                   "refuse": {"<id>": {"code", "message", "status"}}, "clear_refuse": true,
+                                   "reset_calls": true}``; ``GET`` shows them and the REST call counts
 ``POST /__sandbox/deliveries``     ``{"drop_next": n, "topic": t, "delay": s, "hold": bool}``
 ``GET  /__sandbox/deliveries``     the delivery log (status -1 = dropped, 0 = transport error)
 ``POST /__sandbox/flush``          deliver everything queued now
@@ -86,6 +89,36 @@ async def change_product(request: web.Request) -> web.Response:
     return json_response(product_json(item, state))
 
 
+def _catalogue(app: web.Application) -> dict[str, Any]:
+    state = app[STATE]
+    return {"woocommerce_manage_stock": "yes" if state.manage_stock_option else "no", "batch_limit": state.batch_limit,
+            "refuse": {str(k): {"code": c, "message": m, "status": s} for k, (c, m, s) in state.refuse.items()},
+            "calls": dict(state.calls)}
+
+
+async def get_catalogue(request: web.Request) -> web.Response:
+    return json_response(_catalogue(request.app))
+
+
+async def set_catalogue(request: web.Request) -> web.Response:
+    """Shop settings a test or the demo needs to change: the global stock option, the batch limit filter,
+    items whose writes fail (a plugin refusing, a locked product)."""
+    state, body = request.app[STATE], await _json(request)
+    if "woocommerce_manage_stock" in body:
+        state.manage_stock_option = body["woocommerce_manage_stock"] == "yes"
+    if "batch_limit" in body:
+        state.batch_limit = int(body["batch_limit"])
+    if body.get("clear_refuse"):
+        state.refuse.clear()
+    for key, err in (body.get("refuse") or {}).items():
+        state.refuse[int(key)] = (str(err.get("code", "woocommerce_rest_cannot_edit")),
+                                  str(err.get("message", "Sorry, you are not allowed to edit this resource.")),
+                                  int(err.get("status", 400)))
+    if body.get("reset_calls"):
+        state.calls.clear()
+    return json_response(_catalogue(request.app))
+
+
 async def set_deliveries(request: web.Request) -> web.Response:
     dispatcher, body = request.app[DISPATCHER], await _json(request)
     if "drop_next" in body:
@@ -125,6 +158,8 @@ def add_control_routes(app: web.Application) -> None:
     r.add_post(PREFIX + r"/orders/{id:\d+}/advance", advance)
     r.add_post(PREFIX + r"/orders/{id:\d+}/refund", refund)
     r.add_post(PREFIX + r"/products/{id:\d+}", change_product)
+    r.add_get(f"{PREFIX}/catalogue", get_catalogue)
+    r.add_post(f"{PREFIX}/catalogue", set_catalogue)
     r.add_post(f"{PREFIX}/deliveries", set_deliveries)
     r.add_get(f"{PREFIX}/deliveries", get_deliveries)
     r.add_post(f"{PREFIX}/flush", flush)

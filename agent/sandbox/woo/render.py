@@ -31,15 +31,16 @@ def _slug(name: str) -> str:
 
 def _stock_status(item: CatalogueItem, state: ShopState) -> str:
     owner = state.stock_owner(item.id)
-    if owner.manage_stock is True and owner.stock_quantity is not None and owner.stock_quantity <= 0:
+    if state.managing_stock(owner) is True and owner.stock_quantity is not None and owner.stock_quantity <= 0:
         return "onbackorder" if owner.backorders != "no" else "outofstock"
     return "instock"
 
 
 def _stock_fields(item: CatalogueItem, state: ShopState) -> tuple[bool | str, int | None]:
-    if item.manage_stock == "parent":
+    manage = state.managing_stock(item)
+    if manage == "parent":
         return "parent", state.stock_owner(item.id).stock_quantity  # the parent's quantity is shown
-    return item.manage_stock, item.stock_quantity if item.manage_stock is True else None
+    return manage, item.stock_quantity if item.manage_stock is True else None
 
 
 def _price_html(price: str) -> str:
@@ -144,8 +145,10 @@ def settings_json(state: ShopState, group: str) -> list[dict[str, Any]] | None:
     values = {
         "general": {"woocommerce_default_country": s.base_country, "woocommerce_currency": s.currency,
                     "woocommerce_price_num_decimals": str(s.decimals), "woocommerce_calc_taxes": "yes",
-                    "woocommerce_manage_stock": "yes", "woocommerce_store_city": "København V",
+                    "woocommerce_store_city": "København V",
                     "woocommerce_store_address": "Vesterbrogade 1", "woocommerce_store_postcode": "1620"},
+        "products": {"woocommerce_manage_stock": "yes" if state.manage_stock_option else "no",
+                     "woocommerce_notify_no_stock_amount": "0", "woocommerce_stock_format": ""},
         "tax": {"woocommerce_prices_include_tax": "yes" if s.prices_include_tax else "no",
                 "woocommerce_tax_based_on": s.tax_based_on, "woocommerce_shipping_tax_class": s.shipping_tax_class,
                 "woocommerce_tax_round_at_subtotal": "no", "woocommerce_tax_classes": "Reduced rate\nZero rate",

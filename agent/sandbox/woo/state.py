@@ -60,6 +60,10 @@ class ShopState:
     on_hook: Hook = field(default=lambda hook, arg: None)
     _next_post: int = FIRST_FREE_POST_ID
     modified: dict[int, datetime] = field(default_factory=dict)  # product id -> date_modified
+    manage_stock_option: bool = True  # the global woocommerce_manage_stock option (Settings → Products → Inventory)
+    batch_limit: int = 100  # the woocommerce_rest_batch_items_limit filter
+    refuse: dict[int, tuple[str, str, int]] = field(default_factory=dict)  # id -> REST error a write gets (control)
+    calls: dict[str, int] = field(default_factory=dict)  # catalogue REST calls by kind, for tests and benchmarks
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
     # What a broken plugin does to an order's REST output: field -> value (None drops the field,
     # "__deep__:N" becomes JSON nested N levels deep). Real shops have sent both.
@@ -165,9 +169,13 @@ class ShopState:
                 add_line_meta(order, self.ids, item_id, "_reduced_stock", str(line.quantity))
 
     def _restore_stock(self, order: StoredOrder) -> None:
+        """wc_increase_stock_levels: only lines that were reduced, and their ``_reduced_stock`` goes."""
         order.stock_reduced = False
-        for line in order.checkout.lines:
-            self.change_stock(line.product.id, line.quantity)
+        for item_id, line in zip(order.line_ids, order.checkout.lines, strict=True):
+            metas = order.line_meta.get(item_id, [])
+            if any(m["key"] == "_reduced_stock" for m in metas):
+                self.change_stock(line.product.id, line.quantity)
+                order.line_meta[item_id] = [m for m in metas if m["key"] != "_reduced_stock"]
 
     # -- refunds -----------------------------------------------------------------------------------
 
@@ -208,11 +216,18 @@ class ShopState:
             return self.item(item.product.parent_id)
         return item
 
+    def managing_stock(self, item: CatalogueItem) -> bool | str:
+        """``WC_Product::managing_stock()``: false for everything while the global option is off."""
+        return item.manage_stock if self.manage_stock_option else False
+
+    def count(self, kind: str) -> None:
+        self.calls[kind] = self.calls.get(kind, 0) + 1
+
     def change_stock(self, product_id: int, delta: int) -> bool:
         """Sale/restock: returns False when nothing manages stock for this product."""
         owner = self.stock_owner(product_id)
-        if owner.manage_stock is not True or owner.stock_quantity is None:
-            return False
+        if not self.manage_stock_option or owner.manage_stock is not True or owner.stock_quantity is None:
+            return False  # wc_reduce_stock_levels does nothing while the global option is off
         owner.stock_quantity += delta
         self.product_saved(owner.id)
         return True
@@ -220,15 +235,27 @@ class ShopState:
     def update_product(self, product_id: int, fields: Mapping[str, Any]) -> CatalogueItem:
         """``PUT products/<id>`` subset: stock, prices, SKU, name (stock needs manage_stock, spec §4.3)."""
         item = self.item(product_id)
-        if "manage_stock" in fields:
-            item.manage_stock = fields["manage_stock"]
-        if "stock_quantity" in fields and item.manage_stock is True:
-            item.stock_quantity = int(fields["stock_quantity"])
-        elif "stock_quantity" in fields:
-            item.stock_quantity = None  # ignored and cleared when the item does not manage stock
+        if product_id in self.refuse:
+            code, message, status = self.refuse[product_id]
+            raise ShopError(code, message, status)
+        # The products controller skips the whole stock block while the global option is off; the
+        # variations controller does not look at the option (WC10 controllers, spec §4.3).
+        if self.manage_stock_option or item.type == "variation":
+            self._update_stock(item, fields)
         self._update_product_fields(item, fields)
         self.product_saved(item.id)
         return item
+
+    @staticmethod
+    def _update_stock(item: CatalogueItem, fields: Mapping[str, Any]) -> None:
+        if "manage_stock" in fields:
+            item.manage_stock = fields["manage_stock"]
+        if item.type in ("grouped", "external"):
+            item.manage_stock, item.stock_quantity = False, None  # never manage stock
+        elif "stock_quantity" in fields and item.manage_stock is True:
+            item.stock_quantity = int(fields["stock_quantity"])  # wc_stock_amount: whole units
+        elif "stock_quantity" in fields and item.manage_stock is False:
+            item.stock_quantity = None  # ignored and cleared when the item does not manage stock
 
     def _update_product_fields(self, item: CatalogueItem, fields: Mapping[str, Any]) -> None:
         changes: dict[str, Any] = {}
@@ -251,7 +278,7 @@ class ShopState:
                      product_id)
 
     def stock_levels(self) -> dict[int, int | None]:
-        return {i.id: i.stock_quantity for i in self.items.values() if i.manage_stock is True}
+        return {i.id: i.stock_quantity for i in self.items.values() if self.managing_stock(i) is True}
 
 
 _ALNUM = string.ascii_letters + string.digits
