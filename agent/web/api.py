@@ -21,7 +21,7 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'",
     "Referrer-Policy": "same-origin",
 }
-OPEN_PATHS = frozenset({"/healthz"})  # no login: systemd probes and agent_running() use it
+OPEN_PATHS = frozenset({"/healthz"})  # no login: monitors and probes use it
 
 
 def _host_name(host: str) -> str:
