@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from agent.config_files import FilesConfig
 from agent.config_mail import AlertsConfig, MailConfig
 from agent.plan.plausible import PlausibilitySettings
 from agent.plan.settings import (
@@ -163,6 +164,7 @@ class Config(_Table):
     plausibility: PlausibilitySettings = PlausibilitySettings()
     mail: MailConfig = MailConfig()
     alerts: AlertsConfig = AlertsConfig()
+    files: FilesConfig = FilesConfig()
 
     @property
     def plan(self) -> PlanSettings:

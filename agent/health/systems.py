@@ -98,8 +98,10 @@ class SystemHealth:
                                "since": iso(since) if since is not None else None, "waiting": 0}  # fmt: skip
         return out
 
-    def watch(self, process: Processor) -> Processor:
-        """Wrap a worker processor: its successes and failures tell whether the systems answer."""
+    def watch(self, process: Processor, *, loads_from_woo: bool = True) -> Processor:
+        """Wrap a worker processor: its successes and failures tell whether the systems answer.
+        ``loads_from_woo=False``: runs that never call WooCommerce (file orders) say nothing about it."""
+        called = tuple(SYSTEMS) if loads_from_woo else ("dynaccount",)
 
         async def watched(item: WorkItem) -> Outcome:
             try:
@@ -108,13 +110,14 @@ class SystemHealth:
                 self.failed(exc)
                 found = _system(exc)
                 if found is None:
-                    self.reached(*SYSTEMS)  # a refusal of the request itself: the system answered
-                elif found[0] == "dynaccount":
+                    self.reached(*called)  # a refusal of the request itself: the system answered
+                elif found[0] == "dynaccount" and loads_from_woo:
                     self.reached("woocommerce")  # the order was loaded from WooCommerce before
                 raise
             # Every order run loads the order from WooCommerce first; only done and held runs are sure
             # to have talked to Dynaccount (a skipped one may not have), so only they end its outage.
-            self.reached(*(SYSTEMS if outcome.state in ("done", "held") else ("woocommerce",)))
+            loaded = ("woocommerce",) if loads_from_woo else ()
+            self.reached(*(called if outcome.state in ("done", "held") else loaded))
             return outcome
 
         return watched
