@@ -87,7 +87,8 @@ async def test_oversized_upload_is_refused_with_a_message(fstack: tuple[Stack, M
     s, _ = fstack
     form = aiohttp.FormData()
     form.add_field("file", b"Ordrenr;Antal;Stykpris\n" + b"1;1;1\n" * 200_000, filename="big.csv")
-    async with aiohttp.ClientSession() as session, session.post(f"{s.agent_url}/files/upload", data=form) as resp:
+    async with aiohttp.ClientSession() as session, session.post(f"{s.agent_url}/files/upload", data=form,
+                                                                headers={"Origin": s.agent_url}) as resp:  # fmt: skip
         assert resp.status == 200 and "larger than files.max_bytes" in await resp.text()
     assert await s.app[JOURNAL].db.read("SELECT * FROM import_files") == []
 
