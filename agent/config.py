@@ -121,7 +121,12 @@ class WorkerConfig(_Table):
     poll_seconds: float = Field(1.0, gt=0, description="How often the worker looks for due work when idle.")
     backoff_base_seconds: float = Field(5.0, gt=0, description="First retry delay after a transient error.")
     backoff_cap_seconds: float = Field(3600.0, gt=0, description="Longest delay between retries.")
-    max_attempts: int = Field(12, ge=1, description="Transient failures before an item is marked failed.")
+    max_attempts: int = Field(
+        12, ge=1, description="Transient failures without progress before retries slow down to slow_retry_seconds."
+    )
+    slow_retry_seconds: float = Field(
+        3600.0, gt=0, description="Retry interval once max_attempts is used up (transient errors never fail an item)."
+    )
 
 
 class SweepConfig(_Table):

@@ -17,9 +17,9 @@ from typing import Any
 from agent.apply import Applier
 from agent.apply.vatcodes import VatCodes
 from agent.dynaccount.models import Invoice
-from agent.journal import Journal, OrderFacts, WorkItem
+from agent.journal import Journal, Link, OrderFacts, WorkItem
 from agent.keyedlock import KeyedLock
-from agent.outcomes import Outcome
+from agent.outcomes import Outcome, Progressed
 from agent.plan import (
     CreditNoteContext,
     CreditNotePlan,
@@ -92,7 +92,15 @@ class OrderProcessor:
         await self._journal.acted_on(item.key, order_fingerprint(order))
         refunds = await self._woo.list_refunds(order.id) if order.refunds else []
         refunds.sort(key=lambda r: r.id)  # WooCommerce lists newest first; credit in order of creation
-        return await self.run(item.key, order, refunds, await self._journal.order_facts(order.id))
+        facts = await self._journal.order_facts(order.id)
+        before = progress_marks(facts)
+        try:
+            return await self.run(item.key, order, refunds, facts)
+        except Exception as exc:
+            got = sorted(progress_marks(facts) - before)
+            if got:  # the applier keeps ``facts`` current, so this is what this pass recorded
+                raise Progressed(", ".join(got)) from exc
+            raise
 
     async def run(self, key: str, order: Order, refunds: list[Refund], facts: OrderFacts) -> Outcome:
         """Plan and apply one loaded order (from WooCommerce, or from a file: agent/files/processor.py)."""
@@ -145,6 +153,8 @@ class OrderProcessor:
                 await self._late_payment(order, facts, invoice, run)
                 run.done.append(f"invoice {invoice.number} already booked")
                 return invoice
+            for removed in await self.applier.discard_unfinished_invoice(facts):
+                run.done.append(f"removed unfinished draft invoice id {removed.id} ({removed.requisition})")
             (run.held if plan.kind == "hold" else run.skipped).append(plan.reason)
             return None
         debtor = await self.applier.ensure_debtor(plan.debtor)
@@ -207,6 +217,8 @@ class OrderProcessor:
         for refund in refunds:
             link = facts.refunds.get(refund.id)
             if link is not None and link.state in ("booked", "netted"):
+                if link.state == "booked":  # a payout an interrupted pass did not finish
+                    await self._late_payout(facts, refund.id, link, invoice, run)
                 continue
             if refund.id in netted:
                 await self.applier.mark_netted(facts, refund.id, invoice)
@@ -231,6 +243,17 @@ class OrderProcessor:
             if await self.applier.register_payment(facts, "payout", refund.id, plan.payout, invoice, payout_ref):
                 run.done.append(f"refund payout {plan.payout.amount} registered")
 
+    async def _late_payout(self, facts: OrderFacts, refund_id: int, link: Link, invoice: Invoice,
+                           run: OrderRun) -> None:  # fmt: skip
+        """The credit note is booked but the pass that booked it failed before its payout was
+        registered: register it now, as the stored plan decided (never a second time)."""
+        stored = link.data.get("plan", {}).get("payout")
+        if refund_id in facts.payouts or not stored or not stored.get("register"):
+            return
+        payout = PaymentDecision(**{**stored, "amount": Decimal(str(stored["amount"]))})
+        if await self.applier.register_payment(facts, "payout", refund_id, payout, invoice, f"{link.reference}-payout"):
+            run.done.append(f"refund payout {payout.amount} registered")
+
     async def _deleted_refunds(self, key: str, order: Order, facts: OrderFacts) -> None:
         """Deleting a refund sends no webhook; a credited refund missing from the order needs a human."""
         present = {r.id for r in order.refunds}
@@ -241,6 +264,16 @@ class OrderProcessor:
                     key, f"refund {link.woo_id} was deleted in WooCommerce after credit note "
                     f"{link.dyn_number or link.dyn_id} was made: needs attention", level="warning",
                 )  # fmt: skip
+
+
+def progress_marks(facts: OrderFacts) -> set[str]:
+    """What a pass over an order has achieved, as the journal records it: each link of the order in
+    its state (a document created, booked, a payment registered, a refund credited or netted) and
+    each finished intent. A pass made progress when this set gained a member; an intent merely
+    started, or a call that failed before anything was recorded, is no progress."""
+    links = [facts.invoice, facts.payment, *facts.refunds.values(), *facts.payouts.values()]
+    marks = {f"{link.kind} {link.woo_id} {link.state} id {link.dyn_id}" for link in links if link is not None}
+    return marks | {f"{intent.key} done" for intent in facts.intents.values() if intent.state == "done"}
 
 
 def _netted(facts: OrderFacts) -> set[int]:

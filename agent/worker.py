@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from agent.clock import Clock
 from agent.config import WorkerConfig
 from agent.journal import Journal, WorkItem
-from agent.outcomes import ErrorKind, Outcome, classify
+from agent.outcomes import ErrorKind, Outcome, Progressed, cause, classify
 from agent.retry import decide
 
 log = logging.getLogger(__name__)
@@ -104,12 +104,16 @@ class Worker:
 
     async def _failed(self, item: WorkItem, exc: BaseException) -> None:
         kind, retry_after = classify(exc)
+        progress = exc.progress if isinstance(exc, Progressed) else None
+        exc = cause(exc)
         message = f"{type(exc).__name__}: {exc}"
+        # Attempts count failures without progress: a pass that got further starts the count again.
+        attempt = 1 if progress else item.attempts + 1
         decision = decide(
-            kind, item.attempts + 1, max_attempts=self._config.max_attempts,
+            kind, attempt, max_attempts=self._config.max_attempts,
             base=self._config.backoff_base_seconds, cap=self._config.backoff_cap_seconds,
-            rand=self._rand(), retry_after=retry_after,
-        )
+            rand=self._rand(), retry_after=retry_after, slow=self._config.slow_retry_seconds,
+        )  # fmt: skip
         if kind is ErrorKind.AUTH:
             if self.paused_reason is None:
                 log.error("credentials refused, pausing work: %s", message)
@@ -119,12 +123,16 @@ class Worker:
             log.error("%s failed: %s", item.key, message)
         else:
             log.info("%s will be retried: %s", item.key, message)
+        if decision.slow:
+            message += (f" — {attempt} failed attempts without progress: retrying every"
+                        f" {_duration(decision.delay or 0.0)} until it passes")  # fmt: skip
         retry_at = self._clock.now() + decision.delay if decision.delay is not None else None
-        await self._journal.finish(item, decision.state, error=message, retry_at=retry_at)
+        await self._journal.finish(item, decision.state, error=message, retry_at=retry_at, attempts=attempt)
         await self._journal.add_event(
             item.key, message, level="error" if decision.state == "failed" else "warning",
-            data={"kind": kind.value, "attempt": item.attempts + 1, "retry_in": decision.delay},
-        )
+            data={"kind": kind.value, "attempt": attempt, "retry_in": decision.delay, "progress": progress,
+                  "slow": decision.slow},
+        )  # fmt: skip
 
     # -- the long-running loop ------------------------------------------------------------------
 
@@ -176,3 +184,7 @@ class Worker:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds:g} s"

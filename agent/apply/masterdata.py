@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 from agent.apply.fields import debtor_fields, digest
 from agent.dynaccount.client import DynaccountClient
-from agent.dynaccount.models import ProductFields
+from agent.dynaccount.errors import DynaccountRejected
+from agent.dynaccount.models import Debtor, ProductFields
 from agent.journal import Journal
+from agent.outcomes import ErrorKind, WorkError
 from agent.plan import DebtorDecision, ProductSync
 
 # Columns a debtor can be found by in Dynaccount for each match key (equality filter, A-5).
@@ -29,8 +31,8 @@ class MasterData:
         link = await self._journal.get_link("customer", key)
         if link and link.dyn_number and link.data.get("digest") == digest(fields.model_dump()):
             return link.dyn_number  # known and unchanged: no call at all
-        # One customer, one number, even for two orders of the same customer in parallel; other
-        # customers only wait for each other while a new number is allocated.
+        # Find-or-create is one critical section per match key: two orders of one new customer in
+        # parallel make one debtor; other customers only wait for each other while a number is chosen.
         async with self._debtor_locks.setdefault(key, asyncio.Lock()):
             link = await self._journal.get_link("customer", key)
             number = str(d.number) if d.number else (link.dyn_number if link else None)
@@ -38,12 +40,27 @@ class MasterData:
             if number is None:
                 async with self._allocation_lock:
                     number = await self._allocate(key, d.allocate_from)
-            # Still under the customer's lock: a second order of the same customer (e.g. two without an
-            # e-mail) must see the debtor created, not create it again under the same number.
-            debtor = await self._dyn.upsert_debtor(debtor_fields(d, number))
+            debtor, number = await self._write_debtor(d, key, number)
             await self._journal.put_link("customer", key, state="synced", dyn_id=debtor.id, dyn_number=number,
                                          data={"digest": digest(fields.model_dump())})  # fmt: skip
         return number
+
+    async def _write_debtor(self, d: DebtorDecision, key: str, number: str) -> tuple[Debtor, str]:
+        """Upsert the debtor; "already exists" (created by someone else between our look-up and our
+        create) means using the row that exists: the customer's own, found by its match key, or, if
+        another customer took the number, the next free one."""
+        try:
+            return await self._dyn.upsert_debtor(debtor_fields(d, number)), number
+        except DynaccountRejected as exc:
+            if not _already_exists(exc, "module_id_"):
+                raise
+        own = await self._find_debtor(d)
+        if own is not None:
+            number = own
+        elif not d.number:  # another customer took the number meanwhile: the next free one
+            async with self._allocation_lock:
+                number = await self._allocate(key, d.allocate_from)
+        return await self._dyn.upsert_debtor(debtor_fields(d, number)), number
 
     async def _find_debtor(self, d: DebtorDecision) -> str | None:
         column = MATCH_COLUMNS.get(d.match_key)
@@ -74,6 +91,20 @@ class MasterData:
             return
         existing = await self._dyn.find_product(p.sku)
         if existing is None or p.update:
-            existing = await self._dyn.upsert_product(ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price))
+            fields = ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price)
+            try:
+                existing = await self._dyn.upsert_product(fields)
+            except DynaccountRejected as exc:
+                # Created by someone else between our look-up and our create: use (update) that row.
+                if not _already_exists(exc, "product_id_"):
+                    raise
+                existing = await self._dyn.upsert_product(fields) if p.update else await self._dyn.find_product(p.sku)
+        if existing is None:  # deleted again in between: the next attempt creates it
+            raise WorkError(f"product {p.sku} vanished while it was being created", ErrorKind.TRANSIENT)
         await self._journal.put_link("product", p.sku, state="synced", dyn_id=existing.id, dyn_number=p.sku,
                                      data={"digest": wanted})  # fmt: skip
+
+
+def _already_exists(exc: DynaccountRejected, column: str) -> bool:
+    """Dynaccount refused a create because the unique ``column`` is taken (spec §8: numbers are unique)."""
+    return "exist" in exc.field_errors.get(column, "")

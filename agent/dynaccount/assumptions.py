@@ -75,6 +75,12 @@ PAYMENT_DRAFT_DEFAULT = "Webshop"
 PAYMENT_LEDGER_TYPE = "LEDGER"
 PAYMENT_DEBTOR_TYPE = "DEBTOR_PAYMENT"
 
+# A-38 (ours): accounting rows are in the company currency (DKK) unless they name another in
+# `currency_name` (spec §5 lists it writable on accounting); Dynaccount converts with its own rate
+# when `currency_rate` is empty. A payment of a foreign-currency invoice carries the invoice's
+# currency on both rows, so it settles the invoice in the currency it was issued in.
+PAYMENT_CURRENCY_COLUMN = "currency_name"
+
 # stock is read by polling all products (no "changed since" filter); stock moves
 # when an invoice (out) or credit note (back in) is booked.
 STOCK_COLUMNS = ("id", "product_id_", "in_stock", "in_order", "time_stock_change", "is_stocked")

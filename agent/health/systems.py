@@ -17,7 +17,7 @@ from agent.dynaccount.errors import DynaccountAuthError, DynaccountConnectionErr
 from agent.health.problems import Problem
 from agent.journal import Journal, WorkItem
 from agent.journal.mail import MailJournal
-from agent.outcomes import Outcome
+from agent.outcomes import Outcome, cause
 from agent.woo.errors import WooAuthError, WooConnectionError, WooUnavailable
 
 Processor = Callable[[WorkItem], Awaitable[Outcome]]  # as the worker runs them
@@ -36,6 +36,7 @@ class Down:
 
 def _system(exc: BaseException) -> tuple[str, bool] | None:
     """(system, keys refused) for an error that means a system is unreachable or refuses the keys."""
+    exc = cause(exc)  # a pass that got further before failing still failed on the system
     if isinstance(exc, DynaccountAuthError):
         return "dynaccount", True
     if isinstance(exc, WooAuthError):

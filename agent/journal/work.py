@@ -115,14 +115,17 @@ class WorkJournal:
         reason: str | None = None,
         error: str | None = None,
         retry_at: float | None = None,
+        attempts: int | None = None,
     ) -> str:
         """Record how a claimed item ended; returns the state it was left in.
 
         ``state`` is done | skipped | waiting | held | failed, or pending with ``retry_at`` for a retry.
         If a new delivery arrived while it ran (generation moved on) the item goes back to pending at once.
+        ``attempts`` (failures without progress) is the worker's count; by default one more failure.
         """
         now = self.db.clock.now()
-        attempts = item.attempts + 1 if retry_at is not None or state == "failed" else 0
+        if attempts is None:
+            attempts = item.attempts + 1 if retry_at is not None or state == "failed" else 0
         async with self.db.transaction() as conn:
             rows = await conn.execute_fetchall(
                 "UPDATE work_items SET"
