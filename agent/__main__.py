@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from agent.config import Config, ConfigError, load_config, resolve_path
+from agent.config import Config, ConfigError, load_config, permission_warnings, resolve_path
 from agent.dynaccount.errors import DynaccountError
 from agent.ids import order_id_arg
 from agent.woo.errors import WooError
@@ -20,8 +20,8 @@ from agent.woo.errors import WooError
 if TYPE_CHECKING:
     from agent.services import Services
 
-Handler = Callable[[argparse.Namespace], int]
 T = TypeVar("T")
+Handler = Callable[[argparse.Namespace], int]
 Command = Callable[["Services", bool], Awaitable[T]]  # (services, a daemon owns the journal) -> output
 
 
@@ -34,10 +34,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(path)
     from agent.mail.commands import problems as mail_problems
 
+    for warning in permission_warnings(path):
+        print(f"warning: {warning}", file=sys.stderr)
     if found := mail_problems(config):
         print(f"{path}: mail is not ready\n" + "\n".join(f"  {p}" for p in found), file=sys.stderr)
         return 2
     print(f"{path}: OK (journal {config.journal.path}, listening on {config.server.host}:{config.server.port})")
+    if args.online:
+        from agent.preflight import online_check
+
+        findings = asyncio.run(run_command(config, lambda services, _: online_check(services)))
+        if findings:
+            print(f"{path}: not ready online\n" + "\n".join(f"  {f}" for f in findings), file=sys.stderr)
+            return 3
+        print(f"online: WooCommerce at {config.woocommerce.url} and Dynaccount answer; everything configured exists")
     if getattr(args, "dynaccount", False):
         found = asyncio.run(_vat_code_problems(config))
         for line in found:
@@ -59,7 +69,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from agent.daemon import serve
     from agent.journal.owner import ownership
 
-    config = _load(args)
+    path = resolve_path(args.config)
+    config = load_config(path)
+    for warning in permission_warnings(path):
+        logging.getLogger("agent").warning("%s", warning)
     # A clean refusal up front; the daemon's own hold on the lock (agent.app) is what guarantees it.
     with ownership(config.journal.path) as free:
         pass
@@ -220,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("run", cmd_run, "run the agent (webhook intake, worker, status page)")
     check = add("check", cmd_check, "validate the configuration and exit")
+    check.add_argument("--online", action="store_true",
+                       help="also call WooCommerce and Dynaccount once each: keys, permissions, webhooks, codes")
     check.add_argument("--dynaccount", action="store_true",
                        help="also compare every mapped VAT code with Dynaccount's codes and rates")  # fmt: skip
     plan = add("plan", cmd_plan, "show what the agent would do with an order (dry run: writes nothing)")

@@ -7,6 +7,7 @@ the same two functions, :func:`open_journal` and :func:`open_services`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import logging
@@ -29,6 +30,7 @@ from agent.keys import AUTOSTART, CLOCK, CONFIG, INTAKE, JOURNAL, METRICS, SERVI
 from agent.mail.app import add_mail
 from agent.metrics import Metrics
 from agent.orders import OrderProcessor
+from agent.preflight import online_check
 from agent.services import Dispatcher, Services
 from agent.stock import TOPICS as STOCK_TOPICS
 from agent.sweep import TOPICS, Sweep
@@ -40,9 +42,16 @@ from agent.worker import Worker
 
 log = logging.getLogger(__name__)
 
+# Shutdown must end inside systemd's TimeoutStopSec=45 (systemd/dynaccount-agent@.service) with margin:
+# requests in flight get HTTP_SHUTDOWN_SECONDS, then the worker's items WORKER_GRACE_SECONDS (a cancelled
+# item is safe: it is put back at the next start), the sweep and mail loops are cancelled at once.
+# 10 + 15 = 25 s, leaving 20 s for the journal's close and the loops' cancellation.
+HTTP_SHUTDOWN_SECONDS = 10.0
+WORKER_GRACE_SECONDS = 15.0
+
 __all__ = [
     "JOURNAL", "SERVICES", "WEBHOOK_PATH", "Services", "create_app", "open_agent", "open_command", "open_journal",
-    "open_services", "open_woo", "webhook_topics",
+    "open_services", "open_woo", "runner_options", "webhook_topics",
 ]  # fmt: skip
 
 
@@ -113,13 +122,14 @@ async def open_services(config: Config, journal: Journal, clock: Clock,
         files = _files(config, journal, woo, applier, vat_codes)
         processors = {"order": health.watch(orders), "file": health.watch(files.processor, loads_from_woo=False)}
         dispatcher = Dispatcher(processors)
-        worker = Worker(journal, dispatcher, config.worker, clock)
+        worker = Worker(journal, dispatcher, config.worker, clock, grace_seconds=WORKER_GRACE_SECONDS)
         sweep = Sweep(
             journal, woo, dyn, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
             lookback=config.sweep.lookback_hours * 3600, webhook_url=config.woocommerce.webhook_url,
             webhook_secret=config.woocommerce.webhook_secret.get_secret_value(), keep_days=config.journal.keep_days,
             topics=webhook_topics(config),
         )  # fmt: skip
+        worker.gate, sweep.on_error, sweep.on_reached = health.paused, health.failed, health.reached
         yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher, files)
 
 
@@ -151,7 +161,10 @@ async def _journal_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     async with open_journal(config, app[CLOCK]) as journal:
         app[JOURNAL] = journal
-        app[INTAKE] = Intake(journal, config.woocommerce.webhook_secret.get_secret_value(), app[CLOCK])
+        app[INTAKE] = Intake(
+            journal, config.woocommerce.webhook_secret.get_secret_value(), app[CLOCK],
+            unsigned_per_minute=config.server.unsigned_per_minute, body_timeout=config.server.body_timeout_seconds,
+        )  # fmt: skip
         yield
 
 
@@ -162,13 +175,48 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         async with open_services(config, app[JOURNAL], app[CLOCK], app[METRICS]) as services:
             app[SERVICES] = services
             app[INTAKE].on_work = services.worker.wake
+            checking: asyncio.Task[None] | None = None
             if app[AUTOSTART]:
                 services.worker.start()
                 if config.sweep.enabled:
                     services.sweep.start()
+                checking = asyncio.create_task(_log_online_check(services), name="online check")
             yield
-            await services.sweep.stop()
-            await services.worker.stop()
+            if checking is not None:
+                checking.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await checking
+            # One loop failing to stop must not keep the others from stopping (nor the journal from closing).
+            for name, stop in (("sweep", services.sweep.stop), ("worker", services.worker.stop)):
+                try:
+                    await stop()
+                except Exception:
+                    log.exception("%s did not stop cleanly", name)
+
+
+async def _log_online_check(services: Services) -> None:
+    """``check --online`` at start, logged: a wrong key or a missing VAT code is named before an order needs it."""
+    config = services.config
+    healed = config.sweep.enabled and config.woocommerce.webhook_url is not None  # the sweep heals them
+    try:
+        findings = await online_check(services, webhooks=not healed)
+    except Exception:  # the check must never keep the agent from running
+        log.exception("online check failed")
+        return
+    for finding in findings:
+        log.warning("online check: %s", finding)
+    if not findings:
+        log.info("online check: WooCommerce and Dynaccount answer; everything configured exists")
+
+
+def runner_options(config: Config) -> dict[str, float]:
+    """How the daemon's HTTP server is run: stalled connections closed, shutdown inside systemd's limit.
+
+    aiohttp's keep-alive timer starts when a connection is made and closes it if no complete request
+    arrived by then: it is the header read timeout (and the idle keep-alive time, which WooCommerce
+    does not need).
+    """
+    return {"keepalive_timeout": config.server.header_timeout_seconds, "shutdown_timeout": HTTP_SHUTDOWN_SECONDS}
 
 
 def create_app(

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from agent.config_files import FilesConfig
 from agent.config_mail import AlertsConfig, MailConfig
+from agent.plan.plausible import PlausibilitySettings
 from agent.plan.settings import (
     DebtorSettings,
     FilterSettings,
@@ -56,6 +57,26 @@ class ServerConfig(_Table):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Copenhagen)") from None
         return value
+
+    allowed_hosts: list[str] = Field(
+        [], description="Host names the page and API answer to (empty: host, localhost, 127.0.0.1, ::1)."
+    )
+    auth_token: SecretStr = Field(SecretStr(""), description="Bearer token the page and API require (empty: none).")
+    auth_user: str = Field("", description="Basic-auth user the page and API require (with auth_password).")
+    auth_password: SecretStr = Field(SecretStr(""), description="Basic-auth password (with auth_user).")
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="A connection that sends no complete request within this is closed."
+    )
+    body_timeout_seconds: float = Field(30.0, gt=0, description="A request body not read within this gets 408.")
+    unsigned_per_minute: int = Field(
+        30, ge=1, description="Unsigned webhook requests (pings, forgeries) answered per minute; more get 429."
+    )
+
+    @model_validator(mode="after")
+    def _basic_pair(self) -> ServerConfig:
+        if bool(self.auth_user) != bool(self.auth_password.get_secret_value()):
+            raise ValueError("auth_user and auth_password go together")
+        return self
 
 
 class JournalConfig(_Table):
@@ -157,6 +178,7 @@ class Config(_Table):
     invoice: InvoiceSettings = InvoiceSettings()
     payments: PaymentSettings = PaymentSettings()
     refunds: RefundSettings = RefundSettings()
+    plausibility: PlausibilitySettings = PlausibilitySettings()
     mail: MailConfig = MailConfig()
     alerts: AlertsConfig = AlertsConfig()
     files: FilesConfig = FilesConfig()
@@ -167,6 +189,7 @@ class Config(_Table):
         return PlanSettings(
             triggers=self.triggers, filters=self.filters, debtors=self.debtors, products=self.products,
             vat=self.vat, invoice=self.invoice, payments=self.payments, refunds=self.refunds,
+            plausibility=self.plausibility,
         )
 
 
@@ -210,6 +233,16 @@ def format_errors(exc: ValidationError) -> str:
             message = "required key is missing"
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)
+
+
+def permission_warnings(path: Path) -> list[str]:
+    """The config holds the API secrets: other users of the machine must not read (or change) it."""
+    mode = path.stat().st_mode & 0o777
+    if not mode & 0o006:
+        return []
+    what = "readable and writable" if mode & 0o002 else "readable"
+    return [f"{path} is {what} by every user of this machine (mode {mode:04o}) and holds the API secrets: "
+            f"chmod 600 {path} (or chmod 640 with the agent's group as the file's group)"]  # fmt: skip
 
 
 def _is_loopback(url: str) -> bool:

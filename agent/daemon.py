@@ -17,13 +17,12 @@ import time
 
 from aiohttp import web
 
-from agent.app import JOURNAL, SERVICES, create_app
+from agent.app import JOURNAL, SERVICES, create_app, runner_options
 from agent.config import Config
 from agent.notify import Notifier
 
 log = logging.getLogger(__name__)
 STATUS_SECONDS = 5.0
-SHUTDOWN_SECONDS = 30.0
 
 
 def queue_line(work: dict[str, int]) -> str:
@@ -62,7 +61,9 @@ async def _report_status(app: web.Application, notifier: Notifier, where: str) -
 async def serve(config: Config, notifier: Notifier | None = None) -> None:
     notifier = notifier or Notifier()
     app = create_app(config)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
+    options = runner_options(config)  # the header read timeout, and a shutdown inside systemd's limit
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=options["keepalive_timeout"],
+                           shutdown_timeout=options["shutdown_timeout"])
     await runner.setup()  # journal open, worker and sweep started
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -179,8 +179,13 @@ async def stock_sync(agent: Services, *, dry_run: bool, full: bool, daemon_runni
 async def _ask_agent_for_stock(agent: Services, dry_run: bool, full: bool) -> dict[str, Any]:
     server = agent.config.server
     params = {"dry_run": "1" if dry_run else "0", "full": "1" if full else "0"}
+    base = f"http://{server.host}:{server.port}"
+    # the daemon's same-origin rule (agent.web.api): this very host as Origin, or the bearer token if set
+    headers = {"Origin": base}
+    if token := server.auth_token.get_secret_value():
+        headers["Authorization"] = f"Bearer {token}"
     async with aiohttp.ClientSession() as session, session.post(
-            f"http://{server.host}:{server.port}/api/stock/sync", params=params) as resp:  # fmt: skip
+            f"{base}/api/stock/sync", params=params, headers=headers) as resp:  # fmt: skip
         resp.raise_for_status()
         data: dict[str, Any] = await resp.json()
         return data

@@ -54,6 +54,12 @@ class Worker:
         self.errors = 0  # failed attempts since start (metrics)
         self.last_run: float | None = None  # when the loop last looked for work (metrics, watchdog)
         self.on_tick: Callable[[], None] | None = None  # told each time the loop goes round (systemd watchdog)
+        # Why new work must wait although the credentials work (an outside system is down): then only
+        # one probe item runs per backoff_base_seconds, so an outage does not use up every item's attempts.
+        self.gate: Callable[[], str | None] | None = None
+        self._probe_at = 0.0
+        self.last_error: str | None = None  # the loop's own last error (journal trouble), with its time
+        self.last_error_at: float | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -68,12 +74,22 @@ class Worker:
             await asyncio.gather(*(self._handle(item) for item in items))
             total += len(items)
 
+    @property
+    def paused(self) -> str | None:
+        return self.paused_reason or (self.gate() if self.gate is not None else None)
+
     async def _claim(self) -> list[WorkItem]:
-        self.last_run = self._clock.now()
+        now = self._clock.now()
+        self.last_run = now
         if self.on_tick is not None:
             self.on_tick()
-        if self._stopping or self._clock.now() < self.paused_until:
+        if self._stopping or now < self.paused_until:
             return []
+        if not self.paused_reason and self.gate is not None and self.gate() is not None:
+            if self._inflight or now < self._probe_at:
+                return []
+            self._probe_at = now + self._config.backoff_base_seconds
+            return await self._journal.claim_due(1, exclude=frozenset(self._inflight))
         # While paused by an auth error, probe with a single item before opening the gates.
         room = 1 if self.paused_reason else self._config.concurrency - len(self._inflight)
         return await self._journal.claim_due(room, exclude=frozenset(self._inflight))
@@ -133,13 +149,28 @@ class Worker:
     async def run(self) -> None:
         await self._journal.reset_running()
         while not self._stopping:
-            for item in await self._claim():
-                task = asyncio.create_task(self._handle(item), name=f"work {item.key}")
-                self._inflight[item.key] = task
-                task.add_done_callback(self._done)
+            try:
+                for item in await self._claim():
+                    task = asyncio.create_task(self._guarded(item), name=f"work {item.key}")
+                    self._inflight[item.key] = task
+                    task.add_done_callback(self._done)
+                self.last_error = None
+            except Exception as exc:  # journal trouble: recorded and shown, the loop keeps its schedule
+                self._loop_failed(exc)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._config.poll_seconds)
+
+    async def _guarded(self, item: WorkItem) -> None:
+        try:
+            await self._handle(item)
+        except Exception as exc:  # recording the outcome failed: the item stays running until restart
+            self._loop_failed(exc)
+
+    def _loop_failed(self, exc: BaseException) -> None:
+        if self.last_error is None:
+            log.exception("worker round failed")
+        self.last_error, self.last_error_at = f"{type(exc).__name__}: {exc}", self._clock.now()
 
     def _done(self, task: asyncio.Task[None]) -> None:
         for key, running in list(self._inflight.items()):
@@ -151,7 +182,10 @@ class Worker:
         self._stopping = True
         self._wake.set()
         if self._loop_task is not None:
-            await self._loop_task
+            try:
+                await self._loop_task
+            except Exception:  # already recorded; stopping must go on
+                log.exception("worker loop had ended with an error")
         if self._inflight:
             _, pending = await asyncio.wait(list(self._inflight.values()), timeout=self._grace)
             for task in pending:

@@ -338,7 +338,8 @@ async def test_retry_refuses_cross_site_posts(scenario: tuple[Stack, ManualClock
         async with session.post(url, data={"next": "//evil.example/"}, allow_redirects=False,
                                 headers={"Origin": stack.agent_url}) as resp:  # fmt: skip
             assert resp.status == 303 and unquote(resp.headers["Location"]) == f"/work/{key}"
-        async with session.post(f"{stack.agent_url}/work/order:999999/retry", allow_redirects=False) as resp:
+        async with session.post(f"{stack.agent_url}/work/order:999999/retry", allow_redirects=False,
+                                headers={"Origin": stack.agent_url}) as resp:  # fmt: skip
             assert resp.status == 404
         async with session.get(f"{stack.agent_url}/") as resp:
             assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]

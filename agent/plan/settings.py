@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agent.plan.plausible import PlausibilitySettings
+
 MatchKey = Literal["email", "customer_id", "vat_number", "ean", "shared"]
 DocumentMode = Literal["draft", "booked"]
 Registration = Literal["at_once", "on_date_paid", "on_completed", "never"]
@@ -234,3 +236,6 @@ class PlanSettings(_Table):
     invoice: InvoiceSettings = Field(default_factory=InvoiceSettings, description="Invoices.")
     payments: PaymentSettings = Field(default_factory=PaymentSettings, description="Payment registration.")
     refunds: RefundSettings = Field(default_factory=RefundSettings, description="Refunds → credit notes.")
+    plausibility: PlausibilitySettings = Field(
+        default_factory=PlausibilitySettings, description="Bounds beyond which an order is held."
+    )

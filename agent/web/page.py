@@ -57,6 +57,8 @@ def health(payload: dict[str, Any], journal_ok: bool) -> list[str]:
         problems.append("worker and sweep are not running (intake-only mode)")
     elif worker["paused"]:
         problems.append(f"worker paused: {worker['paused']}")
+    if worker and worker.get("last_error"):
+        problems.append(f"worker failed at {worker['last_error_at']}: {worker['last_error']}")
     if sweep and sweep["last_error"]:
         problems.append(f"sweep failed: {sweep['last_error']}")
     failed = payload["work"].get("failed", 0)

@@ -165,6 +165,14 @@ class WooClient:
         async for item in self.pages("orders", params):
             yield Order.model_validate(item)
 
+    async def order_records(self, **filters: Any) -> AsyncIterator[dict[str, Any]]:
+        """``GET /orders`` as WooCommerce sent each record, unvalidated: one malformed order must not
+        hide the others from a caller that checks each one itself (filters as :meth:`iter_orders`)."""
+        params = {key: _opt_iso(value) if key in ("modified_after", "after", "before") else value
+                  for key, value in filters.items()}  # fmt: skip
+        async for item in self.pages("orders", {"status": "any", **params}):
+            yield item
+
     async def list_orders(self, **filters: Any) -> list[Order]:
         """All pages of ``GET /orders`` (filters as :meth:`iter_orders`: ``modified_after``, ``status`` …)."""
         return [o async for o in self.iter_orders(**filters)]
@@ -269,5 +277,5 @@ def _parse(raw: bytes) -> Any:
         return None
     try:
         return loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the parser goes: unusable like broken JSON
         return _NOT_JSON
