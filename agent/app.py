@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import copy
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 from aiohttp import web
@@ -75,12 +75,26 @@ async def _sessions(config: Config) -> AsyncIterator[tuple[aiohttp.ClientSession
         yield woo_session, dyn_session
 
 
+def _hook(system: str, metrics: Metrics | None,
+          health: SystemHealth | None) -> Callable[[str, str, float], None] | None:  # fmt: skip
+    """The libraries report each call to one hook: the daemon's metrics count it, the health state learns
+    from it whether the system answers."""
+    hooks = [h.call_hook(system) for h in (metrics, health) if h is not None]
+    if not hooks:
+        return None
+
+    def observe(method: str, outcome: str, seconds: float) -> None:
+        for hook in hooks:
+            hook(method, outcome, seconds)
+
+    return observe
+
+
 def _clients(config: Config, woo_session: aiohttp.ClientSession, dyn_session: aiohttp.ClientSession,
-             metrics: Metrics | None = None) -> tuple[WooClient, DynaccountClient]:  # fmt: skip
+             metrics: Metrics | None = None,
+             health: SystemHealth | None = None) -> tuple[WooClient, DynaccountClient]:  # fmt: skip
     woo_cfg, dyn_cfg = config.woocommerce, config.dynaccount
-    # The libraries report each call to a hook; only the daemon counts them (metrics).
-    woo_hook = metrics.call_hook("woocommerce") if metrics else None
-    dyn_hook = metrics.call_hook("dynaccount") if metrics else None
+    woo_hook, dyn_hook = _hook("woocommerce", metrics, health), _hook("dynaccount", metrics, health)
     woo = WooClient(
         woo_session, base_url=woo_cfg.url, consumer_key=woo_cfg.consumer_key.get_secret_value(),
         consumer_secret=woo_cfg.consumer_secret.get_secret_value(),
@@ -113,12 +127,12 @@ async def open_services(config: Config, journal: Journal, clock: Clock,
                         metrics: Metrics | None = None) -> AsyncIterator[Services]:  # fmt: skip
     """Sessions, clients and services over an open journal; nothing is started here."""
     async with _sessions(config) as (woo_session, dyn_session):
-        woo, dyn = _clients(config, woo_session, dyn_session, metrics)
+        health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
+        woo, dyn = _clients(config, woo_session, dyn_session, metrics, health)
         applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
         vat_codes = VatCodes(dyn)  # codes read on first use
         orders = OrderProcessor(journal, woo, applier, config.plan, vat_codes)
-        health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
         files = _files(config, journal, woo, applier, vat_codes)
         processors = {"order": health.watch(orders), "file": health.watch(files.processor, loads_from_woo=False)}
         dispatcher = Dispatcher(processors)
