@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -124,6 +124,15 @@ def cmd_stock(args: argparse.Namespace) -> int:
                                                       daemon_running=running))
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    async def run(services: Any, _running: bool) -> str:
+        if services.catalog is None:
+            return "the catalog room is not built"
+        return str((await services.catalog.bulk.run(args.kind, dry_run=args.dry_run)).text())
+
+    return _print(args, run)
+
+
 def cmd_mail(args: argparse.Namespace) -> int:
     from agent.mail.commands import preview_order, send_test
     from agent.mail.preview import NothingToPreview
@@ -188,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     stock.add_argument("action", choices=["sync"])
     stock.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
     stock.add_argument("--full", action="store_true", help="compare every SKU, not only those Dynaccount changed")
+    sync = add("sync", cmd_sync, "walk the whole shop catalogue or customer list into Dynaccount (resumable)")
+    sync.add_argument("kind", choices=["products", "customers"])
+    sync.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
     from agent.mail.commands import add_parser as add_mail_parser
 
     add_mail_parser(sub, cmd_mail)

@@ -16,6 +16,8 @@ from aiohttp import web
 
 from agent.apply import Applier
 from agent.apply.vatcodes import VatCodes
+from agent.catalog import Catalog, customers_on, products_on
+from agent.catalog import topics as catalog_topics
 from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
@@ -79,8 +81,10 @@ def _clients(config: Config, woo_session: aiohttp.ClientSession,
 
 
 def webhook_topics(config: Config) -> tuple[str, ...]:
-    """Every webhook the agent needs: the orders', and product.updated while stock sync is on."""
-    return TOPICS + (STOCK_TOPICS if config.stock.enabled else ())
+    """Every webhook the agent needs: the orders', product.updated while stock sync is on, and the catalog's
+    product/customer topics while that sync is on (issue 15)."""
+    extra = (STOCK_TOPICS if config.stock.enabled else ()) + catalog_topics(config.plan)
+    return TOPICS + tuple(dict.fromkeys(extra))
 
 
 @contextlib.asynccontextmanager
@@ -93,6 +97,12 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
         orders = OrderProcessor(journal, woo, applier, config.plan, VatCodes(dyn))  # codes read on first use
         health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
         dispatcher = Dispatcher({"order": health.watch(orders)})
+        catalog = Catalog.build(journal, woo, dyn, clock, config.plan)
+        if products_on(config.plan):
+            dispatcher.register("product", catalog.products)
+            dispatcher.register("variation", catalog.products)
+        if customers_on(config.plan):
+            dispatcher.register("customer", catalog.customers)
         worker = Worker(journal, dispatcher, config.worker, clock)
         sweep = Sweep(
             journal, woo, dyn, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
@@ -100,7 +110,7 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
             webhook_secret=config.woocommerce.webhook_secret.get_secret_value(), keep_days=config.journal.keep_days,
             topics=webhook_topics(config),
         )  # fmt: skip
-        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher)
+        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher, catalog)
 
 
 @contextlib.asynccontextmanager
