@@ -35,21 +35,28 @@ class Debtors:
 
     def __init__(self, dyn: DynaccountClient) -> None:
         self.dyn = dyn
-        self._all: list[dict[str, Any]] | None = None
+        self._all: dict[tuple[str, str], set[str]] | None = None  # (column, lower-case value) -> numbers
 
     async def preload(self) -> None:
-        self._all = await self.dyn.get_all("debtor", select=DEBTOR_COLUMNS)
+        self._all = {}
+        for row in await self.dyn.get_all("debtor", select=DEBTOR_COLUMNS):
+            self._add(str(row["module_id_"]), row)
+
+    def _add(self, number: str, row: dict[str, Any]) -> None:
+        assert self._all is not None
+        for column in ("email", "vatno", "ean"):
+            if row.get(column):
+                self._all.setdefault((column, str(row[column]).lower()), set()).add(number)
 
     async def matching(self, column: str, value: str) -> list[str]:
         if self._all is not None:
-            rows = [r for r in self._all if str(r.get(column) or "").lower() == value.lower()]
-        else:
-            rows = await self.dyn.get("debtor", select=DEBTOR_COLUMNS, filters={column: value})
+            return sorted(self._all.get((column, value.lower()), set()))
+        rows = await self.dyn.get("debtor", select=DEBTOR_COLUMNS, filters={column: value})
         return sorted({str(r["module_id_"]) for r in rows})
 
     def note(self, number: str, d: DebtorDecision) -> None:
-        if self._all is not None and not any(str(r["module_id_"]) == number for r in self._all):
-            self._all.append({"module_id_": number, "email": d.email, "vatno": d.vat_number, "ean": d.ean})
+        if self._all is not None:
+            self._add(number, {"email": d.email, "vatno": d.vat_number, "ean": d.ean})
 
 
 def decision(customer: dict[str, Any], settings: PlanSettings, currency: str) -> DebtorDecision:

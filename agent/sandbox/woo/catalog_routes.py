@@ -39,7 +39,7 @@ async def list_products(request: web.Request) -> web.Response:
         include = {int(x) for x in q["include"].split(",") if x.isdigit()}
         items = [i for i in items if i.id in include]
     items.sort(key=lambda i: i.id, reverse=True)
-    return paginate(request, [product_json(i, state) for i in items])
+    return paginate(request, items, lambda i: product_json(i, state))
 
 
 async def get_product(request: web.Request) -> web.Response:
