@@ -50,15 +50,16 @@ class Dispatcher:
         self._processors[kind] = processor
 
     def chain(self, kind: str, processor: Processor) -> None:
-        """Run ``processor`` after the kind's present one (stock's check after the catalog's product sync):
-        the item ends held if either holds, and its reason says both."""
-        first = self._processors.get(kind)
-        if first is None:
+        """Run ``processor`` before the kind's present one (stock's check before the catalog's product sync:
+        it compares the shop's stock with Dynaccount's and must do so at once, not after the sync's calls).
+        The item ends held if either holds, and its reason says both."""
+        later = self._processors.get(kind)
+        if later is None:
             self._processors[kind] = processor
             return
 
         async def both(item: WorkItem) -> Outcome:
-            a, b = await first(item), await processor(item)
+            a, b = await processor(item), await later(item)
             state = "held" if "held" in (a.state, b.state) else a.state
             return Outcome(state, "; ".join(r for r in (a.reason, b.reason) if r))
 

@@ -27,6 +27,7 @@ from agent.clock import Clock
 from agent.config import Config, parse_config
 from agent.sandbox.books_check import creditnote_vat_problems, invoice_vat_problems
 from agent.sandbox.demo_orders import REFUNDED_BEFORE_SEEN, SHAPES, RefundSpec, order_payloads, refund_payload
+from agent.sandbox.demo_catalog import CATALOG, print_catalog, shop_owner_edits
 from agent.sandbox.demo_stock import print_stock, receive_goods, verify_stock
 from agent.sandbox.dynaccount.faults import FaultConfig
 from agent.sandbox.dynaccount.server import SandboxConfig, SandboxHandle, running_sandbox
@@ -312,7 +313,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 async def _run_stack(args: argparse.Namespace, catcher: CatcherHandle) -> int:
     count = args.orders or len(SHAPES)
-    mail = {"mail": mail_settings(catcher.smtp_port)}
+    mail = {"mail": mail_settings(catcher.smtp_port), **CATALOG}
     async with demo_stack(DEMO_DIR, agent_port=args.port, overrides=mail) as stack:
         print(f"demo: status page {stack.agent_url}/  (JSON: {stack.agent_url}/api/status)")
         print(f"demo: WooCommerce sandbox {stack.woo.base_url}  Dynaccount sandbox {stack.dyn.base_url}")
@@ -330,8 +331,10 @@ async def _run_stack(args: argparse.Namespace, catcher: CatcherHandle) -> int:
         await settle(stack)
         stock = verify_stock(stack)
         print_stock(stock)
+        catalog = await shop_owner_edits(stack, lambda: settle(stack))  # products and customers, no sale
+        print_catalog(catalog)
         if args.exit:
-            return 0 if verdict.ok and stock.ok else 1
+            return 0 if verdict.ok and stock.ok and catalog.ok else 1
         print("demo: still serving; Ctrl-C to stop")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

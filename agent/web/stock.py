@@ -56,7 +56,7 @@ async def _stock_ctx(app: web.Application) -> AsyncIterator[None]:
     app[INTAKE].echo_check = echo
     check = ProductCheck(stock, app[JOURNAL], services.woo)
     if services.dispatcher is not None:
-        services.dispatcher.chain("product", check)  # after the catalog's product sync, when that is on
+        services.dispatcher.chain("product", check)  # before the catalog's product sync, when that is on
         services.dispatcher.chain("variation", check)
     _after_bookings(services.orders.applier, room)
     if app[AUTOSTART]:

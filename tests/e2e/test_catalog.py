@@ -146,6 +146,9 @@ async def test_no_sku_is_reported_not_skipped(cat: tuple[Stack, ManualClock]) ->
     await settle(s, clock)
     work = await item(s, "product:104")
     assert work.state == "held" and "no SKU" in (work.reason or "")
+    await s.shop.request("PUT", "products/104", json={"sku": "KLISTER-1"})  # the owner fixes it: re-opened
+    await settle(s, clock)
+    assert (await item(s, "product:104")).state == "done" and dyn_product(s, "KLISTER-1") is not None
 
 
 async def test_no_sku_numbered_by_rule(make_stack: Callable[..., Any]) -> None:
@@ -243,3 +246,22 @@ async def test_stock_echo_is_no_product_work(cat: tuple[Stack, ManualClock]) -> 
     assert s.woo.stock(11) == 41
     after = await s.app[JOURNAL].get_work("product:11")
     assert (before.generation if before else None) == (after.generation if after else None)
+
+
+async def test_demo_part_shows_products_and_customers_arrive(cat: tuple[Stack, ManualClock]) -> None:
+    from agent.sandbox.demo_catalog import shop_owner_edits
+
+    s, clock = cat
+    verdict = await shop_owner_edits(s, lambda: settle(s, clock))
+    assert verdict.ok, verdict.wrong
+    assert "product BONNE-ETH: 127.20" in verdict.rows[0]  # 159.00 incl. 25 % (DK reduced-rate class is 25 %)
+
+
+async def test_catalog_webhooks_are_healed_like_the_order_webhooks(cat: tuple[Stack, ManualClock]) -> None:
+    s, _ = cat
+    for wh in s.woo.dispatcher.webhooks.values():
+        if wh.topic in ("product.created", "customer.updated"):
+            wh.status = "disabled"  # WooCommerce disables a webhook after repeated delivery failures
+    await s.services.sweep.heal_webhooks()
+    status = {w.topic: w.status for w in s.woo.dispatcher.webhooks.values()}
+    assert status["product.created"] == "active" and status["customer.updated"] == "active"
