@@ -26,8 +26,8 @@ from agent.app import JOURNAL, SERVICES, Services, create_app, open_woo
 from agent.clock import Clock
 from agent.config import Config, parse_config
 from agent.sandbox.books_check import creditnote_vat_problems, invoice_vat_problems
-from agent.sandbox.demo_orders import REFUNDED_BEFORE_SEEN, SHAPES, RefundSpec, order_payloads, refund_payload
 from agent.sandbox.demo_catalog import CATALOG, print_catalog, shop_owner_edits
+from agent.sandbox.demo_orders import REFUNDED_BEFORE_SEEN, SHAPES, RefundSpec, order_payloads, refund_payload
 from agent.sandbox.demo_stock import print_stock, receive_goods, verify_stock
 from agent.sandbox.dynaccount.faults import FaultConfig
 from agent.sandbox.dynaccount.server import SandboxConfig, SandboxHandle, running_sandbox

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agent.sandbox.woo.seed import TAX_RATES
 from agent.sandbox.woo.taxes import find_rates, inclusive_taxes
@@ -15,7 +15,7 @@ from agent.sandbox.woo.taxes import find_rates, inclusive_taxes
 if TYPE_CHECKING:
     from agent.sandbox.demo import Stack
 
-CATALOG = {"products": {"on_shop_events": True, "sync": "create_and_update"},
+CATALOG: dict[str, dict[str, Any]] = {"products": {"on_shop_events": True, "sync": "create_and_update"},
            "debtors": {"update_existing": True, "create_on_customer_event": True}}  # fmt: skip
 
 

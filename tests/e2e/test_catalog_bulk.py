@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from agent.catalog.bulk import BulkSync
-from agent.clock import ManualClock
 from agent.sandbox.demo import Stack
 from agent.sandbox.woo.seed import CatalogueItem
 from agent.sandbox.woo.shop import Product
