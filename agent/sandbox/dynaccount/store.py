@@ -59,10 +59,20 @@ class Store:
 
     def find(self, table: str, column: str, value: Any) -> Row | None:
         if column in SCHEMA[table].unique and value is not None:
-            rid = self._index(table, column).get(str(render(column, value)))
-            row = self.tables[table].get(rid) if rid is not None else None
+            row = self._unique_row(table, column, str(render(column, value)))
             return row if row is not None and row.get(column) == value else None
         return next((r for r in self.tables[table].values() if r.get(column) == value), None)
+
+    def _unique_row(self, table: str, column: str, key: str) -> Row | None:
+        """The row whose unique ``column`` renders as ``key``, through the index; an entry a test made stale
+        (a row deleted or changed behind the store's back) rebuilds the index once."""
+        rid = self._index(table, column).get(key)
+        row = self.tables[table].get(rid) if rid is not None else None
+        if rid is not None and (row is None or str(render(column, row.get(column))) != key):
+            self._unique.pop((table, column))
+            rid = self._index(table, column).get(key)
+            row = self.tables[table].get(rid) if rid is not None else None
+        return row
 
     def _index(self, table: str, column: str) -> dict[str, int]:
         key = (table, column)
@@ -82,7 +92,10 @@ class Store:
             if old is not None and index.get(str(render(column, old.get(column)))) == old["id"]:
                 del index[str(render(column, old.get(column)))]
             if new is not None and new.get(column) is not None:
-                index.setdefault(str(render(column, new.get(column))), new["id"])
+                key = str(render(column, new.get(column)))
+                held = self.tables[table].get(index.get(key, -1))
+                if held is None or held.get(column) != new.get(column) or held["id"] == new["id"]:
+                    index[key] = new["id"]  # a row deleted behind the store's back leaves no claim
 
     def where(self, table: str, column: str, value: Any) -> list[Row]:
         return [r for r in self.tables[table].values() if r.get(column) == value]
@@ -140,8 +153,7 @@ class Store:
         unique = next((k for k in filters if k in spec.unique), None)
         if unique is None:
             return list(self.tables[table].values())
-        rid = self._index(table, unique).get(filters[unique])
-        row = self.tables[table].get(rid) if rid is not None else None
+        row = self._unique_row(table, unique, filters[unique])
         return [row] if row is not None else []
 
     def delete(self, table: str, row_id: int) -> None:
