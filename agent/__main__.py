@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -125,12 +125,9 @@ def cmd_stock(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    async def run(services: Any, _running: bool) -> str:
-        if services.catalog is None:
-            return "the catalog room is not built"
-        return str((await services.catalog.bulk.run(args.kind, dry_run=args.dry_run)).text())
+    from agent.operations import catalog_sync
 
-    return _print(args, run)
+    return _print(args, lambda s, _: catalog_sync(s, args.kind, dry_run=args.dry_run))
 
 
 def cmd_mail(args: argparse.Namespace) -> int:

@@ -119,3 +119,19 @@ path = "{tmp_path / 'j.sqlite3'}"
     assert "Traceback" not in out.stderr and "WooCommerce" in out.stderr, out.stderr
 
 
+
+
+async def test_sync_products_command_dry_run_then_for_real(stack: tuple[Stack, ManualClock]) -> None:
+    from agent.operations import catalog_sync
+
+    s, _ = stack
+    config = _unowned(s, "catalog")
+    config = config.model_copy(update={"products": config.products.model_copy(
+        update={"on_shop_events": True, "sync": "create_and_update"})})  # fmt: skip
+    before = s.dyn.stats.get("put product", 0)
+    dry = await run_command(config, lambda a, _: catalog_sync(a, "products", dry_run=True))
+    assert "sync products (dry run):" in dry and "failed 1" in dry and "no SKU" in dry  # the seeded 104
+    assert s.dyn.stats.get("put product", 0) == before
+    real = await run_command(config, lambda a, _: catalog_sync(a, "products", dry_run=False))
+    again = await run_command(config, lambda a, _: catalog_sync(a, "products", dry_run=False))
+    assert "created" in real and "updated 0" in again and "created 0" in again
