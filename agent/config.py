@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from agent.config_files import FilesConfig
 from agent.config_mail import AlertsConfig, MailConfig
 from agent.plan.settings import (
     DebtorSettings,
@@ -142,6 +143,7 @@ class Config(_Table):
     refunds: RefundSettings = RefundSettings()
     mail: MailConfig = MailConfig()
     alerts: AlertsConfig = AlertsConfig()
+    files: FilesConfig = FilesConfig()
 
     @property
     def plan(self) -> PlanSettings:

@@ -8,6 +8,7 @@ from agent.catalog import Catalog
 from agent.clock import Clock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
+from agent.files.importer import FileImporter
 from agent.health.systems import SystemHealth
 from agent.journal import Journal, WorkItem
 from agent.orders import OrderProcessor
@@ -29,6 +30,7 @@ class Services:
     sweep: Sweep
     health: SystemHealth | None = None  # what the worker's calls found about the outside systems
     dispatcher: Dispatcher | None = None  # the worker's router by work kind; other rooms register theirs
+    files: FileImporter | None = None  # orders from CSV/XML files (issue 18)
     catalog: Catalog | None = None  # products and customers synced on their own (issue 15)
 
 

@@ -38,9 +38,11 @@ class MasterData:
             if number is None:
                 async with self._allocation_lock:
                     number = await self._allocate(key, d.allocate_from)
-        debtor = await self._dyn.upsert_debtor(debtor_fields(d, number))
-        await self._journal.put_link("customer", key, state="synced", dyn_id=debtor.id, dyn_number=number,
-                                     data={"digest": digest(fields.model_dump())})  # fmt: skip
+            # Still under the customer's lock: a second order of the same customer (e.g. two without an
+            # e-mail) must see the debtor created, not create it again under the same number.
+            debtor = await self._dyn.upsert_debtor(debtor_fields(d, number))
+            await self._journal.put_link("customer", key, state="synced", dyn_id=debtor.id, dyn_number=number,
+                                         data={"digest": digest(fields.model_dump())})  # fmt: skip
         return number
 
     async def _find_debtor(self, d: DebtorDecision) -> str | None:
