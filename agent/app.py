@@ -18,6 +18,8 @@ from aiohttp import web
 
 from agent.apply import Applier
 from agent.apply.vatcodes import VatCodes
+from agent.catalog import Catalog, customers_on, products_on
+from agent.catalog import topics as catalog_topics
 from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
@@ -109,8 +111,10 @@ def _clients(config: Config, woo_session: aiohttp.ClientSession, dyn_session: ai
 
 
 def webhook_topics(config: Config) -> tuple[str, ...]:
-    """Every webhook the agent needs: the orders', and product.updated while stock sync is on."""
-    return TOPICS + (STOCK_TOPICS if config.stock.enabled else ())
+    """Every webhook the agent needs: the orders', product.updated while stock sync is on, and the catalog's
+    product/customer topics while that sync is on (issue 15)."""
+    extra = (STOCK_TOPICS if config.stock.enabled else ()) + catalog_topics(config.plan)
+    return TOPICS + tuple(dict.fromkeys(extra))
 
 
 def _files(config: Config, journal: Journal, woo: WooClient, applier: Applier, codes: VatCodes) -> FileImporter:
@@ -136,6 +140,12 @@ async def open_services(config: Config, journal: Journal, clock: Clock,
         files = _files(config, journal, woo, applier, vat_codes)
         processors = {"order": health.watch(orders), "file": health.watch(files.processor, loads_from_woo=False)}
         dispatcher = Dispatcher(processors)
+        catalog = Catalog.build(journal, woo, dyn, clock, config.plan)
+        if products_on(config.plan):
+            dispatcher.register("product", catalog.products)
+            dispatcher.register("variation", catalog.products)
+        if customers_on(config.plan):
+            dispatcher.register("customer", catalog.customers)
         worker = Worker(journal, dispatcher, config.worker, clock, grace_seconds=WORKER_GRACE_SECONDS)
         sweep = Sweep(
             journal, woo, dyn, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
@@ -144,7 +154,7 @@ async def open_services(config: Config, journal: Journal, clock: Clock,
             topics=webhook_topics(config),
         )  # fmt: skip
         worker.gate, sweep.on_error, sweep.on_reached = health.paused, health.failed, health.reached
-        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher, files)
+        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher, files, catalog)
 
 
 @contextlib.asynccontextmanager

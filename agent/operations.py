@@ -215,3 +215,11 @@ async def check_vat_codes(agent: Services) -> list[str]:
 
 def parse_day(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+
+
+async def catalog_sync(agent: Services, kind: str, *, dry_run: bool) -> str:
+    """``sync products|customers``: the whole shop into Dynaccount, resumable, with a summary (issue 15)."""
+    if agent.catalog is None or kind not in ("products", "customers"):
+        return f"nothing to sync for {kind!r}"
+    summary = await agent.catalog.bulk.run("products" if kind == "products" else "customers", dry_run=dry_run)
+    return summary.text()
