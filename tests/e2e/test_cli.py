@@ -85,6 +85,32 @@ async def test_import_historic_orders(stack: tuple[Stack, ManualClock]) -> None:
     assert _books(s)[0] == len(ids)
 
 
+async def test_import_again_over_the_same_period_writes_nothing(stack: tuple[Stack, ManualClock]) -> None:
+    """Issue 17: a second import over the same range costs one list call per page and no Dynaccount call;
+    an order changed in the shop since is the only one run again (and still books nothing twice)."""
+    s, _ = stack
+    s.woo.hold()
+    s.woo.drop_next(1000)  # only the import finds these orders
+    ids = await place_orders(s, 3)
+    since = datetime.now(UTC) - timedelta(days=1)
+    elsewhere = _unowned(s, "again")
+
+    async def run() -> str:
+        return await run_command(elsewhere, lambda a, running: import_orders(a, since, None, False,
+                                                                             daemon_running=running))
+
+    assert "3 orders imported: 3 done" in await run()
+    books = _books(s)
+    s.woo.state.calls.clear()
+    calls_before = s.dyn.stats["requests"]
+    assert "3 orders imported: 3 unchanged" in await run()
+    assert s.dyn.stats["requests"] == calls_before  # no Dynaccount call at all, so no write
+    assert s.woo.state.calls == {"GET orders": 1}  # one page, no order read one by one
+    await s.shop.update_order(ids[1], {"customer_note": "Ring på døren"})
+    assert "3 orders imported: 1 done, 2 unchanged" in await run()
+    assert _books(s) == books
+
+
 async def test_webhooks_heal_recreates_a_deleted_webhook(stack: tuple[Stack, ManualClock]) -> None:
     s, _ = stack
     hooks = await s.shop.list_webhooks()
