@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import statistics
 import subprocess
@@ -132,7 +133,8 @@ def main() -> int:
         return 0
     bare = asyncio.run(measure("bare", args.requests, args.synchronous))
     real = asyncio.run(measure("real", args.requests, args.synchronous))
-    print(f"intake benchmark: {args.requests} deliveries per level, journal synchronous={args.synchronous}")
+    print(f"intake benchmark: {args.requests} deliveries per level, journal synchronous={args.synchronous}, "
+          f"load average {os.getloadavg()[0]:.2f} (a shared machine: the ratio is what compares)")
     print(f"{'conc':>4} | {'real/s':>8} {'p50 ms':>7} {'p99 ms':>7} | {'bare/s':>8} {'p50 ms':>7} {'p99 ms':>7} | ratio")
     for c in (1, 16, 64):
         r, b = real[c], bare[c]
