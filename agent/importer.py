@@ -41,7 +41,9 @@ class ImportState:
     def summary(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items())) or "nothing to do"
         if self.status == "queued":
-            return f"{self.total} orders queued; the running agent processes them"
+            queued = self.counts.get("queued", 0)
+            left = f" ({self.total - queued} unchanged)" if queued != self.total else ""
+            return f"{queued} of {self.total} orders queued; the running agent processes them{left}"
         if self.status == "interrupted":
             return (f"import interrupted after {self.position} of {self.total} orders ({counts}); "
                     "run the same command again to resume")  # fmt: skip
