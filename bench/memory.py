@@ -4,7 +4,8 @@ Each case starts the real daemon (``python -m agent run --config …``) in a chi
 ``NOTIFY_SOCKET`` pointing at a datagram socket of this process, as systemd would, against both sandboxes
 (run here, on loopback, the Dynaccount one with ``--latency-ms`` per call):
 
-- **start to ready**: from spawning the process to its ``READY=1`` (and, beside it, to ``/healthz``'s first 200);
+- **start to ready**: from spawning the process to its ``READY=1`` (and, beside it, to ``/healthz``'s first 200),
+  and the CPU seconds the process had used by then (what the machine's load does not change);
 - **idle**: a fresh journal, nothing to do, nobody looking; RSS ``--settle`` seconds after ready;
 - **pending**: a journal holding ``--pending`` pending order work items, due now, for orders the shop has (seeded
   straight into the sandbox's store, weeks old), so the worker is busy with them at Dynaccount's latency while
@@ -79,6 +80,7 @@ class Case:
     healthz_s: float
     rss_mb: float
     peak_mb: float
+    cpu_s: float  # CPU seconds the process had used when READY=1 arrived: what load on the machine does not change
     pending: int | None = None  # pending items when RSS was read
 
 
@@ -86,6 +88,12 @@ def status_mb(pid: int) -> tuple[float, float]:
     """VmRSS and VmHWM (peak) of a live process, in MB."""
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a live process (``/proc/<pid>/stat`` fields 14 and 15, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def config_text(tmp: Path, port: int, woo: WooSandbox, dyn: SandboxHandle) -> str:
@@ -127,13 +135,13 @@ async def prefill(path: Path, order_ids: list[int]) -> None:
         await journal.close()
 
 
-def ready_at(sock: socket.socket, limit: float) -> float:
-    """When ``READY=1`` arrived, read in a thread of its own: this process's loop also serves the sandboxes,
-    and a busy loop must not make the daemon look late."""
+def ready_at(sock: socket.socket, pid: int, limit: float) -> tuple[float, float]:
+    """When ``READY=1`` arrived and the CPU the process had used by then, read in a thread of its own: this
+    process's loop also serves the sandboxes, and a busy loop must not make the daemon look late."""
     sock.settimeout(limit)
     while b"READY=1" not in sock.recv(4096):
         pass
-    return time.monotonic()
+    return time.monotonic(), cpu_seconds(pid)
 
 
 async def wait_healthz(port: int, limit: float) -> None:
@@ -171,7 +179,8 @@ async def measure(name: str, argv: list[str], port: int, tmp: Path, settle: floa
                                                      stdout=asyncio.subprocess.DEVNULL, stderr=log)  # fmt: skip
         try:
             healthz = asyncio.create_task(wait_healthz(port, 60))
-            ready = await asyncio.to_thread(ready_at, sock, 60) - start
+            at, cpu = await asyncio.to_thread(ready_at, sock, child.pid, 60)
+            ready = at - start
             await healthz
             healthz_s = time.monotonic() - start
             await asyncio.sleep(settle)  # the daemon's own first seconds: it runs by itself meanwhile
@@ -179,7 +188,7 @@ async def measure(name: str, argv: list[str], port: int, tmp: Path, settle: floa
                 await visit(port)
             rss, peak = status_mb(child.pid)
             pending = pending_items(tmp / "agent.sqlite3") if agent else None
-            return Case(name, ready, healthz_s, rss, peak, pending)
+            return Case(name, ready, healthz_s, rss, peak, cpu, pending)
         finally:
             child.send_signal(signal.SIGTERM)
             await child.wait()
@@ -212,25 +221,28 @@ def median_case(runs: list[Case]) -> Case:
     """Start times are the median of the runs; RSS the largest seen (the goal is a ceiling)."""
     worst = max(runs, key=lambda r: r.rss_mb)
     return Case(worst.name, statistics.median(r.ready_s for r in runs), statistics.median(r.healthz_s for r in runs),
-                worst.rss_mb, max(r.peak_mb for r in runs), worst.pending)  # fmt: skip
+                worst.rss_mb, max(r.peak_mb for r in runs), statistics.median(r.cpu_s for r in runs),
+                worst.pending)  # fmt: skip
 
 
 def report(cases: list[Case], args: argparse.Namespace) -> list[str]:
     base = cases[0]
     print(f"daemon memory and start ({args.pending} pending items, settle {args.settle} s, Dynaccount latency "
           f"{args.latency_ms} ms, {args.repeat} starts per case, load average {os.getloadavg()[0]:.2f})")  # fmt: skip
-    print(f"{'case':<8} {'ready s':>7} {'healthz s':>9} {'RSS MB':>7} {'peak MB':>7} {'vs bare':>8} {'goal MB':>7}")
+    print(f"{'case':<8} {'ready s':>7} {'CPU s':>6} {'healthz s':>9} {'RSS MB':>7} {'peak MB':>7} {'vs bare':>8} "
+          f"{'goal MB':>7}")  # fmt: skip
     missed = []
     for c in cases:
         goal = GOALS.get(c.name)
         extra = f"  ({c.pending} still pending)" if c.pending is not None else ""
-        print(f"{c.name:<8} {c.ready_s:7.3f} {c.healthz_s:9.3f} {c.rss_mb:7.1f} {c.peak_mb:7.1f} "
+        print(f"{c.name:<8} {c.ready_s:7.3f} {c.cpu_s:6.2f} {c.healthz_s:9.3f} {c.rss_mb:7.1f} {c.peak_mb:7.1f} "
               f"{c.rss_mb - base.rss_mb:+7.1f}M {goal or '':>7}{extra}")  # fmt: skip
         if goal is not None and c.rss_mb > goal:
             missed.append(f"{c.name}: RSS {c.rss_mb:.1f} MB > {goal:.0f} MB")
     idle = next(c for c in cases if c.name == "idle")
     print(f"start to ready: {idle.ready_s:.3f} s (goal ≤ {READY_GOAL} s); bare aiohttp {base.ready_s:.3f} s, "
-          f"ratio {idle.ready_s / base.ready_s:.2f}")  # fmt: skip
+          f"ratio {idle.ready_s / base.ready_s:.2f}; CPU to ready {idle.cpu_s:.2f} s vs bare {base.cpu_s:.2f} s "
+          f"(ratio {idle.cpu_s / max(base.cpu_s, 0.01):.2f})")  # fmt: skip
     if idle.ready_s > READY_GOAL:
         missed.append(f"start to ready {idle.ready_s:.3f} s > {READY_GOAL} s")
     return missed
