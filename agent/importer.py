@@ -24,7 +24,7 @@ STATE_KEY = "import"
 UNCHANGED = "unchanged"  # already acted on in exactly the state the list shows: nothing to do, nothing called
 PLAIN_EVERY = 10.0  # seconds between plain progress lines (and one at every tenth of the way)
 
-ProcessOne = Callable[[str], Awaitable[str]]  # work key -> state it ended in
+ProcessMany = Callable[[list[str]], Awaitable[list[str]]]  # work keys -> the state each ended in
 
 
 @dataclass
@@ -127,19 +127,24 @@ class Importer:
         await self._save(state)
         return counts[UNCHANGED]
 
-    async def run(self, since: str, until: str | None, ids: Sequence[int], process: ProcessOne,
-                  progress: Callable[[int, int], Progress] = terminal_progress) -> ImportState:  # fmt: skip
+    async def run(self, since: str, until: str | None, ids: Sequence[int], process: ProcessMany,
+                  progress: Callable[[int, int], Progress] = terminal_progress, *,
+                  batch: int = 1) -> ImportState:  # fmt: skip
+        """Hand ``batch`` orders at a time to ``process`` (the worker's concurrency: with Dynaccount's calls
+        serialised, one order's WooCommerce read and journal writes overlap another's Dynaccount calls);
+        the position is saved after each batch, so an interruption resumes at the first unfinished one."""
         state = await self._resumed(since, until, len(ids))
         await self._save(state)
         shown = progress(state.total, state.position)
         try:
-            for order_id in ids[state.position:]:
-                key = f"order:{order_id}"
-                ended = await process(key)
-                state.counts = dict(Counter(state.counts) + Counter({ended: 1}))
-                state.position += 1
+            while state.position < state.total:
+                keys = [f"order:{order_id}" for order_id in ids[state.position:state.position + max(1, batch)]]
+                ended = await process(keys)
+                state.counts = dict(Counter(state.counts) + Counter(ended))
+                state.position += len(keys)
                 await self._save(state)
-                shown.advance(key, ended)
+                for key, end in zip(keys, ended, strict=True):
+                    shown.advance(key, end)
             state.status = "finished"
         except (asyncio.CancelledError, KeyboardInterrupt):
             state.status = "interrupted"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -102,20 +102,33 @@ async def import_orders(
         return f"{len(ids) - left} orders queued; the running agent processes them{note}"
     await agent.journal.reset_running()  # this process owns the journal: items left running are a dead one's
 
-    async def one(key: str) -> str:
-        if not await agent.journal.hint_work(key, fingerprint=listed[int(key.partition(":")[2])]):
-            return UNCHANGED  # neither WooCommerce nor Dynaccount is asked anything about it
-        await agent.journal.requeue(key)  # due now, whatever backoff a dead process left it with
-        await agent.worker.run_once()
-        item = await agent.journal.get_work(key)
-        return item.state if item else "missing"
-
     try:
-        return (await importer.run(*period, ids, one, progress)).summary()
+        batch = _import_batch(agent, listed)
+        return (await importer.run(*period, ids, batch, progress, batch=agent.config.worker.concurrency)).summary()
     except asyncio.CancelledError:
         state = await importer.state()
         print(state.summary() if state else "import interrupted", file=sys.stderr)
         raise
+
+
+def _import_batch(agent: Services, listed: dict[int, str]) -> Callable[[list[str]], Awaitable[list[str]]]:
+    """Run a batch of listed orders side by side, as the daemon's worker would; an order already acted on
+    in the state the list shows is UNCHANGED: neither WooCommerce nor Dynaccount is asked anything about it."""
+
+    async def batch(keys: list[str]) -> list[str]:
+        opened = [key for key in keys
+                  if await agent.journal.hint_work(key, fingerprint=listed[int(key.partition(":")[2])])]
+        for key in opened:
+            await agent.journal.requeue(key)  # due now, whatever backoff a dead process left it with
+        if opened:
+            await agent.worker.run_once()
+        ended = {}
+        for key in opened:
+            item = await agent.journal.get_work(key)
+            ended[key] = item.state if item else "missing"
+        return [ended.get(key, UNCHANGED) for key in keys]
+
+    return batch
 
 
 async def webhooks(agent: Services, heal: bool) -> str:
