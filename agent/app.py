@@ -90,6 +90,7 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
         woo, dyn = _clients(config, woo_session, dyn_session)
         applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
+        applier.dimension = config.shop.dimension_name
         orders = OrderProcessor(journal, woo, applier, config.plan, VatCodes(dyn))  # codes read on first use
         health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
         dispatcher = Dispatcher({"order": health.watch(orders)})

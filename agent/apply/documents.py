@@ -49,6 +49,7 @@ class Applier(MasterData):
         self._payment_account = payment_account
         self._payment_draft = payment_draft
         self.on_booked: BookedHook | None = None
+        self.dimension = ""  # [shop] dimension_name on payment vouchers (set by the composition root)
 
     async def booked(self, kind: str, plan: dict[str, Any], document: Invoice | CreditNote) -> None:
         """Called before the link says booked, so a crash in between repeats the call, never skips it."""
@@ -115,10 +116,10 @@ class Applier(MasterData):
     async def _existing_invoice(self, plan: InvoicePlan, facts: OrderFacts) -> Invoice | None:
         if facts.invoice and facts.invoice.dyn_id:
             return await self._dyn.get_invoice(int(facts.invoice.dyn_id))
-        if f"create-invoice:{plan.reference}" in facts.intents:
-            # An earlier attempt may have created it and lost the answer: look before creating.
-            return await self._dyn.find_invoice_by_reference(plan.reference)
-        return None
+        # Look before the first create too (issue 10 item 9, minimal until eoapply lands): an earlier
+        # attempt may have lost the answer, or the journal itself is new or lost. The reference carries
+        # the shop (issue 19), so another shop's invoice for the same order number is never found.
+        return await self._dyn.find_invoice_by_reference(plan.reference)
 
     async def _link_invoice(self, plan: InvoicePlan, invoice: Invoice, facts: OrderFacts) -> None:
         await self.booked("invoice", plan.to_dict(), invoice)
@@ -137,19 +138,20 @@ class Applier(MasterData):
         if not payment.register or known is not None:
             return False
         intent = f"register-{kind}:{reference}"
-        if intent in facts.intents:
-            found = await self._dyn.find_payment_by_reference(reference)
-            if found is not None and found.complete:
-                await self._put(facts, kind, woo_id, state="registered", dyn_id=found.enclosure_id,
-                                reference=reference, amount=str(found.amount))  # fmt: skip
-                return True
-            if found is not None:
-                await self._dyn.delete_payment(found.enclosure_id)
+        # Look before the first registration too (issue 10 item 9): the journal may be new or lost.
+        found = await self._dyn.find_payment_by_reference(reference)
+        if found is not None and found.complete:
+            await self._put(facts, kind, woo_id, state="registered", dyn_id=found.enclosure_id,
+                            reference=reference, amount=str(found.amount))  # fmt: skip
+            return True
+        if found is not None:
+            await self._dyn.delete_payment(found.enclosure_id)
         await self._start(facts, intent)
         amount = payment.amount if kind == "payment" else -payment.amount
         registered = await self._dyn.register_payment(
             invoice, amount, unix(payment.date, self._clock.now()), reference,
             bank_account=payment.account or self._payment_account, draft_name=self._payment_draft,
+            dimension=self.dimension,
         )  # fmt: skip
         await self._finish(facts, intent, str(registered.enclosure_id))
         await self._put(facts, kind, woo_id, state="registered", dyn_id=registered.enclosure_id,
@@ -169,7 +171,7 @@ class Applier(MasterData):
             await self._start(facts, f"create-creditnote:{plan.reference}")
             note = await self._dyn.create_creditnote(
                 invoice_id, credit_lines(plan.lines), plan.reference, plan.text,
-                time=unix(plan.date, self._clock.now()),
+                time=unix(plan.date, self._clock.now()), dimension=plan.dimension,
             )  # fmt: skip
             await self._finish(facts, f"create-creditnote:{plan.reference}", str(note.id))
         await self._link_creditnote(plan, note, facts)
@@ -194,9 +196,7 @@ class Applier(MasterData):
         link = facts.refunds.get(plan.refund_id)
         if link and link.dyn_id:
             return await self._dyn.get_creditnote(int(link.dyn_id))
-        if f"create-creditnote:{plan.reference}" in facts.intents:
-            return await self._dyn.find_creditnote_by_reference(plan.reference)
-        return None
+        return await self._dyn.find_creditnote_by_reference(plan.reference)  # before the first create, too
 
     async def _link_creditnote(self, plan: CreditNotePlan, note: CreditNote, facts: OrderFacts) -> None:
         await self.booked("creditnote", plan.to_dict(), note)

@@ -7,12 +7,15 @@ from collections.abc import Sequence
 
 from agent.apply.fields import debtor_fields, digest
 from agent.dynaccount.client import DynaccountClient
-from agent.dynaccount.models import ProductFields
+from agent.dynaccount.errors import DynaccountRejected
+from agent.dynaccount.models import Debtor, ProductFields
 from agent.journal import Journal
+from agent.outcomes import ErrorKind, WorkError
 from agent.plan import DebtorDecision, ProductSync
 
 # Columns a debtor can be found by in Dynaccount for each match key (equality filter, A-5).
 MATCH_COLUMNS = {"email": "email", "vat_number": "vatno", "ean": "ean"}
+_CREATE_ATTEMPTS = 5
 
 
 class MasterData:
@@ -37,8 +40,11 @@ class MasterData:
             number = number or await self._find_debtor(d)
             if number is None:
                 async with self._allocation_lock:
-                    number = await self._allocate(key, d.allocate_from)
-        debtor = await self._dyn.upsert_debtor(debtor_fields(d, number))
+                    number = await self._allocate(key, d.allocate_from, d.allocate_to)
+                    debtor = await self._create_new(d, key, number)
+                    number = str(debtor.module_id_)  # "already exists" moved it on
+            else:
+                debtor = await self._dyn.upsert_debtor(debtor_fields(d, number))
         await self._journal.put_link("customer", key, state="synced", dyn_id=debtor.id, dyn_number=number,
                                      data={"digest": digest(fields.model_dump())})  # fmt: skip
         return number
@@ -50,15 +56,35 @@ class MasterData:
         rows = await self._dyn.get("debtor", select=("id", "module_id_"), filters={column: d.match_value})
         return str(rows[0]["module_id_"]) if rows else None
 
-    async def _allocate(self, key: str, start: int | None) -> str:
-        """Next free debtor number; written to the journal before the debtor is created, so a retry
-        after a crash creates (or finds) the same debtor instead of a second one."""
-        highest = await self._journal.highest_debtor_number()
-        number = max((start or 10000) - 1, highest or 0) + 1
+    async def _allocate(self, key: str, start: int | None, end: int | None, after: int = 0) -> str:
+        """Next free debtor number in this agent's range; written to the journal before the debtor is
+        created, so a retry after a crash creates (or finds) the same debtor instead of a second one."""
+        start = start or 10000
+        # Another shop's agent may share this Dynaccount: the journal's numbers outside our range are
+        # theirs (found by match key), and an allocated number not yet created must never be reused.
+        highest = await self._journal.highest_debtor_number(start, end)
+        number = max(start - 1, highest or 0, after) + 1
         while await self._dyn.find_debtor(str(number)) is not None:
             number += 1
+        if end is not None and number > end:
+            raise WorkError(f"no free debtor number left in [debtors] range_start..range_end ({start}..{end})",
+                            ErrorKind.PERMANENT)  # fmt: skip
         await self._journal.put_link("customer", key, state="allocated", dyn_number=number)
         return str(number)
+
+    async def _create_new(self, d: DebtorDecision, key: str, number: str) -> Debtor:
+        """Create the debtor under a freshly allocated number, never overwriting one that appeared
+        meanwhile (another agent over the same Dynaccount): "already exists" takes the next number."""
+        for _ in range(_CREATE_ATTEMPTS):
+            existing = await self._dyn.find_debtor(number)
+            if existing is None:
+                try:
+                    return await self._dyn.create_debtor(debtor_fields(d, number))
+                except DynaccountRejected as exc:
+                    if "already exists" not in str(exc.field_errors.get("module_id_", "")):
+                        raise
+            number = await self._allocate(key, d.allocate_from, d.allocate_to, after=int(number))
+        raise WorkError(f"debtor number {number} keeps being taken; try again", ErrorKind.TRANSIENT)
 
     async def ensure_products(self, products: Sequence[ProductSync]) -> None:
         for p in products:
@@ -71,7 +97,10 @@ class MasterData:
         if link and (not p.update or link.data.get("digest") == wanted):
             return
         existing = await self._dyn.find_product(p.sku)
-        if existing is None or p.update:
+        if existing is None:  # the note says which shop created it; a product shared by shops keeps the first
+            existing = await self._dyn.upsert_product(
+                ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price, txt=p.note or None))
+        elif p.update:
             existing = await self._dyn.upsert_product(ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price))
         await self._journal.put_link("product", p.sku, state="synced", dyn_id=existing.id, dyn_number=p.sku,
                                      data={"digest": wanted})  # fmt: skip

@@ -44,11 +44,14 @@ class LinkJournal:
         )
         return [link_row(r) for r in rows]
 
-    async def highest_debtor_number(self) -> int | None:
-        """The highest all-digit debtor number the journal has handed out (allocation starts above it)."""
+    async def highest_debtor_number(self, low: int = 0, high: int | None = None) -> int | None:
+        """The highest all-digit debtor number in [low, high] the journal has handed out or found
+        (allocation starts above it; numbers outside this agent's range are another shop's)."""
         rows = await self.db.read(
             "SELECT MAX(CAST(dyn_number AS INTEGER)) FROM links WHERE kind = 'customer'"
             " AND dyn_number GLOB '[0-9]*' AND dyn_number NOT GLOB '*[^0-9]*'"
+            " AND CAST(dyn_number AS INTEGER) BETWEEN ? AND ?",
+            (low, high if high is not None else 2**63 - 1),
         )
         return int(rows[0][0]) if rows and rows[0][0] is not None else None
 

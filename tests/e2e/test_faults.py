@@ -71,7 +71,7 @@ async def test_interrupted_credit_note_booking_is_resumed_not_replanned(make_sta
         assert item is not None and item.state == "done", (kind, item)
         [(refund_id, amount)] = stack.refunds.items()
         notes = [r for r in stack.dyn.store.tables["debtor_creditnote"].values()
-                 if r.get("requisition") == f"woo-refund-{refund_id}"]
+                 if r.get("requisition") == f"woo/refund-{refund_id}"]
         assert len(notes) == 1 and notes[0]["is_booked"]
         assert Decimal(str(notes[0]["total_amount"])) == amount
         assert await stack.app[JOURNAL].get_link("payout", refund_id) is not None
