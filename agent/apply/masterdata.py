@@ -98,8 +98,16 @@ class MasterData:
             return
         existing = await self._dyn.find_product(p.sku)
         if existing is None:  # the note says which shop created it; a product shared by shops keeps the first
-            existing = await self._dyn.upsert_product(
-                ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price, txt=p.note or None))
+            try:
+                existing = await self._dyn.upsert_product(
+                    ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price, txt=p.note or None))
+            except DynaccountRejected as exc:
+                # Another shop's agent created the same SKU meanwhile: it is there, which is all we need.
+                if "already exists" not in str(exc.field_errors.get("product_id_", "")):
+                    raise
+                existing = await self._dyn.find_product(p.sku)
+                if existing is None:
+                    raise
         elif p.update:
             existing = await self._dyn.upsert_product(ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price))
         await self._journal.put_link("product", p.sku, state="synced", dyn_id=existing.id, dyn_number=p.sku,

@@ -102,7 +102,7 @@ async def demo_stack(
     """``dynaccount``: a running Dynaccount sandbox to share (several shops, one company)."""
     port = agent_port or free_port()
     async with contextlib.AsyncExitStack() as exits:
-        dyn = dynaccount or await exits.enter_async_context(
+        dyn = dynaccount if dynaccount is not None else await exits.enter_async_context(
             running_sandbox(SandboxConfig(faults=faults or FaultConfig())))
         woo = await exits.enter_async_context(running_woo_sandbox(CK, CS, delivery_delay=delivery_delay))
         config = stack_config(directory, agent_port=port, woo_url=woo.base_url, dyn_url=dyn.base_url,

@@ -164,3 +164,25 @@ def test_document_totals_sum_rounded_lines() -> None:
     totals = rules.document_totals(lines_)
     assert (totals.net_amount, totals.vat_amount, totals.total_amount) == (D("0.06"), D("0.03"), D("0.09"))
     assert rules.line_net(D(3), D("33.33"), D("12.5")) == D("87.49")  # 87.49125
+
+
+async def test_dimension_and_reference_length_are_validated(client: DynaccountClient, sandbox: SandboxHandle) -> None:
+    """Issue 19: a shop's dimension must exist (spec §4: referenced by name); A-38: a reference longer
+    than the column is refused, never cut."""
+    from agent.dynaccount import assumptions as A
+    from agent.dynaccount.errors import DynaccountRejected
+
+    await make_debtor(client)
+    with pytest.raises(DynaccountRejected) as unknown:
+        await client.create_invoice(header().model_copy(update={"dimension_name": "NOPE"}), lines(), "shop-dk/order-1")
+    assert "dimension" in unknown.value.field_errors.get("dimension_name", "")
+    with pytest.raises(DynaccountRejected) as long:
+        await client.create_invoice(header(), lines(), "x" * (A.REFERENCE_MAX_LENGTH + 1))
+    assert "longer than" in long.value.field_errors.get("requisition", "")
+    invoice = await client.create_invoice(header().model_copy(update={"dimension_name": "WEB-DK"}), lines(),
+                                          "s" * 8 + "/" + "9" * (A.REFERENCE_MAX_LENGTH - 9))  # fmt: skip
+    assert sandbox.store.row("debtor_invoice", invoice.id)["dimension_name"] == "WEB-DK"
+    booked = await client.book_invoice(invoice.id)
+    with pytest.raises(DynaccountRejected) as note:
+        await client.create_creditnote(booked.id, [], "shop-dk/refund-1", dimension="NOPE")
+    assert "dimension" in note.value.field_errors.get("dimension_name", "")

@@ -130,6 +130,6 @@ async def test_twenty_orders_twenty_mails_one_each_across_sigkills(tmp_path: Pat
         for n in KILL_IN_DATA:
             assert state_of[server.recorder.received[n - 1].message["Message-ID"]] == "unknown", final
         for r in server.recorder.received:
-            order_id = int(r.message["Message-ID"].split("woo/order-")[1].split(".")[0])
+            order_id = int(r.message["Message-ID"].split("woo-order-")[1].split(".")[0])
             pdf = next(r.message.iter_attachments())
             assert pdf.get_filename().startswith("Faktura-") and order_id in order_ids

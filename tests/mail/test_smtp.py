@@ -55,7 +55,7 @@ async def test_invoice_mail_arrives_with_parts_pdf_message_id_and_language(mail_
         got = server.recorder.received
         mailed = [i for i in ids if i in invoices and invoices[i]["data"]["plan"]["debtor"]["group"] != "EAN"]
         assert len(got) == len(mailed) == 4, [r.message["Subject"] for r in got]
-        by_order = {int(r.message["Message-ID"].split("woo/order-")[1].split(".")[0]): r for r in got}
+        by_order = {int(r.message["Message-ID"].split("woo-order-")[1].split(".")[0]): r for r in got}
         assert sorted(by_order) == sorted(mailed)
         for order_id, rec in by_order.items():
             inv = invoices[order_id]
@@ -64,7 +64,7 @@ async def test_invoice_mail_arrives_with_parts_pdf_message_id_and_language(mail_
             assert rec.recipients == [plan["debtor"]["email"], "books@example.dk"]  # bcc: envelope only
             assert msg["To"] == plan["debtor"]["email"] and "Bcc" not in msg
             assert msg["From"] == "Kaffe & Co <shop@example.dk>" and msg["Reply-To"] == "hello@example.dk"
-            assert msg["Message-ID"].startswith(f"<woo/order-{order_id}.") and msg["Message-ID"].endswith("@example.dk>")
+            assert msg["Message-ID"].startswith(f"<woo-order-{order_id}.") and msg["Message-ID"].endswith("@example.dk>")
             p = parts(msg)
             danish = plan["debtor"]["country"] == "DK"
             assert msg["Subject"].startswith(f"Faktura {inv['number']} fra Kaffe & Co" if danish
