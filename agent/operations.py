@@ -144,7 +144,11 @@ async def check_vat_codes(agent: Services) -> list[str]:
     from agent.plan.vatcheck import problems
 
     codes = {code.name: code.rate for code in await agent.dyn.list_vatcodes()}
-    return problems(agent.config.vat, codes)
+    found = problems(agent.config.vat, codes)
+    dimension = agent.config.shop.dimension_name
+    if dimension and not await agent.dyn.get("dimension", select=("id",), filters={"name": dimension}):
+        found.append(f"[shop] dimension_name {dimension!r} does not exist in Dynaccount (create the department)")
+    return found
 
 
 def parse_day(text: str) -> datetime:
