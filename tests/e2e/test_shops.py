@@ -176,3 +176,22 @@ async def test_overlapping_debtor_ranges_never_fail_an_order_nor_overwrite_a_deb
                 debtor = debtors[str(row["module_id_"])]
                 if debtor["module_group_name"] == "B2C":
                     assert debtor["email"] == (await stack.shop.get_order(order_id)).billing.email
+
+
+async def test_a_product_both_agents_create_at_once_fails_neither(tmp_path: Path) -> None:
+    """Regression: two agents creating the same SKU at once; the second got "already exists" and its
+    order failed. Now it uses the product the other agent created (with that shop's note)."""
+    from decimal import Decimal
+
+    from agent.plan import ProductSync
+
+    async with two_shops(tmp_path) as (dyn, stacks):
+        appliers = [stack.services.orders.applier for stack, _ in stacks.values()]
+        products = [ProductSync("NEW-SKU-1", "Ny vare", Decimal("80.00"), False, f"{name}/sku-NEW-SKU-1")
+                    for name in stacks]  # fmt: skip
+        await asyncio.gather(*(a.ensure_products([p]) for a, p in zip(appliers, products, strict=True)))
+        [row] = [p for p in _rows(dyn, "product") if p["product_id_"] == "NEW-SKU-1"]
+        assert row["txt"] in {p.note for p in products}
+        for stack, _ in stacks.values():
+            link = await stack.services.journal.get_link("product", "NEW-SKU-1")
+            assert link is not None and link.dyn_id == str(row["id"])
