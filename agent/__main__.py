@@ -142,6 +142,23 @@ def cmd_mail(args: argparse.Namespace) -> int:
     return 0 if ok else 3
 
 
+def cmd_files(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agent.files.commands import import_path
+
+    async def command(s: Services, running: bool) -> str:
+        assert s.files is not None
+        code, summary = await import_path(s.files, s.journal, s.worker.run_once, Path(args.path), args.mapping,
+                                          dry_run=args.dry_run, daemon_running=running)  # fmt: skip
+        exit_code.append(code)
+        return summary
+
+    exit_code: list[int] = []
+    print(asyncio.run(run_command(_load(args), command)))
+    return exit_code[0] if exit_code else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from agent.sandbox.demo import run_demo
 
@@ -188,6 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
     stock.add_argument("action", choices=["sync"])
     stock.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
     stock.add_argument("--full", action="store_true", help="compare every SKU, not only those Dynaccount changed")
+    files = sub.add_parser("files", help="orders from CSV or XML files").add_subparsers(dest="verb", required=True)
+    fimp = files.add_parser("import", help="import a CSV/XML file of orders: invoices and credit notes, once")
+    fimp.add_argument("path", help="the CSV or XML file")
+    fimp.add_argument("--mapping", help="[files.mappings.NAME] to read it with (default: files.default_mapping)")
+    fimp.add_argument("--dry-run", action="store_true", help="show the plans and the bad rows, write nothing")
+    fimp.add_argument("--config", help="config file (default: $DYNACCOUNT_AGENT_CONFIG, then ./config.toml)")
+    fimp.set_defaults(handler=cmd_files)
     from agent.mail.commands import add_parser as add_mail_parser
 
     add_mail_parser(sub, cmd_mail)

@@ -8,6 +8,7 @@ the same two functions, :func:`open_journal` and :func:`open_services`.
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 from collections.abc import AsyncIterator
 
@@ -19,6 +20,8 @@ from agent.apply.vatcodes import VatCodes
 from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
+from agent.files.importer import FileImporter
+from agent.files.processor import FileOrderProcessor
 from agent.health.systems import SystemHealth
 from agent.journal import Journal
 from agent.journal.owner import owned, ownership
@@ -83,6 +86,15 @@ def webhook_topics(config: Config) -> tuple[str, ...]:
     return TOPICS + (STOCK_TOPICS if config.stock.enabled else ())
 
 
+def _files(config: Config, journal: Journal, woo: WooClient, applier: Applier, codes: VatCodes) -> FileImporter:
+    # File orders are not mailed (the mail hook reads WooCommerce orders by id): a shallow copy of the
+    # applier without the hook, sharing its debtor and product locks, so a webshop order and a file
+    # order of one new customer still get one debtor number.
+    quiet = copy.copy(applier)
+    quiet.on_booked = None
+    return FileImporter(config.files, config.plan, FileOrderProcessor(journal, woo, quiet, config.plan, codes))
+
+
 @contextlib.asynccontextmanager
 async def open_services(config: Config, journal: Journal, clock: Clock) -> AsyncIterator[Services]:
     """Sessions, clients and services over an open journal; nothing is started here."""
@@ -91,9 +103,12 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
         applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
         applier.dimension = config.shop.dimension_name
-        orders = OrderProcessor(journal, woo, applier, config.plan, VatCodes(dyn))  # codes read on first use
+        vat_codes = VatCodes(dyn)  # codes read on first use
+        orders = OrderProcessor(journal, woo, applier, config.plan, vat_codes)
         health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
-        dispatcher = Dispatcher({"order": health.watch(orders)})
+        files = _files(config, journal, woo, applier, vat_codes)
+        processors = {"order": health.watch(orders), "file": health.watch(files.processor, loads_from_woo=False)}
+        dispatcher = Dispatcher(processors)
         worker = Worker(journal, dispatcher, config.worker, clock)
         sweep = Sweep(
             journal, woo, dyn, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
@@ -101,7 +116,7 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
             webhook_secret=config.woocommerce.webhook_secret.get_secret_value(), keep_days=config.journal.keep_days,
             topics=webhook_topics(config),
         )  # fmt: skip
-        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher)
+        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher, files)
 
 
 @contextlib.asynccontextmanager

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from agent.config_files import FilesConfig
 from agent.config_mail import AlertsConfig, MailConfig
 from agent.plan.mapping import MappingSettings
 from agent.plan.references import name_from_url
@@ -147,6 +148,7 @@ class Config(_Table):
     mapping: MappingSettings = MappingSettings()
     mail: MailConfig = MailConfig()
     alerts: AlertsConfig = AlertsConfig()
+    files: FilesConfig = FilesConfig()
 
     @property
     def plan(self) -> PlanSettings:

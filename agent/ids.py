@@ -35,8 +35,15 @@ def work_key(kind: str, resource_id: object) -> str | None:
     return f"{kind}:{rid}"
 
 
+# Orders from files (agent/files): ``file:<source>:<order number as the file writes it>``; the source is a
+# mapping's (config_files validates it), the number printable text, so the key is its own canonical form.
+_FILE_KEY = re.compile(r"file:[A-Za-z0-9_-]{1,40}:[^\x00-\x1f\x7f]{1,100}")
+
+
 def parse_work_key(key: str) -> str | None:
     """The key itself when it is canonical (``order:17``), else None (``order:017``, ``x:1``, ``../order:1``)."""
+    if key.startswith("file:"):
+        return key if _FILE_KEY.fullmatch(key) else None
     kind, sep, rid = key.partition(":")
     if not sep:
         return None

@@ -93,17 +93,20 @@ class OrderProcessor:
         await self._journal.acted_on(item.key, order_fingerprint(order))
         refunds = await self._woo.list_refunds(order.id) if order.refunds else []
         refunds.sort(key=lambda r: r.id)  # WooCommerce lists newest first; credit in order of creation
-        facts = await self._journal.order_facts(order.id)
+        return await self.run(item.key, order, refunds, await self._journal.order_facts(order.id))
+
+    async def run(self, key: str, order: Order, refunds: list[Refund], facts: OrderFacts) -> Outcome:
+        """Plan and apply one loaded order (from WooCommerce, or from a file: agent/files/processor.py)."""
         run = OrderRun()
-        invoice = await self._invoice(item.key, order, refunds, facts, run)
+        invoice = await self._invoice(key, order, refunds, facts, run)
         if invoice is not None and invoice.is_booked:
-            await self._refunds(item.key, order, refunds, invoice, facts, run)
+            await self._refunds(key, order, refunds, invoice, facts, run)
         elif invoice is not None and refunds:
             waiting = [r.id for r in refunds if r.id not in _netted(facts)]
             if waiting:
                 run.waiting.append(f"refund(s) {waiting} wait until invoice id {invoice.id} is booked")
-        await self._deleted_refunds(item.key, order, facts)
-        return await self._outcome(item.key, run.outcome())
+        await self._deleted_refunds(key, order, facts)
+        return await self._outcome(key, run.outcome())
 
     async def _outcome(self, key: str, outcome: Outcome) -> Outcome:
         level = "warning" if outcome.state == "held" else "info"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from agent.clock import Clock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
+from agent.files.importer import FileImporter
 from agent.health.systems import SystemHealth
 from agent.journal import Journal, WorkItem
 from agent.orders import OrderProcessor
@@ -28,6 +29,7 @@ class Services:
     sweep: Sweep
     health: SystemHealth | None = None  # what the worker's calls found about the outside systems
     dispatcher: Dispatcher | None = None  # the worker's router by work kind; other rooms register theirs
+    files: FileImporter | None = None  # orders from CSV/XML files (issue 18)
 
 
 class Dispatcher:

@@ -74,12 +74,12 @@ class Applier(MasterData):
                             data=link.data)  # fmt: skip
 
     async def _put(self, facts: OrderFacts, kind: str, woo_id: str | int, **fields: object) -> Link:
-        link = await self._journal.put_link(kind, woo_id, order_id=facts.order_id, **fields)  # type: ignore[arg-type]
+        link = await self._journal.put_link(facts.kind(kind), woo_id, order_id=facts.key, **fields)  # type: ignore[arg-type]
         facts.add(link)
         return link
 
     async def _start(self, facts: OrderFacts, intent: str) -> None:
-        facts.intents[intent] = await self._journal.start_intent(intent, order_id=facts.order_id)
+        facts.intents[intent] = await self._journal.start_intent(intent, order_id=facts.key)
 
     async def _finish(self, facts: OrderFacts, intent: str, result: str) -> None:
         done = await self._journal.finish_intent(intent, result)

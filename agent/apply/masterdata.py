@@ -45,8 +45,10 @@ class MasterData:
                     number = str(debtor.module_id_)  # "already exists" moved it on
             else:
                 debtor = await self._dyn.upsert_debtor(debtor_fields(d, number))
-        await self._journal.put_link("customer", key, state="synced", dyn_id=debtor.id, dyn_number=number,
-                                     data={"digest": digest(fields.model_dump())})  # fmt: skip
+            # Still under the customer's lock: a second order of the same customer (e.g. two without an
+            # e-mail) must see the debtor created, not create it again under the same number.
+            await self._journal.put_link("customer", key, state="synced", dyn_id=debtor.id, dyn_number=number,
+                                         data={"digest": digest(fields.model_dump())})  # fmt: skip
         return number
 
     async def _find_debtor(self, d: DebtorDecision) -> str | None:

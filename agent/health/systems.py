@@ -64,8 +64,10 @@ class SystemHealth:
         for system in systems:
             self.down.pop(system, None)
 
-    def watch(self, process: Processor) -> Processor:
-        """Wrap a worker processor: its successes and failures tell whether the systems answer."""
+    def watch(self, process: Processor, *, loads_from_woo: bool = True) -> Processor:
+        """Wrap a worker processor: its successes and failures tell whether the systems answer.
+        ``loads_from_woo=False``: runs that never call WooCommerce (file orders) say nothing about it."""
+        called = tuple(SYSTEMS) if loads_from_woo else ("dynaccount",)
 
         async def watched(item: WorkItem) -> Outcome:
             try:
@@ -73,11 +75,12 @@ class SystemHealth:
             except Exception as exc:
                 self.failed(exc)
                 if _system(exc) is None:
-                    self.reached(*SYSTEMS)  # a refusal of the request itself: the system answered
+                    self.reached(*called)  # a refusal of the request itself: the system answered
                 raise
             # Every order run loads the order from WooCommerce first; only done and held runs are sure
             # to have talked to Dynaccount (a skipped one may not have), so only they end its outage.
-            self.reached(*(SYSTEMS if outcome.state in ("done", "held") else ("woocommerce",)))
+            loaded = ("woocommerce",) if loads_from_woo else ()
+            self.reached(*(called if outcome.state in ("done", "held") else loaded))
             return outcome
 
         return watched

@@ -16,12 +16,13 @@ from agent.journal.types import Intent, Link, OrderFacts, intent_row, link_row
 class LinkJournal:
     db: Database
 
-    async def order_facts(self, order_id: int | str) -> OrderFacts:
-        """The order's invoice, payment, refunds, payouts and intents (one read, by the order id index)."""
-        facts = OrderFacts(int(order_id))
-        for row in await self.db.read("SELECT * FROM links WHERE order_id = ?", (str(order_id),)):
+    async def order_facts(self, order_id: int | str, *, namespace: str = "") -> OrderFacts:
+        """The order's invoice, payment, refunds, payouts and intents (one read, by the order id index);
+        ``namespace`` names a source other than WooCommerce (``file:``), see ``OrderFacts.namespace``."""
+        facts = OrderFacts(int(order_id), namespace=namespace)
+        for row in await self.db.read("SELECT * FROM links WHERE order_id = ?", (facts.key,)):
             facts.add(link_row(row))
-        for row in await self.db.read("SELECT * FROM intents WHERE order_id = ?", (str(order_id),)):
+        for row in await self.db.read("SELECT * FROM intents WHERE order_id = ?", (facts.key,)):
             facts.intents[row["key"]] = intent_row(row)
         return facts
 

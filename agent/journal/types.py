@@ -115,15 +115,28 @@ class OrderFacts:
     refunds: dict[int, Link] = field(default_factory=dict)  # kind refund, by refund id
     payouts: dict[int, Link] = field(default_factory=dict)  # kind payout, by refund id
     intents: dict[str, Intent] = field(default_factory=dict)  # by intent key
+    # Orders from another source than WooCommerce (files: "file:") keep their links under prefixed kinds
+    # and order ids ("file:order", order_id "file:7"), so their ids never meet a WooCommerce order's.
+    namespace: str = ""
+
+    @property
+    def key(self) -> str:
+        """The order's id in the links' and intents' order_id column."""
+        return f"{self.namespace}{self.order_id}"
+
+    def kind(self, kind: str) -> str:
+        """A link kind (order, payment, refund, payout) in this order's namespace."""
+        return f"{self.namespace}{kind}"
 
     def add(self, link: Link) -> None:
-        if link.kind == "order":
+        kind = link.kind.removeprefix(self.namespace) if self.namespace else link.kind
+        if kind == "order":
             self.invoice = link
-        elif link.kind == "payment":
+        elif kind == "payment":
             self.payment = link
-        elif link.kind == "refund":
+        elif kind == "refund":
             self.refunds[int(link.woo_id)] = link
-        elif link.kind == "payout":
+        elif kind == "payout":
             self.payouts[int(link.woo_id)] = link
 
 

@@ -9,6 +9,7 @@ from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import DynaccountNotFound
 from agent.dynaccount.models import parse_flag
 from agent.journal import CHANGED, Journal
+from agent.journal.files import FileJournal
 from agent.sweep.jobs import JobStatus
 
 
@@ -22,7 +23,9 @@ class DraftsWatch:
 
     async def run(self) -> int:
         count = 0
-        for link in await self._journal.draft_invoices():
+        drafts = [(link, f"order:{link.woo_id}") for link in await self._journal.draft_invoices()]
+        drafts += await FileJournal(self._journal.db).draft_work()  # orders from files: their own namespace
+        for link, key in drafts:
             if not link.dyn_id:
                 continue
             try:
@@ -31,6 +34,6 @@ class DraftsWatch:
             except DynaccountNotFound:
                 continue  # deleted by a human: nothing was booked, and the next order change says so
             if rows and parse_flag(rows[0].get("is_booked")):
-                await self._journal.hint_work(f"order:{link.woo_id}", fingerprint=CHANGED)  # a human booked it
+                await self._journal.hint_work(key, fingerprint=CHANGED)  # a human booked it
                 count += 1
         return count

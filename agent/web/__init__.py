@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from agent.web import api, page
+from agent.web import api, files, page
 
 WEBHOOK_PATH = "/webhooks/woocommerce"
 
@@ -13,6 +13,7 @@ def add_routes(app: web.Application) -> None:
     """Register every route of the agent's application."""
     api.add_routes(app, WEBHOOK_PATH)
     page.add_routes(app)
+    files.add_routes(app)
 
 
 __all__ = ["WEBHOOK_PATH", "add_routes"]

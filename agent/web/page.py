@@ -13,10 +13,10 @@ from urllib.parse import quote
 import jinja2
 from aiohttp import web
 
-from agent.journal import WORK_STATES, Journal, Link
+from agent.journal import WORK_STATES, Journal, Link, OrderFacts
 from agent.journal.mail import MailJournal
 from agent.keys import INTAKE, JOURNAL, SERVICES
-from agent.web import status
+from agent.web import files, status
 from agent.web.api import requeue
 
 UNUSABLE_DELIVERIES = ("invalid_json", "unknown_topic", "error_payload")
@@ -87,6 +87,7 @@ async def _index(request: web.Request) -> web.Response:
         "index.html", s=payload, problems=health(payload, journal_ok), state=state, states=WORK_STATES,
         items=await status.work_list(journal, state, 200),
         deliveries=await unusable_deliveries(journal, 50), mail=await _mail_counts(journal),
+        files=await files.card(request),
         stock=await stock_section(request.app),
     )  # fmt: skip
 
@@ -106,16 +107,21 @@ def _document(title: str, link: Link, note: str = "") -> dict[str, Any]:
 async def documents(journal: Journal, key: str) -> list[dict[str, Any]]:
     """What exists in Dynaccount for this item: the invoice, its credit notes, the payment."""
     kind, _, woo_id = key.partition(":")
-    docs = []
-    link = await journal.get_link(kind, woo_id)
-    if link is not None:
-        docs.append(_document("Invoice" if kind == "order" else kind.capitalize(), link))
+    if kind == "file":  # a file order's documents are in the file namespace (agent/journal/files.py)
+        facts = await files.order_facts(journal, woo_id)
+        return _order_documents(facts) if facts is not None else []
     if kind == "order" and woo_id.isdigit():
-        facts = await journal.order_facts(woo_id)
-        for refund in sorted(facts.refunds.values(), key=lambda r: r.updated_at, reverse=True):
-            docs.append(_document("Credit note", refund, f"for refund {refund.woo_id}"))
-        if facts.payment is not None:
-            docs.append(_document("Payment registration", facts.payment))
+        return _order_documents(await journal.order_facts(woo_id))
+    link = await journal.get_link(kind, woo_id)
+    return [_document("Invoice" if kind == "order" else kind.capitalize(), link)] if link is not None else []
+
+
+def _order_documents(facts: OrderFacts) -> list[dict[str, Any]]:
+    docs = [_document("Invoice", facts.invoice)] if facts.invoice is not None else []
+    for refund in sorted(facts.refunds.values(), key=lambda r: r.updated_at, reverse=True):
+        docs.append(_document("Credit note", refund, f"for refund {refund.woo_id}"))
+    if facts.payment is not None:
+        docs.append(_document("Payment registration", facts.payment))
     return docs
 
 

@@ -6,6 +6,7 @@ checked by the number of batch calls, not by trusting the agent's own summary.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
@@ -171,7 +172,13 @@ async def test_restart_writes_nothing_new(shop: tuple[Stack, ManualClock]) -> No
     s, clock = shop
     await sync(s)
     before = writes(s)
-    app = create_app(s.config, clock=clock, autostart=False)  # a new process on the same journal
+    # A restart: a new agent on the journal as the first left it on disk. The first agent still owns the
+    # original file (one worker per journal), so the new one opens a byte copy of it.
+    copy = s.config.journal.path.with_name("restarted.sqlite3")
+    with sqlite3.connect(s.config.journal.path) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    config = s.config.model_copy(update={"journal": s.config.journal.model_copy(update={"path": copy})})
+    app = create_app(config, clock=clock, autostart=False)
     runner = aiohttp.web.AppRunner(app)
     await runner.setup()
     try:
