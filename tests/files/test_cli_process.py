@@ -34,6 +34,8 @@ api_id = {dyn.api_id}
 api_key = "{dyn.api_key.get_secret_value()}"
 api_secret = "{dyn.api_secret.get_secret_value()}"
 base_url = "{dyn.base_url}"
+[shop]
+name = "{stack.config.shop.name}"
 [files]
 default_mapping = "pos"
 """ + (CONTRIB / "mappings.toml").read_text(encoding="utf-8"), encoding="utf-8")
