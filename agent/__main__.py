@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING
+from datetime import timedelta
+from typing import TYPE_CHECKING, TypeVar
 
-from aiohttp import web
-
-from agent.config import Config, ConfigError, load_config, resolve_path
+from agent.config import Config, ConfigError, load_config, permission_warnings, resolve_path
 from agent.dynaccount.errors import DynaccountError
 from agent.ids import order_id_arg
 from agent.woo.errors import WooError
@@ -19,8 +20,9 @@ from agent.woo.errors import WooError
 if TYPE_CHECKING:
     from agent.services import Services
 
+T = TypeVar("T")
 Handler = Callable[[argparse.Namespace], int]
-Command = Callable[["Services", bool], Awaitable[str]]  # (services, a daemon owns the journal) -> output
+Command = Callable[["Services", bool], Awaitable[T]]  # (services, a daemon owns the journal) -> output
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -32,10 +34,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     config = load_config(path)
     from agent.mail.commands import problems as mail_problems
 
+    for warning in permission_warnings(path):
+        print(f"warning: {warning}", file=sys.stderr)
     if found := mail_problems(config):
         print(f"{path}: mail is not ready\n" + "\n".join(f"  {p}" for p in found), file=sys.stderr)
         return 2
     print(f"{path}: OK (journal {config.journal.path}, listening on {config.server.host}:{config.server.port})")
+    if args.online:
+        from agent.preflight import online_check
+
+        findings = asyncio.run(run_command(config, lambda services, _: online_check(services)))
+        if findings:
+            print(f"{path}: not ready online\n" + "\n".join(f"  {f}" for f in findings), file=sys.stderr)
+            return 3
+        print(f"online: WooCommerce at {config.woocommerce.url} and Dynaccount answer; everything configured exists")
     if getattr(args, "dynaccount", False):
         found = asyncio.run(_vat_code_problems(config))
         for line in found:
@@ -54,10 +66,13 @@ async def _vat_code_problems(config: Config) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from agent.app import create_app
+    from agent.daemon import serve
     from agent.journal.owner import ownership
 
-    config = _load(args)
+    path = resolve_path(args.config)
+    config = load_config(path)
+    for warning in permission_warnings(path):
+        logging.getLogger("agent").warning("%s", warning)
     # A clean refusal up front; the daemon's own hold on the lock (agent.app) is what guarantees it.
     with ownership(config.journal.path) as free:
         pass
@@ -65,21 +80,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"not started: another process runs the worker over {config.journal.path} (a second agent, or a"
               " replay/import in progress)", file=sys.stderr)  # fmt: skip
         return 2
-    _serve(config, create_app)
+    asyncio.run(serve(config))  # READY=1 once the journal is open and the listener bound (systemd notify)
     return 0
 
 
-def _serve(config: Config, create_app: Callable[[Config], web.Application]) -> None:
-    web.run_app(
-        create_app(config),
-        host=config.server.host,
-        port=config.server.port,
-        print=lambda msg: logging.getLogger("agent").info("%s", msg),
-        shutdown_timeout=30.0,
-    )
-
-
-async def run_command(config: Config, command: Command) -> str:
+async def run_command(config: Config, command: Command[T]) -> T:
     """Build the agent's parts exactly as the daemon does and run one command over them."""
     from agent.app import open_command
 
@@ -87,7 +92,7 @@ async def run_command(config: Config, command: Command) -> str:
         return await command(services, daemon_running)
 
 
-def _print(args: argparse.Namespace, command: Command) -> int:
+def _print(args: argparse.Namespace, command: Command[str]) -> int:
     print(asyncio.run(run_command(_load(args), command)))
     return 0
 
@@ -115,6 +120,45 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
     from agent.operations import webhooks
 
     return _print(args, lambda s, _: webhooks(s, args.heal))
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Exit 0 only when shop and books agree (1: differences, listed)."""
+    from agent.operations import oss, parse_day, reconcile
+    from agent.reconcile import oss as oss_format
+    from agent.reconcile.render import to_dict, to_text
+
+    config = _load(args)
+    if args.oss:
+        report = asyncio.run(run_command(config, lambda s, _: oss(s, args.oss)))
+        render = {"table": oss_format.to_table, "csv": oss_format.to_csv, "json": oss_format.to_json}[args.format]
+        print(render(report), end="" if args.format == "csv" else "\n")
+        return 0
+    if not (args.start and args.end):
+        raise SystemExit("reconcile: give --from and --to (or --oss QUARTER)")
+    start, last = parse_day(args.start).date(), parse_day(args.end).date()
+    result = asyncio.run(run_command(config, lambda s, _: reconcile(s, start, last + timedelta(days=1))))
+    print(json.dumps(to_dict(result), indent=2) if args.format == "json" else to_text(result))
+    return 0 if result.ok else 1
+
+
+def cmd_held(args: argparse.Namespace) -> int:
+    from agent.operations import held
+
+    return _print(args, lambda s, _: held(s))
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    from agent.approvals import ApprovalError
+    from agent.operations import decide
+
+    reason, mappings = getattr(args, "reason", ""), getattr(args, "map", None)
+    try:
+        return _print(args, lambda s, running: decide(s, args.command, args.order_id, args.by, daemon_running=running,
+                                                      reason=reason, mappings=mappings))  # fmt: skip
+    except ApprovalError as exc:
+        print(f"{args.command}: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_stock(args: argparse.Namespace) -> int:
@@ -189,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("run", cmd_run, "run the agent (webhook intake, worker, status page)")
     check = add("check", cmd_check, "validate the configuration and exit")
+    check.add_argument("--online", action="store_true",
+                       help="also call WooCommerce and Dynaccount once each: keys, permissions, webhooks, codes")
     check.add_argument("--dynaccount", action="store_true",
                        help="also compare every mapped VAT code with Dynaccount's codes and rates")  # fmt: skip
     plan = add("plan", cmd_plan, "show what the agent would do with an order (dry run: writes nothing)")
@@ -201,6 +247,23 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--dry-run", action="store_true", help="show the plans, write nothing")
     hooks = add("webhooks", cmd_webhooks, "list the shop's webhooks; --heal creates/re-activates the agent's")
     hooks.add_argument("--heal", action="store_true")
+    rec = add("reconcile", cmd_reconcile, "compare the shop with the books for a period, or print the OSS figures")
+    rec.add_argument("--from", dest="start", help="first day, YYYY-MM-DD ([server] timezone)")
+    rec.add_argument("--to", dest="end", help="last day, YYYY-MM-DD ([server] timezone), included")
+    rec.add_argument("--oss", metavar="QUARTER", help="EU One-Stop-Shop figures of a quarter, e.g. 2026Q3")
+    rec.add_argument("--format", choices=["table", "csv", "json"], default="table", help="output (csv: --oss only)")
+    add("held", cmd_held, "list the items held for a human: why, and what would be booked")
+    for name, text in (("approve", "book a held order's invoice as planned"),
+                       ("dismiss", "mark a held order done without booking (with a reason)"),
+                       ("replan", "edit a VAT mapping and plan a held order again")):  # fmt: skip
+        decision = add(name, cmd_decide, text)
+        decision.add_argument("order_id", type=int)
+        decision.add_argument("--by", default=getpass.getuser(), help="who decides (default: your user name)")
+    sub.choices["dismiss"].add_argument("--reason", required=True, help="why it is not booked")
+    sub.choices["replan"].add_argument("--map", action="append", required=True,
+                                       help="RATE_ID=CODE or CC:PERCENT=CODE, e.g. DE:7=OSS-DE-7 (repeatable)")
+
+
     stock = add("stock", cmd_stock, "stock from Dynaccount into the shop: 'stock sync' runs once now")
     stock.add_argument("action", choices=["sync"])
     stock.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")

@@ -7,6 +7,7 @@ the same two functions, :func:`open_journal` and :func:`open_services`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import logging
@@ -25,9 +26,11 @@ from agent.files.processor import FileOrderProcessor
 from agent.health.systems import SystemHealth
 from agent.journal import Journal
 from agent.journal.owner import owned, ownership
-from agent.keys import AUTOSTART, CLOCK, CONFIG, INTAKE, JOURNAL, SERVICES
+from agent.keys import AUTOSTART, CLOCK, CONFIG, INTAKE, JOURNAL, METRICS, SERVICES
 from agent.mail.app import add_mail
+from agent.metrics import Metrics
 from agent.orders import OrderProcessor
+from agent.preflight import online_check
 from agent.services import Dispatcher, Services
 from agent.stock import TOPICS as STOCK_TOPICS
 from agent.sweep import TOPICS, Sweep
@@ -39,9 +42,16 @@ from agent.worker import Worker
 
 log = logging.getLogger(__name__)
 
+# Shutdown must end inside systemd's TimeoutStopSec=45 (systemd/dynaccount-agent@.service) with margin:
+# requests in flight get HTTP_SHUTDOWN_SECONDS, then the worker's items WORKER_GRACE_SECONDS (a cancelled
+# item is safe: it is put back at the next start), the sweep and mail loops are cancelled at once.
+# 10 + 15 = 25 s, leaving 20 s for the journal's close and the loops' cancellation.
+HTTP_SHUTDOWN_SECONDS = 10.0
+WORKER_GRACE_SECONDS = 15.0
+
 __all__ = [
     "JOURNAL", "SERVICES", "WEBHOOK_PATH", "Services", "create_app", "open_agent", "open_command", "open_journal",
-    "open_services", "open_woo", "webhook_topics",
+    "open_services", "open_woo", "runner_options", "webhook_topics",
 ]  # fmt: skip
 
 
@@ -65,18 +75,21 @@ async def _sessions(config: Config) -> AsyncIterator[tuple[aiohttp.ClientSession
         yield woo_session, dyn_session
 
 
-def _clients(config: Config, woo_session: aiohttp.ClientSession,
-             dyn_session: aiohttp.ClientSession) -> tuple[WooClient, DynaccountClient]:  # fmt: skip
+def _clients(config: Config, woo_session: aiohttp.ClientSession, dyn_session: aiohttp.ClientSession,
+             metrics: Metrics | None = None) -> tuple[WooClient, DynaccountClient]:  # fmt: skip
     woo_cfg, dyn_cfg = config.woocommerce, config.dynaccount
+    # The libraries report each call to a hook; only the daemon counts them (metrics).
+    woo_hook = metrics.call_hook("woocommerce") if metrics else None
+    dyn_hook = metrics.call_hook("dynaccount") if metrics else None
     woo = WooClient(
         woo_session, base_url=woo_cfg.url, consumer_key=woo_cfg.consumer_key.get_secret_value(),
         consumer_secret=woo_cfg.consumer_secret.get_secret_value(),
-        ca_file=str(woo_cfg.ca_file) if woo_cfg.ca_file else None, timeout=woo_cfg.timeout_seconds,
+        ca_file=str(woo_cfg.ca_file) if woo_cfg.ca_file else None, timeout=woo_cfg.timeout_seconds, on_call=woo_hook,
     )  # fmt: skip
     dyn = DynaccountClient(
         dyn_session, base_url=dyn_cfg.base_url, api_id=str(dyn_cfg.api_id),
         api_key=dyn_cfg.api_key.get_secret_value(), api_secret=dyn_cfg.api_secret.get_secret_value(),
-        timeout=dyn_cfg.timeout_seconds, max_parallel=dyn_cfg.max_parallel_calls,
+        timeout=dyn_cfg.timeout_seconds, max_parallel=dyn_cfg.max_parallel_calls, on_call=dyn_hook,
     )  # fmt: skip
     return woo, dyn
 
@@ -96,10 +109,11 @@ def _files(config: Config, journal: Journal, woo: WooClient, applier: Applier, c
 
 
 @contextlib.asynccontextmanager
-async def open_services(config: Config, journal: Journal, clock: Clock) -> AsyncIterator[Services]:
+async def open_services(config: Config, journal: Journal, clock: Clock,
+                        metrics: Metrics | None = None) -> AsyncIterator[Services]:  # fmt: skip
     """Sessions, clients and services over an open journal; nothing is started here."""
     async with _sessions(config) as (woo_session, dyn_session):
-        woo, dyn = _clients(config, woo_session, dyn_session)
+        woo, dyn = _clients(config, woo_session, dyn_session, metrics)
         applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
         applier.dimension = config.shop.dimension_name
@@ -109,13 +123,14 @@ async def open_services(config: Config, journal: Journal, clock: Clock) -> Async
         files = _files(config, journal, woo, applier, vat_codes)
         processors = {"order": health.watch(orders), "file": health.watch(files.processor, loads_from_woo=False)}
         dispatcher = Dispatcher(processors)
-        worker = Worker(journal, dispatcher, config.worker, clock)
+        worker = Worker(journal, dispatcher, config.worker, clock, grace_seconds=WORKER_GRACE_SECONDS)
         sweep = Sweep(
             journal, woo, dyn, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
             lookback=config.sweep.lookback_hours * 3600, webhook_url=config.woocommerce.webhook_url,
             webhook_secret=config.woocommerce.webhook_secret.get_secret_value(), keep_days=config.journal.keep_days,
             topics=webhook_topics(config),
         )  # fmt: skip
+        worker.gate, sweep.on_error, sweep.on_reached = health.paused, health.failed, health.reached
         yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher, files)
 
 
@@ -147,7 +162,10 @@ async def _journal_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     async with open_journal(config, app[CLOCK]) as journal:
         app[JOURNAL] = journal
-        app[INTAKE] = Intake(journal, config.woocommerce.webhook_secret.get_secret_value(), app[CLOCK])
+        app[INTAKE] = Intake(
+            journal, config.woocommerce.webhook_secret.get_secret_value(), app[CLOCK],
+            unsigned_per_minute=config.server.unsigned_per_minute, body_timeout=config.server.body_timeout_seconds,
+        )  # fmt: skip
         yield
 
 
@@ -155,16 +173,51 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     # One worker per journal: the daemon owns it for its whole life (a replay/import then hands over).
     with owned(config.journal.path):
-        async with open_services(config, app[JOURNAL], app[CLOCK]) as services:
+        async with open_services(config, app[JOURNAL], app[CLOCK], app[METRICS]) as services:
             app[SERVICES] = services
             app[INTAKE].on_work = services.worker.wake
+            checking: asyncio.Task[None] | None = None
             if app[AUTOSTART]:
                 services.worker.start()
                 if config.sweep.enabled:
                     services.sweep.start()
+                checking = asyncio.create_task(_log_online_check(services), name="online check")
             yield
-            await services.sweep.stop()
-            await services.worker.stop()
+            if checking is not None:
+                checking.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await checking
+            # One loop failing to stop must not keep the others from stopping (nor the journal from closing).
+            for name, stop in (("sweep", services.sweep.stop), ("worker", services.worker.stop)):
+                try:
+                    await stop()
+                except Exception:
+                    log.exception("%s did not stop cleanly", name)
+
+
+async def _log_online_check(services: Services) -> None:
+    """``check --online`` at start, logged: a wrong key or a missing VAT code is named before an order needs it."""
+    config = services.config
+    healed = config.sweep.enabled and config.woocommerce.webhook_url is not None  # the sweep heals them
+    try:
+        findings = await online_check(services, webhooks=not healed)
+    except Exception:  # the check must never keep the agent from running
+        log.exception("online check failed")
+        return
+    for finding in findings:
+        log.warning("online check: %s", finding)
+    if not findings:
+        log.info("online check: WooCommerce and Dynaccount answer; everything configured exists")
+
+
+def runner_options(config: Config) -> dict[str, float]:
+    """How the daemon's HTTP server is run: stalled connections closed, shutdown inside systemd's limit.
+
+    aiohttp's keep-alive timer starts when a connection is made and closes it if no complete request
+    arrived by then: it is the header read timeout (and the idle keep-alive time, which WooCommerce
+    does not need).
+    """
+    return {"keepalive_timeout": config.server.header_timeout_seconds, "shutdown_timeout": HTTP_SHUTDOWN_SECONDS}
 
 
 def create_app(
@@ -180,6 +233,7 @@ def create_app(
     app[CONFIG] = config
     app[AUTOSTART] = autostart
     app[CLOCK] = clock or SystemClock()
+    app[METRICS] = Metrics()
     app.cleanup_ctx.append(_journal_ctx)
     if background:
         app.cleanup_ctx.append(_services_ctx)

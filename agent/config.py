@@ -10,12 +10,14 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from agent.config_files import FilesConfig
 from agent.config_mail import AlertsConfig, MailConfig
 from agent.plan.mapping import MappingSettings
+from agent.plan.plausible import PlausibilitySettings
 from agent.plan.references import name_from_url
 from agent.plan.settings import (
     DebtorSettings,
@@ -48,6 +50,36 @@ class ServerConfig(_Table):
     max_body_bytes: int = Field(
         5 * 1024 * 1024, ge=1024, description="Largest webhook body accepted; larger ones get 413."
     )
+    timezone: str = Field("Europe/Copenhagen", description="The shop's time zone: the status page shows times in it.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Europe/Copenhagen)") from None
+        return value
+
+    allowed_hosts: list[str] = Field(
+        [], description="Host names the page and API answer to (empty: host, localhost, 127.0.0.1, ::1)."
+    )
+    auth_token: SecretStr = Field(SecretStr(""), description="Bearer token the page and API require (empty: none).")
+    auth_user: str = Field("", description="Basic-auth user the page and API require (with auth_password).")
+    auth_password: SecretStr = Field(SecretStr(""), description="Basic-auth password (with auth_user).")
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="A connection that sends no complete request within this is closed."
+    )
+    body_timeout_seconds: float = Field(30.0, gt=0, description="A request body not read within this gets 408.")
+    unsigned_per_minute: int = Field(
+        30, ge=1, description="Unsigned webhook requests (pings, forgeries) answered per minute; more get 429."
+    )
+
+    @model_validator(mode="after")
+    def _basic_pair(self) -> ServerConfig:
+        if bool(self.auth_user) != bool(self.auth_password.get_secret_value()):
+            raise ValueError("auth_user and auth_password go together")
+        return self
 
 
 class JournalConfig(_Table):
@@ -104,7 +136,12 @@ class WorkerConfig(_Table):
     poll_seconds: float = Field(1.0, gt=0, description="How often the worker looks for due work when idle.")
     backoff_base_seconds: float = Field(5.0, gt=0, description="First retry delay after a transient error.")
     backoff_cap_seconds: float = Field(3600.0, gt=0, description="Longest delay between retries.")
-    max_attempts: int = Field(12, ge=1, description="Transient failures before an item is marked failed.")
+    max_attempts: int = Field(
+        12, ge=1, description="Transient failures without progress before retries slow down to slow_retry_seconds."
+    )
+    slow_retry_seconds: float = Field(
+        3600.0, gt=0, description="Retry interval once max_attempts is used up (transient errors never fail an item)."
+    )
 
 
 class SweepConfig(_Table):
@@ -146,6 +183,7 @@ class Config(_Table):
     refunds: RefundSettings = RefundSettings()
     shop: ShopSettings = ShopSettings()
     mapping: MappingSettings = MappingSettings()
+    plausibility: PlausibilitySettings = PlausibilitySettings()
     mail: MailConfig = MailConfig()
     alerts: AlertsConfig = AlertsConfig()
     files: FilesConfig = FilesConfig()
@@ -156,7 +194,7 @@ class Config(_Table):
         return PlanSettings(
             triggers=self.triggers, filters=self.filters, debtors=self.debtors, products=self.products,
             vat=self.vat, invoice=self.invoice, payments=self.payments, refunds=self.refunds, shop=self.shop,
-            mapping=self.mapping,
+            mapping=self.mapping, plausibility=self.plausibility,
         )
 
     @model_validator(mode="after")
@@ -208,6 +246,16 @@ def format_errors(exc: ValidationError) -> str:
             message = "required key is missing"
         lines.append(f"  {key}: {message}")
     return "\n".join(lines)
+
+
+def permission_warnings(path: Path) -> list[str]:
+    """The config holds the API secrets: other users of the machine must not read (or change) it."""
+    mode = path.stat().st_mode & 0o777
+    if not mode & 0o006:
+        return []
+    what = "readable and writable" if mode & 0o002 else "readable"
+    return [f"{path} is {what} by every user of this machine (mode {mode:04o}) and holds the API secrets: "
+            f"chmod 600 {path} (or chmod 640 with the agent's group as the file's group)"]  # fmt: skip
 
 
 def _is_loopback(url: str) -> bool:

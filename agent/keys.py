@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from agent.clock import Clock
     from agent.config import Config
     from agent.journal import Journal
+    from agent.metrics import Metrics
     from agent.services import Services
     from agent.web.intake import Intake
 
@@ -20,3 +21,4 @@ JOURNAL: web.AppKey[Journal] = web.AppKey("journal")
 INTAKE: web.AppKey[Intake] = web.AppKey("intake")
 AUTOSTART: web.AppKey[bool] = web.AppKey("autostart")
 SERVICES: web.AppKey[Services] = web.AppKey("services")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")

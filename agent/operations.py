@@ -1,4 +1,4 @@
-"""One-off commands: plan (dry run), replay, import, webhooks, stock sync.
+"""One-off commands: plan (dry run), replay, import, webhooks, stock sync, reconcile/OSS, the approval queue.
 
 Each runs over the services the composition root built (``agent.app.open_command``, exactly as the
 daemon builds them); ``daemon_running`` says whether a daemon owns the journal (``agent.journal.owner``),
@@ -8,14 +8,21 @@ second worker runs (no two processes work on one order).
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import UTC, datetime
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from agent.approvals import Approvals
+from agent.importer import Importer, Progress, terminal_progress
 from agent.journal.stock import StockJournal
 from agent.plan import CreditNoteContext, Skip, plan_creditnote, render_plan
+from agent.reconcile import Gatherer, OssReport, Period, Report
 from agent.services import Services
 from agent.stock.room import StockRoom
 
@@ -67,9 +74,12 @@ async def replay(agent: Services, order_id: int, *, daemon_running: bool) -> str
 
 
 async def import_orders(
-    agent: Services, since: datetime, until: datetime | None, dry_run: bool, *, daemon_running: bool
+    agent: Services, since: datetime, until: datetime | None, dry_run: bool, *, daemon_running: bool,
+    progress: Callable[[int, int], Progress] = terminal_progress,
 ) -> str:
-    """Historic orders (created in [since, until)) become work; with --dry-run only plans are shown."""
+    """Historic orders (created in [since, until)) become work; with --dry-run only plans are shown.
+
+    Processed here with progress (resumable after an interruption) unless a running agent does the work."""
     ids = [o.id async for o in agent.woo.iter_orders(after=since, before=until, dates_are_gmt=True,
                                                       orderby="date", order="asc")]  # fmt: skip
     if dry_run:
@@ -80,16 +90,26 @@ async def import_orders(
             what = plan.reason if isinstance(plan, Skip) else f"invoice {plan.totals.total} {plan.currency}"
             lines.append(f"  order {order_id}: {what}")
         return "\n".join(lines)
-    # A hint without a fingerprint: finished orders are looked at again, failed or held ones stay as they are.
-    opened = [await agent.journal.hint_work(f"order:{order_id}") for order_id in ids]
+    importer = Importer(agent.journal)
+    period = (f"{since:%Y-%m-%d}", f"{until:%Y-%m-%d}" if until else None)
     if daemon_running:
-        left = len(ids) - sum(opened)
+        left = await importer.queue(*period, ids)
         note = f" ({left} failed or held left as they are: use replay)" if left else ""
         return f"{len(ids)} orders queued; the running agent processes them{note}"
-    results = await process_now(agent, [f"order:{i}" for i in ids])
-    states = [v.split(":", 1)[0] for v in results.values()]
-    summary = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
-    return f"{len(ids)} orders imported: {summary or 'nothing to do'}"
+    await agent.journal.reset_running()  # this process owns the journal: items left running are a dead one's
+
+    async def one(key: str) -> str:
+        await agent.journal.requeue(key, create=True)
+        await agent.worker.run_once()
+        item = await agent.journal.get_work(key)
+        return item.state if item else "missing"
+
+    try:
+        return (await importer.run(*period, ids, one, progress)).summary()
+    except asyncio.CancelledError:
+        state = await importer.state()
+        print(state.summary() if state else "import interrupted", file=sys.stderr)
+        raise
 
 
 async def webhooks(agent: Services, heal: bool) -> str:
@@ -101,6 +121,47 @@ async def webhooks(agent: Services, heal: bool) -> str:
         lines.append(f"created {report.created or 'none'}, re-activated {report.reactivated or 'none'}, "
                      f"healthy {report.healthy or 'none'}")  # fmt: skip
     return "\n".join(lines) or "no webhooks"
+
+
+async def reconcile(agent: Services, start: date, end: date) -> Report:
+    """The books beside the shop for the days [start, end) in the shop's time zone."""
+    tz = ZoneInfo(agent.config.server.timezone)
+    return await Gatherer(agent.woo, agent.dyn, agent.config.plan).report(Period(start, end, tz))
+
+
+async def oss(agent: Services, quarter: str) -> OssReport:
+    return await Gatherer(agent.woo, agent.dyn, agent.config.plan).oss(quarter, ZoneInfo(agent.config.server.timezone))
+
+
+async def held(agent: Services) -> str:
+    """The approval queue as text: each held item, why, and what would be booked."""
+    items = await Approvals(agent.journal).held()
+    if not items:
+        return "nothing is held"
+    lines = []
+    for item in items:
+        plan = item.plan or {}
+        total = plan.get("totals", {}).get("total")
+        what = f"invoice {total} {plan.get('currency', '')}".strip() if item.approvable else "nothing to book yet"
+        lines.append(f"{item.key}: {what}\n    held: {item.reason}")
+    return "\n".join(lines)
+
+
+async def decide(agent: Services, action: str, order_id: int, by: str, *, daemon_running: bool, reason: str = "",
+                 mappings: list[str] | None = None) -> str:  # fmt: skip
+    """approve | dismiss | replan one held order; processed here unless a running agent does it."""
+    key = f"order:{order_id}"
+    approvals = Approvals(agent.journal)
+    if action == "approve":
+        await approvals.approve(key, by)
+    elif action == "dismiss":
+        await approvals.dismiss(key, by, reason)
+    else:
+        await approvals.replan(key, by, mappings or [])
+    if daemon_running:
+        return f"{key}: {action} recorded; the running agent acts on it now"
+    return "\n".join(f"{k} -> {v}" for k, v in (await process_now(agent, [key])).items())
+
 
 
 async def stock_sync(agent: Services, *, dry_run: bool, full: bool, daemon_running: bool) -> str:
@@ -118,8 +179,13 @@ async def stock_sync(agent: Services, *, dry_run: bool, full: bool, daemon_runni
 async def _ask_agent_for_stock(agent: Services, dry_run: bool, full: bool) -> dict[str, Any]:
     server = agent.config.server
     params = {"dry_run": "1" if dry_run else "0", "full": "1" if full else "0"}
+    base = f"http://{server.host}:{server.port}"
+    # the daemon's same-origin rule (agent.web.api): this very host as Origin, or the bearer token if set
+    headers = {"Origin": base}
+    if token := server.auth_token.get_secret_value():
+        headers["Authorization"] = f"Bearer {token}"
     async with aiohttp.ClientSession() as session, session.post(
-            f"http://{server.host}:{server.port}/api/stock/sync", params=params) as resp:  # fmt: skip
+            f"{base}/api/stock/sync", params=params, headers=headers) as resp:  # fmt: skip
         resp.raise_for_status()
         data: dict[str, Any] = await resp.json()
         return data

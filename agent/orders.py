@@ -16,10 +16,12 @@ from typing import Any
 
 from agent.apply import Applier
 from agent.apply.vatcodes import VatCodes
+from agent.approvals import ApprovalContext, Approvals, book_as_planned
 from agent.dynaccount.models import Invoice
-from agent.journal import Journal, OrderFacts, WorkItem
+from agent.journal import Journal, Link, OrderFacts, WorkItem
+from agent.journal.worklist import Summary, WorkListJournal
 from agent.keyedlock import KeyedLock
-from agent.outcomes import Outcome
+from agent.outcomes import Outcome, Progressed
 from agent.plan import (
     CreditNoteContext,
     CreditNotePlan,
@@ -68,13 +70,15 @@ class OrderRun:
 
 class OrderProcessor:
     def __init__(self, journal: Journal, woo: WooClient, applier: Applier, settings: PlanSettings,
-                 vat_codes: VatCodes | None = None) -> None:  # fmt: skip
+                 vat_codes: VatCodes | None = None, approvals: Approvals | None = None) -> None:  # fmt: skip
         self._journal = journal
         self._woo = woo
         self.applier = applier
         self._settings = settings
         self._orders = KeyedLock()
         self._vat_codes = vat_codes  # Dynaccount's codes and rates; None: plans are not checked against them
+        self._approvals = approvals or Approvals(journal)
+        self._worklist = WorkListJournal(journal)
 
     async def _rates(self) -> Mapping[str, Decimal] | None:
         return await self._vat_codes.rates() if self._vat_codes is not None else None
@@ -91,14 +95,31 @@ class OrderProcessor:
         except WooNotFound:
             return await self._outcome(item.key, Outcome("skipped", "the order no longer exists in WooCommerce"))
         await self._journal.acted_on(item.key, order_fingerprint(order))
+        await self._worklist.record(item.key, summary(order))
+        decisions = await self._approvals.context(item.key, self._settings)
+        dismissed = decisions.dismissed(order)
+        if dismissed is not None:
+            why = f"dismissed by {dismissed.by}: {dismissed.reason}; nothing booked"
+            return await self._outcome(item.key, Outcome("done", why))
         refunds = await self._woo.list_refunds(order.id) if order.refunds else []
         refunds.sort(key=lambda r: r.id)  # WooCommerce lists newest first; credit in order of creation
-        return await self.run(item.key, order, refunds, await self._journal.order_facts(order.id))
+        facts = await self._journal.order_facts(order.id)
+        before = progress_marks(facts)
+        try:
+            return await self.run(item.key, order, refunds, facts, decisions)
+        except Exception as exc:
+            got = sorted(progress_marks(facts) - before)
+            if got:  # the applier keeps ``facts`` current, so this is what this pass recorded
+                raise Progressed(", ".join(got)) from exc
+            raise
 
-    async def run(self, key: str, order: Order, refunds: list[Refund], facts: OrderFacts) -> Outcome:
-        """Plan and apply one loaded order (from WooCommerce, or from a file: agent/files/processor.py)."""
+    async def run(self, key: str, order: Order, refunds: list[Refund], facts: OrderFacts,
+                  decisions: ApprovalContext | None = None) -> Outcome:  # fmt: skip
+        """Plan and apply one loaded order (from WooCommerce, or from a file: agent/files/processor.py);
+        ``decisions``: what humans decided about the item (read here when the caller did not)."""
+        decisions = decisions or await self._approvals.context(key, self._settings)
         run = OrderRun()
-        invoice = await self._invoice(key, order, refunds, facts, run)
+        invoice = await self._invoice(key, order, refunds, facts, run, decisions)
         if invoice is not None and invoice.is_booked:
             await self._refunds(key, order, refunds, invoice, facts, run)
         elif invoice is not None and refunds:
@@ -116,31 +137,36 @@ class OrderProcessor:
     # -- the invoice ------------------------------------------------------------------------------
 
     def plan(self, order: Order, refunds: list[Refund], facts: OrderFacts, codes: Mapping[str, Decimal] | None = None,
-             subscription: Subscription | None = None) -> InvoicePlan | Skip:  # fmt: skip
+             subscription: Subscription | None = None,
+             settings: PlanSettings | None = None) -> InvoicePlan | Skip:  # fmt: skip
+        """``settings``: the config's, or with the mappings edited on the page (:class:`ApprovalContext`)."""
+        settings = settings or self._settings
         link = facts.invoice
         existing = ExistingInvoice(link.reference or "", link.state == "booked") if link else None
         net_refunds = tuple(refunds) if existing is not None and not existing.booked else ()
-        if self._settings.refunds.draft_policy != "update_draft":
+        if settings.refunds.draft_policy != "update_draft":
             net_refunds = ()
-        reference = references.known_invoice(self._settings, order.id, order.number or str(order.id),
+        reference = references.known_invoice(settings, order.id, order.number or str(order.id),
                                              link.reference if link else None, facts.intents)  # fmt: skip
         context = InvoiceContext(invoice=existing, payment_registered=facts.payment is not None, refunds=net_refunds,
                                  vat_codes=codes, subscription=subscription, reference=reference)  # fmt: skip
-        return plan_invoice(order, self._settings, context)
+        return plan_invoice(order, settings, context)
 
-    async def plan_checked(self, order: Order, refunds: list[Refund], facts: OrderFacts) -> InvoicePlan | Skip:
+    async def plan_checked(self, order: Order, refunds: list[Refund], facts: OrderFacts,
+                           settings: PlanSettings | None = None) -> InvoicePlan | Skip:  # fmt: skip
         """The plan against Dynaccount's VAT codes and the subscription's schedule (worker and `plan` command)."""
         subscription = await subscription_of(self._woo, order)
-        plan = self.plan(order, refunds, facts, await self._rates(), subscription)
+        plan = self.plan(order, refunds, facts, await self._rates(), subscription, settings)
         if isinstance(plan, Skip) and plan.missing_vat_code and self._vat_codes is not None:
             # A code created in Dynaccount since the codes were read: read them again once before holding.
-            plan = self.plan(order, refunds, facts, await self._vat_codes.refresh(), subscription)
+            plan = self.plan(order, refunds, facts, await self._vat_codes.refresh(), subscription, settings)
         return plan
 
     async def _invoice(self, key: str, order: Order, refunds: list[Refund], facts: OrderFacts,
-                       run: OrderRun) -> Invoice | None:  # fmt: skip
+                       run: OrderRun, decisions: ApprovalContext) -> Invoice | None:  # fmt: skip
         await self.applier.sync_booked(facts)
-        plan = await self.plan_checked(order, refunds, facts)
+        plan = await self.plan_checked(order, refunds, facts, decisions.settings)
+        plan = await self._released(key, order, facts, decisions, plan)
         await self._journal.save_snapshot(key, order.model_dump(mode="json"), plan.to_dict())
         if isinstance(plan, Skip):
             if plan.kind == "done" and facts.invoice is not None and facts.invoice.dyn_id:
@@ -148,6 +174,8 @@ class OrderProcessor:
                 await self._late_payment(order, facts, invoice, run)
                 run.done.append(f"invoice {invoice.number} already booked")
                 return invoice
+            for removed in await self.applier.discard_unfinished_invoice(facts):
+                run.done.append(f"removed unfinished draft invoice id {removed.id} ({removed.requisition})")
             (run.held if plan.kind == "hold" else run.skipped).append(plan.reason)
             return None
         debtor = await self.applier.ensure_debtor(plan.debtor)
@@ -171,6 +199,15 @@ class OrderProcessor:
         ):
             run.done.append(f"payment {plan.payment.amount} registered")
         return invoice
+
+    async def _released(self, key: str, order: Order, facts: OrderFacts, decisions: ApprovalContext,
+                        plan: InvoicePlan | Skip) -> InvoicePlan | Skip:  # fmt: skip
+        """A held plan a human approved (and that is still the same plan) is booked as planned."""
+        approval = decisions.approved(plan) if isinstance(plan, InvoicePlan) and plan.held else None
+        if approval is None or not isinstance(plan, InvoicePlan):
+            return plan
+        await self._journal.add_event(key, f"booking as planned: approved by {approval.by}")
+        return book_as_planned(plan, order, decisions.settings, facts.payment is not None)
 
     async def _late_payment(self, order: Order, facts: OrderFacts, invoice: Invoice, run: OrderRun) -> None:
         """A booked invoice whose payment becomes due later (bank transfer marked paid, COD completed)."""
@@ -216,6 +253,8 @@ class OrderProcessor:
         for refund in refunds:
             link = facts.refunds.get(refund.id)
             if link is not None and link.state in ("booked", "netted"):
+                if link.state == "booked":  # a payout an interrupted pass did not finish
+                    await self._late_payout(facts, refund.id, link, invoice, run)
                 continue
             if refund.id in netted:
                 await self.applier.mark_netted(facts, refund.id, invoice)
@@ -242,6 +281,18 @@ class OrderProcessor:
             if await self.applier.register_payment(facts, "payout", refund.id, plan.payout, invoice, payout_ref):
                 run.done.append(f"refund payout {plan.payout.amount} registered")
 
+    async def _late_payout(self, facts: OrderFacts, refund_id: int, link: Link, invoice: Invoice,
+                           run: OrderRun) -> None:  # fmt: skip
+        """The credit note is booked but the pass that booked it failed before its payout was
+        registered: register it now, as the stored plan decided (never a second time)."""
+        stored = link.data.get("plan", {}).get("payout")
+        if refund_id in facts.payouts or not stored or not stored.get("register"):
+            return
+        payout = PaymentDecision(**{**stored, "amount": Decimal(str(stored["amount"]))})
+        reference = self._voucher(facts, "payout", refund_id, link.reference or "")
+        if await self.applier.register_payment(facts, "payout", refund_id, payout, invoice, reference):
+            run.done.append(f"refund payout {payout.amount} registered")
+
     async def _deleted_refunds(self, key: str, order: Order, facts: OrderFacts) -> None:
         """Deleting a refund sends no webhook; a credited refund missing from the order needs a human."""
         present = {r.id for r in order.refunds}
@@ -252,6 +303,24 @@ class OrderProcessor:
                     key, f"refund {link.woo_id} was deleted in WooCommerce after credit note "
                     f"{link.dyn_number or link.dyn_id} was made: needs attention", level="warning",
                 )  # fmt: skip
+
+
+def progress_marks(facts: OrderFacts) -> set[str]:
+    """What a pass over an order has achieved, as the journal records it: each link of the order in
+    its state (a document created, booked, a payment registered, a refund credited or netted) and
+    each finished intent. A pass made progress when this set gained a member; an intent merely
+    started, or a call that failed before anything was recorded, is no progress."""
+    links = [facts.invoice, facts.payment, *facts.refunds.values(), *facts.payouts.values()]
+    marks = {f"{link.kind} {link.woo_id} {link.state} id {link.dyn_id}" for link in links if link is not None}
+    return marks | {f"{intent.key} done" for intent in facts.intents.values() if intent.state == "done"}
+
+
+def summary(order: Order) -> Summary:
+    """What the bookkeeper's work list shows of an order."""
+    b = order.billing
+    customer = b.company or f"{b.first_name} {b.last_name}".strip() or b.email or f"customer {order.customer_id}"
+    return Summary(order.number or str(order.id), order.date_created_gmt or "", customer, b.email or "",
+                   str(order.total), order.currency)  # fmt: skip
 
 
 def _netted(facts: OrderFacts) -> set[int]:

@@ -39,8 +39,24 @@ class WorkError(Exception):
         self.retry_after = retry_after
 
 
+class Progressed(Exception):
+    """A pass failed after getting further than the last one (``progress`` says how); the failure
+    it wraps (``__cause__``) decides the error kind, but the count of failures without progress
+    starts again."""
+
+    def __init__(self, progress: str) -> None:
+        super().__init__(progress)
+        self.progress = progress
+
+
+def cause(exc: BaseException) -> BaseException:
+    """The failure itself, with a :class:`Progressed` wrapper taken off."""
+    return exc.__cause__ if isinstance(exc, Progressed) and exc.__cause__ is not None else exc
+
+
 def classify(exc: BaseException) -> tuple[ErrorKind, float | None]:
     """The error kind of ``exc`` and how long the other side asked us to wait, if it said."""
+    exc = cause(exc)
     if isinstance(exc, WorkError):
         return exc.kind, exc.retry_after
     if isinstance(exc, DynaccountAuthError | WooAuthError):

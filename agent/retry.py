@@ -11,6 +11,7 @@ from agent.outcomes import ErrorKind
 class Decision:
     state: str  # pending (retry) | failed
     delay: float | None  # seconds until the retry; None when failed
+    slow: bool = False  # the fast retries are used up: retrying on the slow schedule
 
 
 def backoff(attempt: int, *, base: float, cap: float, rand: float) -> float:
@@ -32,12 +33,19 @@ def decide(
     cap: float,
     rand: float,
     retry_after: float | None = None,
+    slow: float | None = None,
 ) -> Decision:
-    """What to do with an item whose ``attempt``-th try failed with an error of ``kind``."""
+    """What to do with an item whose ``attempt``-th try (failures without progress) failed with ``kind``.
+
+    A transient failure never ends an item: after ``max_attempts`` fast retries it is retried every
+    ``slow`` seconds (a passing outage must not leave work undone until someone presses Retry).
+    Without ``slow`` the old rule holds: failed after ``max_attempts``."""
     if kind is ErrorKind.PERMANENT:
         return Decision("failed", None)
     if kind is ErrorKind.TRANSIENT and attempt >= max_attempts:
-        return Decision("failed", None)
+        if slow is None:
+            return Decision("failed", None)
+        return Decision("pending", max(slow, retry_after or 0.0), slow=True)
     delay = backoff(attempt, base=base, cap=cap, rand=rand)
     if retry_after is not None:
         delay = max(delay, min(retry_after, cap))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -143,5 +144,21 @@ async def test_one_reopen_rule_for_deliveries_and_hints(tmp_path: Path) -> None:
         await journal.hint_work("order:5")
         rows = await journal.db.read("SELECT state, generation, last_delivery FROM work_items WHERE key = 'order:5'")
         assert tuple(rows[0]) == ("pending", 2, recorded.id)
+    finally:
+        await journal.close()
+
+
+async def test_a_write_cancelled_while_beginning_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """Regression: cancelling a task awaiting BEGIN (Ctrl-C of an import) left the connection inside a
+    transaction, so every later write failed with 'cannot start a transaction within a transaction'."""
+    journal = await Journal.open(tmp_path / "j.sqlite3", clock=ManualClock())
+    try:
+        task = asyncio.create_task(journal.set_value("k", "cancelled"))
+        await asyncio.sleep(0)  # one turn of the loop: the task is now awaiting its BEGIN
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await journal.set_value("k", "written")  # raised OperationalError before the fix
+        assert await journal.get_value("k") == "written"
     finally:
         await journal.close()

@@ -34,3 +34,21 @@ def test_backoff_table(attempt: int, rand: float, expected: float) -> None:
 )
 def test_decide_table(kind: ErrorKind, attempt: int, retry_after: float | None, expected: Decision) -> None:
     assert decide(kind, attempt, max_attempts=12, base=5, cap=100, rand=0.0, retry_after=retry_after) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "attempt", "retry_after", "expected"),
+    [
+        (T, 11, None, Decision("pending", 50.0)),  # fast retries first
+        (T, 12, None, Decision("pending", 3600.0, slow=True)),  # then the slow schedule, never failed
+        (T, 500, None, Decision("pending", 3600.0, slow=True)),
+        (T, 12, 7200.0, Decision("pending", 7200.0, slow=True)),  # a longer Retry-After still wins
+        (P, 1, None, Decision("failed", None)),  # a refused request still stops the item
+    ],
+)
+def test_transient_failures_slow_down_but_never_fail(
+    kind: ErrorKind, attempt: int, retry_after: float | None, expected: Decision
+) -> None:
+    """Regression (issue 10 item 4): 12 transient failures ended an item as failed for good."""
+    got = decide(kind, attempt, max_attempts=12, base=5, cap=100, rand=0.0, retry_after=retry_after, slow=3600.0)
+    assert got == expected

@@ -189,8 +189,8 @@ async def refunds_one_later_deleted(stack: Stack, clock: ManualClock, ids: list[
 
 
 async def failing_order(stack: Stack, clock: ManualClock) -> int:
-    """An order Dynaccount keeps refusing (503) until the worker gives up on it."""
-    stack.dyn.faults.force("5xx", times=1000)
+    """An order Dynaccount refuses (400): a permanent error fails the item (transient ones never do)."""
+    stack.dyn.faults.force("400", times=1000)
     [order_id] = await place_orders(stack, 1, seed=99)
     await drive(stack, clock)
     stack.dyn.faults.clear()
@@ -237,7 +237,7 @@ async def test_overview_shows_orders_reasons_failures_and_bad_deliveries(
         assert link is not None and link.dyn_number
         assert re.search(rf'<tr id="order:{order_id}">.*?done.*?invoice {link.dyn_number}\b.*?</tr>', dom, re.S)
     assert re.search(rf'<tr id="order:{orders["waiting"]}">.*?skipped.*?pending', dom, re.S)
-    assert re.search(rf'<tr id="order:{orders["failed"]}">.*?failed.*?503', dom, re.S)
+    assert re.search(rf'<tr id="order:{orders["failed"]}">.*?failed.*?refused', dom, re.S)
     assert "needs attention" in page and "1 work item(s) failed" in page
     refund = orders["deleted_refund"]
     assert f"refund {refund} was deleted in WooCommerce but is credited in Dynaccount" in page
@@ -338,7 +338,8 @@ async def test_retry_refuses_cross_site_posts(scenario: tuple[Stack, ManualClock
         async with session.post(url, data={"next": "//evil.example/"}, allow_redirects=False,
                                 headers={"Origin": stack.agent_url}) as resp:  # fmt: skip
             assert resp.status == 303 and unquote(resp.headers["Location"]) == f"/work/{key}"
-        async with session.post(f"{stack.agent_url}/work/order:999999/retry", allow_redirects=False) as resp:
+        async with session.post(f"{stack.agent_url}/work/order:999999/retry", allow_redirects=False,
+                                headers={"Origin": stack.agent_url}) as resp:  # fmt: skip
             assert resp.status == 404
         async with session.get(f"{stack.agent_url}/") as resp:
             assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]

@@ -8,7 +8,7 @@ import pytest
 from agent.clock import ManualClock
 from agent.config import WorkerConfig
 from agent.journal import Journal, NewDelivery, WorkItem
-from agent.outcomes import Outcome, WorkError
+from agent.outcomes import Outcome, Progressed, WorkError
 from agent.retry import ErrorKind
 from agent.worker import Worker
 
@@ -53,7 +53,8 @@ async def test_outcomes_are_recorded(journal: Journal) -> None:
     assert await worker.run_once() == 0
 
 
-async def test_transient_errors_back_off_then_fail(journal: Journal) -> None:
+async def test_transient_errors_back_off_then_retry_slowly_never_fail(journal: Journal) -> None:
+    """Regression (issue 10 item 4): after max_attempts a transient failure marked the item failed."""
     clock: ManualClock = journal.test_clock  # type: ignore[attr-defined]
     await _deliver(journal, 7)
     calls = 0
@@ -74,9 +75,40 @@ async def test_transient_errors_back_off_then_fail(journal: Journal) -> None:
     clock.advance(10)
     assert await worker.run_once() == 1
     item = await journal.get_work("order:7")
-    assert item is not None and item.state == "failed" and item.attempts == 3 and calls == 3
+    assert item is not None and item.state == "pending" and item.attempts == 3 and calls == 3
+    assert item.due_at == pytest.approx(clock.now() + 3600)  # the slow schedule, shown on the item:
+    assert "3 failed attempts without progress: retrying every 1 h" in (item.error or "")
     events = await journal.list_events("order:7")
-    assert len(events) == 3 and events[0].level == "error"
+    assert len(events) == 3 and events[0].data is not None and events[0].data["slow"] is True
+    clock.advance(3600)
+    assert await worker.run_once() == 1 and calls == 4  # and again an hour later
+
+
+async def test_a_failed_pass_that_got_further_starts_the_count_again(journal: Journal) -> None:
+    """Issue 10 item 4: attempts count failures without progress."""
+    clock: ManualClock = journal.test_clock  # type: ignore[attr-defined]
+    await _deliver(journal, 8)
+    passes = 0
+
+    async def process(item: WorkItem) -> Outcome:
+        nonlocal passes
+        passes += 1
+        try:
+            raise ConnectionError("connection reset")
+        except ConnectionError as exc:
+            if passes % 2 == 0:  # every second pass gets one step further before it fails
+                raise Progressed(f"step {passes}") from exc
+            raise
+
+    worker = Worker(journal, process, _config(), clock, rand=lambda: 0.0)
+    for _ in range(8):
+        assert await worker.run_once() == 1
+        item = await journal.get_work("order:8")
+        assert item is not None and item.state == "pending" and item.attempts <= 2, item
+        clock.advance(1000)
+    events = await journal.list_events("order:8")
+    assert any(e.data and e.data["progress"] == "step 8" and e.data["attempt"] == 1 for e in events)
+    assert "ConnectionError: connection reset" in (item.error or "")
 
 
 async def test_new_delivery_while_running_leaves_item_pending(journal: Journal) -> None:

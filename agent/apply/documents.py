@@ -23,7 +23,12 @@ from agent.apply.fields import (
 )
 from agent.apply.masterdata import MasterData
 from agent.clock import Clock
-from agent.dynaccount.assumptions import CREDITNOTE_LINE_TABLE, CREDITNOTE_TABLE
+from agent.dynaccount.assumptions import (
+    CREDITNOTE_LINE_TABLE,
+    CREDITNOTE_TABLE,
+    INVOICE_LINE_TABLE,
+    INVOICE_TABLE,
+)
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.models import CreditNote, Invoice
 from agent.journal import Journal, Link, OrderFacts
@@ -116,10 +121,29 @@ class Applier(MasterData):
     async def _existing_invoice(self, plan: InvoicePlan, facts: OrderFacts) -> Invoice | None:
         if facts.invoice and facts.invoice.dyn_id:
             return await self._dyn.get_invoice(int(facts.invoice.dyn_id))
-        # Look before the first create too (issue 10 item 9, minimal until eoapply lands): an earlier
-        # attempt may have lost the answer, or the journal itself is new or lost. The reference carries
-        # the shop (issue 19), so another shop's invoice for the same order number is never found.
+        # No link: an earlier attempt may have created it and lost the answer, or the journal itself
+        # was lost (a restored backup, a reinstall): one look-up by reference before creating.
         return await self._dyn.find_invoice_by_reference(plan.reference)
+
+    async def discard_unfinished_invoice(self, facts: OrderFacts) -> list[Invoice]:
+        """The order needs no invoice (any more), but an interrupted attempt began one (its intent
+        is there, its link is not): an unbooked document of ours is removed, so no empty or
+        half-filled draft stays behind. Returns what was removed."""
+        if facts.invoice is not None:
+            return []  # a finished document: a human's to book or delete
+        removed = []
+        begun = [k for k, i in facts.intents.items() if k.startswith("create-invoice:") and i.result != "discarded"]
+        for intent in begun:
+            invoice = await self._dyn.find_invoice_by_reference(intent.partition(":")[2])
+            if invoice is not None and invoice.is_booked:
+                continue  # booked meanwhile (a human): never removed; the next plan links it
+            if invoice is not None:
+                for line in invoice.lines:
+                    await self._dyn.delete(INVOICE_LINE_TABLE, line.id)
+                await self._dyn.delete(INVOICE_TABLE, invoice.id)
+                removed.append(invoice)
+            await self._finish(facts, intent, "discarded")
+        return removed
 
     async def _link_invoice(self, plan: InvoicePlan, invoice: Invoice, facts: OrderFacts) -> None:
         await self.booked("invoice", plan.to_dict(), invoice)
@@ -135,16 +159,18 @@ class Applier(MasterData):
                                invoice: Invoice, reference: str) -> bool:  # fmt: skip
         """Register ``payment`` once; ``kind`` is payment (invoice) or payout (refund)."""
         known = facts.payment if kind == "payment" else facts.payouts.get(int(woo_id))
-        if not payment.register or known is not None:
-            return False
         intent = f"register-{kind}:{reference}"
-        # Look before the first registration too (issue 10 item 9): the journal may be new or lost.
+        if known is not None:
+            return False
+        if not payment.register:  # (no longer) to register: an interrupted attempt's voucher may be left
+            return await self._settle_payment_attempt(facts, kind, woo_id, intent, reference)
+        # No link: registered by an attempt that lost the answer, or before the journal was lost.
         found = await self._dyn.find_payment_by_reference(reference)
         if found is not None and found.complete:
             await self._put(facts, kind, woo_id, state="registered", dyn_id=found.enclosure_id,
                             reference=reference, amount=str(found.amount))  # fmt: skip
             return True
-        if found is not None:
+        if found is not None:  # a voucher without its rows: removed, then registered in one piece
             await self._dyn.delete_payment(found.enclosure_id)
         await self._start(facts, intent)
         amount = payment.amount if kind == "payment" else -payment.amount
@@ -157,6 +183,23 @@ class Applier(MasterData):
         await self._put(facts, kind, woo_id, state="registered", dyn_id=registered.enclosure_id,
                         reference=reference, amount=str(amount))  # fmt: skip
         return True
+
+    async def _settle_payment_attempt(self, facts: OrderFacts, kind: str, woo_id: int, intent: str,
+                                      reference: str) -> bool:  # fmt: skip
+        """An attempt began registering this payment and the plan no longer registers it: a complete
+        voucher is what the books say (linked), a voucher without its rows is removed."""
+        begun = facts.intents.get(intent)
+        if begun is None or begun.state == "done":
+            return False
+        found = await self._dyn.find_payment_by_reference(reference)
+        if found is not None and found.complete:
+            await self._put(facts, kind, woo_id, state="registered", dyn_id=found.enclosure_id,
+                            reference=reference, amount=str(found.amount))  # fmt: skip
+            return True
+        if found is not None:
+            await self._dyn.delete_payment(found.enclosure_id)
+        await self._finish(facts, intent, "discarded")
+        return False
 
     # -- credit notes -----------------------------------------------------------------------------
 
@@ -196,7 +239,7 @@ class Applier(MasterData):
         link = facts.refunds.get(plan.refund_id)
         if link and link.dyn_id:
             return await self._dyn.get_creditnote(int(link.dyn_id))
-        return await self._dyn.find_creditnote_by_reference(plan.reference)  # before the first create, too
+        return await self._dyn.find_creditnote_by_reference(plan.reference)  # no link: look before creating
 
     async def _link_creditnote(self, plan: CreditNotePlan, note: CreditNote, facts: OrderFacts) -> None:
         await self.booked("creditnote", plan.to_dict(), note)

@@ -15,6 +15,8 @@ from agent.plan import DebtorDecision, ProductSync
 
 # Columns a debtor can be found by in Dynaccount for each match key (equality filter, A-5).
 MATCH_COLUMNS = {"email": "email", "vat_number": "vatno", "ean": "ean"}
+
+
 _CREATE_ATTEMPTS = 5
 
 
@@ -32,8 +34,8 @@ class MasterData:
         link = await self._journal.get_link("customer", key)
         if link and link.dyn_number and link.data.get("digest") == digest(fields.model_dump()):
             return link.dyn_number  # known and unchanged: no call at all
-        # One customer, one number, even for two orders of the same customer in parallel; other
-        # customers only wait for each other while a new number is allocated.
+        # Find-or-create is one critical section per match key: two orders of one new customer in
+        # parallel make one debtor; other customers only wait for each other while a number is chosen.
         async with self._debtor_locks.setdefault(key, asyncio.Lock()):
             link = await self._journal.get_link("customer", key)
             number = str(d.number) if d.number else (link.dyn_number if link else None)
@@ -44,12 +46,27 @@ class MasterData:
                     debtor = await self._create_new(d, key, number)
                     number = str(debtor.module_id_)  # "already exists" moved it on
             else:
-                debtor = await self._dyn.upsert_debtor(debtor_fields(d, number))
-            # Still under the customer's lock: a second order of the same customer (e.g. two without an
-            # e-mail) must see the debtor created, not create it again under the same number.
+                debtor, number = await self._write_debtor(d, key, number)
             await self._journal.put_link("customer", key, state="synced", dyn_id=debtor.id, dyn_number=number,
                                          data={"digest": digest(fields.model_dump())})  # fmt: skip
         return number
+
+    async def _write_debtor(self, d: DebtorDecision, key: str, number: str) -> tuple[Debtor, str]:
+        """Upsert the debtor; "already exists" (created by someone else between our look-up and our
+        create) means using the row that exists: the customer's own, found by its match key, or, if
+        another customer took the number, the next free one."""
+        try:
+            return await self._dyn.upsert_debtor(debtor_fields(d, number)), number
+        except DynaccountRejected as exc:
+            if not _already_exists(exc, "module_id_"):
+                raise
+        own = await self._find_debtor(d)
+        if own is not None:
+            number = own
+        elif not d.number:  # another customer took the number meanwhile: the next free one
+            async with self._allocation_lock:
+                number = await self._allocate(key, d.allocate_from, d.allocate_to, after=int(number))
+        return await self._dyn.upsert_debtor(debtor_fields(d, number)), number
 
     async def _find_debtor(self, d: DebtorDecision) -> str | None:
         column = MATCH_COLUMNS.get(d.match_key)
@@ -76,14 +93,13 @@ class MasterData:
 
     async def _create_new(self, d: DebtorDecision, key: str, number: str) -> Debtor:
         """Create the debtor under a freshly allocated number, never overwriting one that appeared
-        meanwhile (another agent over the same Dynaccount): "already exists" takes the next number."""
+        meanwhile (another shop's agent over the same Dynaccount): "already exists" takes the next."""
         for _ in range(_CREATE_ATTEMPTS):
-            existing = await self._dyn.find_debtor(number)
-            if existing is None:
+            if await self._dyn.find_debtor(number) is None:
                 try:
                     return await self._dyn.create_debtor(debtor_fields(d, number))
                 except DynaccountRejected as exc:
-                    if "already exists" not in str(exc.field_errors.get("module_id_", "")):
+                    if not _already_exists(exc, "module_id_"):
                         raise
             number = await self._allocate(key, d.allocate_from, d.allocate_to, after=int(number))
         raise WorkError(f"debtor number {number} keeps being taken; try again", ErrorKind.TRANSIENT)
@@ -99,18 +115,23 @@ class MasterData:
         if link and (not p.update or link.data.get("digest") == wanted):
             return
         existing = await self._dyn.find_product(p.sku)
-        if existing is None:  # the note says which shop created it; a product shared by shops keeps the first
+        if existing is None or p.update:
+            # The note says which shop created it; a product shared by shops keeps the first one's.
+            fields = ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price,
+                                   txt=None if existing is not None else (p.note or None))
             try:
-                existing = await self._dyn.upsert_product(
-                    ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price, txt=p.note or None))
+                existing = await self._dyn.upsert_product(fields)
             except DynaccountRejected as exc:
-                # Another shop's agent created the same SKU meanwhile: it is there, which is all we need.
-                if "already exists" not in str(exc.field_errors.get("product_id_", "")):
+                # Created by someone else between our look-up and our create: use (update) that row.
+                if not _already_exists(exc, "product_id_"):
                     raise
-                existing = await self._dyn.find_product(p.sku)
-                if existing is None:
-                    raise
-        elif p.update:
-            existing = await self._dyn.upsert_product(ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price))
+                existing = await self._dyn.upsert_product(fields) if p.update else await self._dyn.find_product(p.sku)
+        if existing is None:  # deleted again in between: the next attempt creates it
+            raise WorkError(f"product {p.sku} vanished while it was being created", ErrorKind.TRANSIENT)
         await self._journal.put_link("product", p.sku, state="synced", dyn_id=existing.id, dyn_number=p.sku,
                                      data={"digest": wanted})  # fmt: skip
+
+
+def _already_exists(exc: DynaccountRejected, column: str) -> bool:
+    """Dynaccount refused a create because the unique ``column`` is taken (spec §8: numbers are unique)."""
+    return "exist" in exc.field_errors.get(column, "")

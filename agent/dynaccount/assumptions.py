@@ -42,7 +42,7 @@ DISCOUNT_TYPE_PERCENT = "PERCENT"
 REFERENCE_COLUMN = "requisition"
 PAYMENT_REFERENCE_COLUMN = "txt"
 
-# A-38 (ours; the spec gives no column lengths): `requisition` on invoices and credit notes and a
+# A-39 (ours; the spec gives no column lengths): `requisition` on invoices and credit notes and a
 # voucher's `txt` hold at most 50 characters; Dynaccount refuses a longer value. The agent never
 # truncates a reference (it would no longer be found): a reference too long is held with its reason.
 REFERENCE_MAX_LENGTH = 50
@@ -51,7 +51,7 @@ REFERENCE_MAX_LENGTH = 50
 # lines that either point at an invoice line (`invoice_product_id`, partial qty allowed) or are
 # free credit lines on a product with their own price and VAT code.
 CREDITNOTE_TABLE = "debtor_creditnote"
-# A-39 (ours): a credit note takes its own `dimension_name` (department) like the invoice;
+# A-40 (ours): a credit note takes its own `dimension_name` (department) like the invoice;
 # the sandbox checks it names an existing dimension.
 CREDITNOTE_WRITABLE = ("invoice_id", "time", "requisition", "note", "dimension_name")
 CREDITNOTE_LINE_TABLE = "debtor_creditnote_product"
@@ -81,6 +81,12 @@ VATCODE_RATE_COLUMN = "rate"
 PAYMENT_DRAFT_DEFAULT = "Webshop"
 PAYMENT_LEDGER_TYPE = "LEDGER"
 PAYMENT_DEBTOR_TYPE = "DEBTOR_PAYMENT"
+
+# A-38 (ours): accounting rows are in the company currency (DKK) unless they name another in
+# `currency_name` (spec §5 lists it writable on accounting); Dynaccount converts with its own rate
+# when `currency_rate` is empty. A payment of a foreign-currency invoice carries the invoice's
+# currency on both rows, so it settles the invoice in the currency it was issued in.
+PAYMENT_CURRENCY_COLUMN = "currency_name"
 
 # stock is read by polling all products (no "changed since" filter); stock moves
 # when an invoice (out) or credit note (back in) is booked.

@@ -31,6 +31,7 @@ from .models import (
     ProductFields,
     StockLevel,
     VatCode,
+    parse_time,
 )
 from .payments import PaymentsMixin
 from .signing import FormValue
@@ -188,6 +189,28 @@ class DynaccountClient(PaymentsMixin, DynaccountApi):
             "send_debtor_invoice", {"invoice_id": invoice_id, "email": email, "msg": msg, "is_attached": attach}
         )
 
+    async def invoices_dated(self, start: int, end: int) -> list[Invoice]:
+        """Invoices whose ``time`` is in [start, end) (Unix seconds), each with its lines."""
+        rows = await self._dated(A.INVOICE_TABLE, INVOICE_SELECT, start, end)
+        return [await self._with_invoice_lines(r) for r in rows]
+
+    async def creditnotes_dated(self, start: int, end: int) -> list[CreditNote]:
+        """Credit notes whose ``time`` is in [start, end), each with its lines."""
+        rows = await self._dated(A.CREDITNOTE_TABLE, CREDITNOTE_SELECT, start, end)
+        return [await self._with_credit_lines(r) for r in rows]
+
+    async def _dated(self, table: str, select: Sequence[str], start: int, end: int) -> list[JsonRow]:
+        """A-5 knows no ranges: page newest first (A-6, A-7) and stop at the first page reaching before ``start``."""
+        found: list[JsonRow] = []
+        offset, size = 0, 200
+        while True:
+            page = await self.get(table, select=select, order="time desc,id desc", limit=(offset, size))
+            times = [parse_time(r.get("time")) or 0 for r in page]
+            found += [r for r, t in zip(page, times, strict=True) if start <= t < end]
+            if len(page) < size or (times and times[-1] < start):
+                return found
+            offset += size
+
     async def _with_invoice_lines(self, row: JsonRow) -> Invoice:
         lines = await self.get_all(
             A.INVOICE_LINE_TABLE, select=INVOICE_LINE_SELECT, filters={"invoice_id": row["id"]}
@@ -212,7 +235,7 @@ class DynaccountClient(PaymentsMixin, DynaccountApi):
         header: dict[str, FormValue] = {"invoice_id": invoice_id, A.REFERENCE_COLUMN: reference, "note": text}
         if time is not None:
             header["time"] = time
-        if dimension:  # A-39
+        if dimension:  # A-40
             header["dimension_name"] = dimension
         row = await self.put(A.CREDITNOTE_TABLE, header)
         note_id = int(row["id"])

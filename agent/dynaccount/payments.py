@@ -81,8 +81,10 @@ class PaymentsMixin(DynaccountApi):
 def _payment_rows(
     enclosure_id: int, invoice: Invoice, amount: Decimal, bank_account: str
 ) -> list[dict[str, FormValue]]:
-    """A-27/A-19: positive = debit on ``account_id_``, the offset gets the opposite (spec §3.3)."""
-    common: dict[str, FormValue] = {"enclosure_id": enclosure_id, "vatcode_name": "", "amount": amount}
+    """A-27/A-19: positive = debit on ``account_id_``, the offset gets the opposite (spec §3.3);
+    A-38: in the invoice's currency."""
+    common: dict[str, FormValue] = {"enclosure_id": enclosure_id, "vatcode_name": "", "amount": amount,
+                                    A.PAYMENT_CURRENCY_COLUMN: invoice.currency_name}  # A-38  # fmt: skip
     return [
         {**common, "type": A.PAYMENT_LEDGER_TYPE, "account_id_": bank_account, "accountoff_id_": "", "invoice_id_": ""},
         {

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +33,9 @@ from .signing import FormValue
 log = logging.getLogger(__name__)
 
 JsonRow = dict[str, Any]
+# Told of every call once it ended: ``(method/table, outcome, seconds)``; outcome is ``ok`` or the error's
+# kind (``unavailable``, ``rejected``, ``notfound``, ``auth``, ``connection``, ``badresponse``, ``cancelled``).
+CallHook = Callable[[str, str, float], None]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -49,6 +53,7 @@ class DynaccountApi:
         timeout: float = 30.0,
         hash_host: str | None = None,
         max_parallel: int = 1,
+        on_call: CallHook | None = None,
     ) -> None:
         base = yarl.URL(base_url)
         self._session = session
@@ -63,6 +68,12 @@ class DynaccountApi:
         # are serialised by default; max_parallel > 1 allows that many calls (and connections) at once.
         self._calls_in_flight = asyncio.Semaphore(max_parallel)
         self._down = False
+        self._on_call = on_call
+
+    @property
+    def reachable(self) -> bool:
+        """False from a call that found Dynaccount unavailable until one that succeeded."""
+        return not self._down
 
     @staticmethod
     def _authority(url: yarl.URL) -> str:
@@ -136,7 +147,24 @@ class DynaccountApi:
 
     # -- the one request path -----------------------------------------------------------------
 
-    async def _request(
+    async def _request(self, method: str, name: str, row_id: int | str | None, **kwargs: Any) -> Any:
+        """:meth:`_exchange`, timed and reported to ``on_call``."""
+        started, outcome = time.perf_counter(), "cancelled"
+        try:
+            result = await self._exchange(method, name, row_id, **kwargs)
+            outcome = "ok"
+            return result
+        except DynaccountError as exc:
+            outcome = type(exc).__name__.removeprefix("Dynaccount").removesuffix("Error").lower() or "error"
+            raise
+        finally:
+            if self._on_call is not None:
+                try:
+                    self._on_call(f"{method}/{name}", outcome, time.perf_counter() - started)
+                except Exception:  # an observer must never break a call
+                    log.exception("on_call hook failed")
+
+    async def _exchange(
         self,
         method: str,
         name: str,

@@ -7,18 +7,22 @@ present now. A fuller up/down state of the outside systems (issue 11) plugs in a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
-from agent.clock import Clock
+from agent.clock import Clock, iso
 from agent.dynaccount.errors import DynaccountAuthError, DynaccountConnectionError, DynaccountUnavailable
 from agent.health.problems import Problem
 from agent.journal import Journal, WorkItem
 from agent.journal.mail import MailJournal
-from agent.outcomes import Outcome
+from agent.outcomes import Outcome, cause
 from agent.woo.errors import WooAuthError, WooConnectionError, WooUnavailable
 
 Processor = Callable[[WorkItem], Awaitable[Outcome]]  # as the worker runs them
+
+log = logging.getLogger(__name__)
 
 SYSTEMS = {"dynaccount": "Dynaccount", "woocommerce": "WooCommerce"}
 
@@ -32,6 +36,7 @@ class Down:
 
 def _system(exc: BaseException) -> tuple[str, bool] | None:
     """(system, keys refused) for an error that means a system is unreachable or refuses the keys."""
+    exc = cause(exc)  # a pass that got further before failing still failed on the system
     if isinstance(exc, DynaccountAuthError):
         return "dynaccount", True
     if isinstance(exc, WooAuthError):
@@ -44,12 +49,17 @@ def _system(exc: BaseException) -> tuple[str, bool] | None:
 
 
 class SystemHealth:
-    """Up/down of the outside systems as the worker's calls found them."""
+    """Up/down of the outside systems as the worker's and the sweep's calls found them.
+
+    A system is ``unknown`` until the first call, then ``up``, ``down`` (unreachable, 5xx) or
+    ``refusing_keys`` (401/403), each with the time it entered that state.
+    """
 
     def __init__(self, clock: Clock, *, grace_seconds: float) -> None:
         self._clock = clock
         self._grace = grace_seconds
         self.down: dict[str, Down] = {}
+        self.up_since: dict[str, float] = {}
 
     def failed(self, exc: BaseException) -> None:
         found = _system(exc)
@@ -57,12 +67,37 @@ class SystemHealth:
             return
         system, auth = found
         current = self.down.get(system)
-        since = current.since if current is not None else self._clock.now()
+        since = current.since if current is not None and current.auth == auth else self._clock.now()
+        if current is None:
+            log.warning("%s %s", SYSTEMS[system], "refuses the API keys" if auth else "is unreachable")
         self.down[system] = Down(since, auth, f"{type(exc).__name__}: {exc}")
+        self.up_since.pop(system, None)
 
     def reached(self, *systems: str) -> None:
         for system in systems:
-            self.down.pop(system, None)
+            if self.down.pop(system, None) is not None:
+                log.warning("%s answers again", SYSTEMS[system])
+            self.up_since.setdefault(system, self._clock.now())
+
+    def paused(self) -> str | None:
+        """Why new work waits: a system it needs is down (the worker then sends only a probe)."""
+        reasons = [f"{SYSTEMS[name]} {_words(d)} since {iso(d.since)}" for name, d in sorted(self.down.items())]
+        return "; ".join(reasons) or None
+
+    def states(self, waiting: int) -> dict[str, dict[str, Any]]:
+        """For /api/status, /healthz and the page: each system's state, since when, the work waiting on it."""
+        out: dict[str, dict[str, Any]] = {}
+        for system, title in SYSTEMS.items():
+            down = self.down.get(system)
+            if down is not None:
+                state = "refusing_keys" if down.auth else "down"
+                out[system] = {"name": title, "state": state, "since": iso(down.since), "error": down.error,
+                               "waiting": waiting}  # fmt: skip
+            else:
+                since = self.up_since.get(system)
+                out[system] = {"name": title, "state": "unknown" if since is None else "up", "error": None,
+                               "since": iso(since) if since is not None else None, "waiting": 0}  # fmt: skip
+        return out
 
     def watch(self, process: Processor, *, loads_from_woo: bool = True) -> Processor:
         """Wrap a worker processor: its successes and failures tell whether the systems answer.
@@ -74,8 +109,11 @@ class SystemHealth:
                 outcome = await process(item)
             except Exception as exc:
                 self.failed(exc)
-                if _system(exc) is None:
+                found = _system(exc)
+                if found is None:
                     self.reached(*called)  # a refusal of the request itself: the system answered
+                elif found[0] == "dynaccount" and loads_from_woo:
+                    self.reached("woocommerce")  # the order was loaded from WooCommerce before
                 raise
             # Every order run loads the order from WooCommerce first; only done and held runs are sure
             # to have talked to Dynaccount (a skipped one may not have), so only they end its outage.
@@ -88,9 +126,13 @@ class SystemHealth:
     async def problems(self) -> list[Problem]:
         out = []
         for system, down in sorted(self.down.items()):
-            what = "refuses the API keys" if down.auth else "is unreachable"
-            out.append(Problem(f"{system}-down", f"{SYSTEMS[system]} {what}", down.error, down.since, self._grace))
+            out.append(Problem(f"{system}-down", f"{SYSTEMS[system]} {_words(down)}", down.error, down.since,
+                               self._grace))  # fmt: skip
         return out
+
+
+def _words(down: Down) -> str:
+    return "refuses the API keys" if down.auth else "is unreachable"
 
 
 class JournalProblems:

@@ -78,8 +78,10 @@ class Database:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._write_lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: a task cancelled while awaiting BEGIN (Ctrl-C of an import, the worker's
+                # stop) still has the BEGIN run on aiosqlite's thread, and it must be rolled back too.
+                await self.conn.execute("BEGIN IMMEDIATE")
                 yield self.conn
                 await self.conn.execute("COMMIT")
             except BaseException:
@@ -88,10 +90,11 @@ class Database:
 
     async def _rollback(self) -> None:
         # A failed COMMIT (SQLITE_FULL, a deferred foreign key) leaves the transaction open: every
-        # later BEGIN would fail while reads still worked. SQLite may already have rolled back.
-        if self.conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                await self.conn.execute("ROLLBACK")
+        # later BEGIN would fail while reads still worked. SQLite may already have rolled back. The
+        # ROLLBACK is queued whatever in_transaction says now: a BEGIN whose await was cancelled may not
+        # have run yet, and aiosqlite runs calls in order, so the ROLLBACK comes after it.
+        with contextlib.suppress(sqlite3.Error):
+            await self.conn.execute("ROLLBACK")
 
     async def read(self, sql: str, args: Iterable[Any] = ()) -> list[Any]:
         if self._reader is not None:

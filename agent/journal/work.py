@@ -21,9 +21,11 @@ CHANGED = "*"
 
 REOPEN = (
     "INSERT INTO work_items (key, kind, resource_id, state, due_at, created_at, updated_at, last_delivery,"
-    " hint_fingerprint) VALUES {values}"
+    " hint_fingerprint, pending_since) VALUES {values}"
     " ON CONFLICT(key) DO UPDATE SET"
     "  generation = generation + 1,"
+    # how long work has waited counts from when it last became pending, not from its last attempt
+    "  pending_since = CASE WHEN state IN ('pending', 'running') THEN pending_since ELSE excluded.pending_since END,"
     "  state = CASE WHEN state = 'running' THEN 'running' ELSE 'pending' END,"
     "  attempts = CASE WHEN state IN ('pending', 'running') THEN attempts ELSE 0 END,"
     # A hint never cancels a backoff (a short sweep interval made 12 attempts in 21 s otherwise).
@@ -56,8 +58,8 @@ async def reopen(conn: aiosqlite.Connection, hints: Sequence[Hint]) -> set[str]:
         if parse_work_key(key) != key:  # the one parser: order:032 must never become a second item
             raise ValueError(f"not a canonical work key: {key!r}")
         kind, _, resource_id = key.partition(":")
-        params += [key, kind, resource_id, "pending", due, now, now, delivery, fingerprint]
-    values = ",".join(["(?,?,?,?,?,?,?,?,?)"] * len(hints))
+        params += [key, kind, resource_id, "pending", due, now, now, delivery, fingerprint, now]
+    values = ",".join(["(?,?,?,?,?,?,?,?,?,?)"] * len(hints))
     return {str(row[0]) for row in await conn.execute_fetchall(REOPEN.format(values=values), params)}
 
 
@@ -115,14 +117,17 @@ class WorkJournal:
         reason: str | None = None,
         error: str | None = None,
         retry_at: float | None = None,
+        attempts: int | None = None,
     ) -> str:
         """Record how a claimed item ended; returns the state it was left in.
 
         ``state`` is done | skipped | waiting | held | failed, or pending with ``retry_at`` for a retry.
         If a new delivery arrived while it ran (generation moved on) the item goes back to pending at once.
+        ``attempts`` (failures without progress) is the worker's count; by default one more failure.
         """
         now = self.db.clock.now()
-        attempts = item.attempts + 1 if retry_at is not None or state == "failed" else 0
+        if attempts is None:
+            attempts = item.attempts + 1 if retry_at is not None or state == "failed" else 0
         async with self.db.transaction() as conn:
             rows = await conn.execute_fetchall(
                 "UPDATE work_items SET"
@@ -143,11 +148,12 @@ class WorkJournal:
             rows = await conn.execute_fetchall(
                 "UPDATE work_items SET"
                 "  generation = generation + 1,"
+                "  pending_since = CASE WHEN state IN ('pending', 'running') THEN pending_since ELSE ? END,"
                 "  state = CASE WHEN state = 'running' THEN 'running' ELSE 'pending' END,"
                 "  due_at = CASE WHEN state = 'running' THEN due_at ELSE ? END,"
                 "  attempts = CASE WHEN state = 'running' THEN attempts ELSE 0 END, updated_at = ?"
                 " WHERE key = ? RETURNING key",
-                (now, now, key),
+                (now, now, now, key),
             )
             if rows:
                 return True

@@ -37,6 +37,7 @@ class AlertEngine:
         self._agent = {"name": agent_name, "status_url": status_url}
         self.on_queued: Callable[[], None] = lambda: None
         self.last_error: str | None = None
+        self.last_error_at: float | None = None
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
 
@@ -116,7 +117,7 @@ class AlertEngine:
             try:
                 await self.tick()
             except Exception as exc:  # the loop outlives one bad round
-                self.last_error = f"{type(exc).__name__}: {exc}"
+                self.last_error, self.last_error_at = f"{type(exc).__name__}: {exc}", self._clock.now()
                 log.exception("alert round failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=self._alerts.check_seconds)

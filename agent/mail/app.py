@@ -88,10 +88,12 @@ async def _mail_ctx(app: web.Application) -> AsyncIterator[None]:
         if parts.alerts is not None:
             parts.alerts.start()
     yield
-    if parts.alerts is not None:
-        await parts.alerts.stop()
-    if parts.worker is not None:
-        await parts.worker.stop()
+    for name, loop in (("alerts", parts.alerts), ("mail worker", parts.worker)):
+        if loop is not None:
+            try:  # one loop failing to stop must not keep the other (nor the journal) from stopping
+                await loop.stop()
+            except Exception:
+                log.exception("%s did not stop cleanly", name)
 
 
 def add_mail(app: web.Application, *, background: bool) -> None:

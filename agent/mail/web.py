@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from agent.clock import iso
 from agent.journal import Journal
 from agent.journal.mail import MAIL_STATES, MailJournal, OutboxMail
 from agent.mail.preview import NothingToPreview, preview
@@ -47,10 +48,13 @@ def _worker_state(request: web.Request) -> dict[str, Any]:
     from agent.mail.app import MAIL
 
     parts = request.app[MAIL]
-    worker = parts.worker
+    worker, alerts = parts.worker, parts.alerts
     return {
         "enabled": parts.cfg.enabled, "template_error": worker.template_error if worker else None,
         "last_error": worker.last_error if worker else None, "sent": worker.sent if worker else 0,
+        "last_error_at": iso(worker.last_error_at) if worker and worker.last_error_at else None,
+        "alerts_last_error": alerts.last_error if alerts else None,
+        "alerts_last_error_at": iso(alerts.last_error_at) if alerts and alerts.last_error_at else None,
     }  # fmt: skip
 
 

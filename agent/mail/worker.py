@@ -44,6 +44,7 @@ class MailWorker:
         self._task: asyncio.Task[None] | None = None
         self.template_error: str | None = None  # set at start: mail waits instead of failing per order
         self.last_error: str | None = None
+        self.last_error_at: float | None = None  # when the loop's own round last failed (issue 11)
         self.sent = 0
 
     def wake(self) -> None:
@@ -147,7 +148,7 @@ class MailWorker:
             try:
                 await self.run_once()
             except Exception as exc:  # one bad round (journal busy, a bug) must not end the loop
-                self.last_error = f"{type(exc).__name__}: {exc}"
+                self.last_error, self.last_error_at = f"{type(exc).__name__}: {exc}", self._clock.now()
                 log.exception("mail worker round failed")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

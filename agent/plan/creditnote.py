@@ -10,6 +10,7 @@ from agent.plan.debtor import vat_number
 from agent.plan.exact import vat_by_code
 from agent.plan.money import ONE, ZERO
 from agent.plan.payment import refund_payout
+from agent.plan.plausible import check_numbers
 from agent.plan.refundlines import (
     by_source,
     credit_line,
@@ -138,6 +139,7 @@ def plan_creditnote(
         return skip or Skip(order.id, "skip", "no invoice", refund.id)
     invoice = context.invoice
     what = f"credit note for refund {refund.id}"
+    check_numbers(order, (refund,))  # raises: a refund of 1e30 fails its item, never an InvalidOperation
     try:
         lines, totals, held, full, capped, kept, targets = _settled(order, refund, settings, context, invoice, what)
     except PlanHold as hold:

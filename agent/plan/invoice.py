@@ -10,6 +10,7 @@ from agent.plan.lines import order_lines
 from agent.plan.mapping import apply_mapping
 from agent.plan.money import ZERO, cents
 from agent.plan.payment import invoice_payment, payment_terms
+from agent.plan.plausible import screen
 from agent.plan.refundlines import refund_lines, refund_targets
 from agent.plan.renewal import renewal_fields
 from agent.plan.settings import PlanSettings
@@ -119,6 +120,9 @@ def plan_invoice(order: Order, settings: PlanSettings, context: InvoiceContext |
     skip = _gate(order, settings, context)
     if skip is not None:
         return skip
+    implausible = screen(order, context.refunds, settings.plausibility)  # raises for numbers that cannot be money
+    if implausible is not None:
+        return Skip(order.id, "hold", implausible)
     try:
         lines, totals, held, targets = _lines(order, settings, context)
     except PlanHold as hold:

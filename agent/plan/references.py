@@ -22,13 +22,13 @@ from agent.dynaccount.assumptions import REFERENCE_MAX_LENGTH
 if TYPE_CHECKING:  # settings.py imports this module (the shop name check)
     from agent.plan.settings import PlanSettings
 
-NAME_MAX_LENGTH = 15  # the longest reference, "<name>/refund-<20 digits>-payout", stays within A-38
+NAME_MAX_LENGTH = 15  # the longest reference, "<name>/refund-<20 digits>-payout", stays within A-39
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
 SEPARATOR = "/"
 
 
 class ReferenceTooLong(ValueError):
-    """A reference Dynaccount's column could not hold (A-38); the order is held, never truncated."""
+    """A reference Dynaccount's column could not hold (A-39); the order is held, never truncated."""
 
 
 def check_name(name: str) -> str:
@@ -48,7 +48,7 @@ def name_from_url(url: str) -> str:
 def _checked(reference: str) -> str:
     if len(reference) > REFERENCE_MAX_LENGTH:
         raise ReferenceTooLong(f"reference {reference!r} is longer than Dynaccount's {REFERENCE_MAX_LENGTH} "
-                               f"characters (A-38): shorten [shop] name or the reference format")  # fmt: skip
+                               f"characters (A-39): shorten [shop] name or the reference format")  # fmt: skip
     return reference
 
 

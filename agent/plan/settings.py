@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent.plan.mapping import MappingSettings
+from agent.plan.plausible import PlausibilitySettings
 from agent.plan.references import check_name
 
 MatchKey = Literal["email", "customer_id", "vat_number", "ean", "shared"]
@@ -266,3 +267,6 @@ class PlanSettings(_Table):
     invoice: InvoiceSettings = Field(default_factory=InvoiceSettings, description="Invoices.")
     payments: PaymentSettings = Field(default_factory=PaymentSettings, description="Payment registration.")
     refunds: RefundSettings = Field(default_factory=RefundSettings, description="Refunds → credit notes.")
+    plausibility: PlausibilitySettings = Field(
+        default_factory=PlausibilitySettings, description="Bounds beyond which an order is held."
+    )

@@ -16,9 +16,11 @@ import signal
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -283,6 +285,24 @@ def print_verdict(v: Verdict) -> None:
     print("result:              " + ("everything as expected" if v.ok else "PROBLEMS (see above)"))
 
 
+async def print_reconciliation(stack: Stack) -> bool:
+    """The books beside the shop for today, and this quarter's OSS figures, as the page shows them."""
+    from agent.reconcile import Gatherer, Period
+    from agent.reconcile.oss import to_table
+
+    gatherer = Gatherer(stack.services.woo, stack.services.dyn, stack.config.plan)
+    tz = ZoneInfo(stack.config.server.timezone)
+    today = datetime.now(tz).date()
+    report = await gatherer.report(Period(today, today + timedelta(days=1), tz))
+    quarter = f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    print("reconciliation:      " + ("everything agrees" if report.ok else f"{len(report.differences)} difference(s)")
+          + f"  ({stack.agent_url}/reconcile)")  # fmt: skip
+    for difference in report.differences:
+        print(f"DIFFERENCE {difference.message}")
+    print(to_table(await gatherer.oss(quarter, tz)))
+    return report.ok
+
+
 DEFAULT_REFUNDS: dict[int, RefundSpec] = {1: "line", 4: "amount", 6: "shipping", 8: "full", 11: "partial_qty",
                                           16: "line", 18: "restocking", 19: "full", 21: "shipping"}
 
@@ -342,8 +362,9 @@ async def _run_stack(args: argparse.Namespace, catcher: CatcherHandle) -> int:
         await settle(stack)
         files = await verify_files(stack)
         print_files(files)
+        agrees = await print_reconciliation(stack)
         if args.exit:
-            return 0 if verdict.ok and stock.ok and files.ok else 1
+            return 0 if verdict.ok and stock.ok and files.ok and agrees else 1
         print("demo: still serving; Ctrl-C to stop")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

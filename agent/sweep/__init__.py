@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from agent.clock import Clock, iso
@@ -45,6 +46,9 @@ class Sweep:
         self.drafts = DraftsWatch(journal, dyn)
         self.prune = PruneJournal(journal, clock, keep_days=keep_days)
         self._task: asyncio.Task[None] | None = None
+        # what the jobs' calls found about the outside systems (the composition root wires SystemHealth)
+        self.on_error: Callable[[BaseException], None] | None = None
+        self.on_reached: Callable[[str], None] | None = None
 
     @property
     def jobs(self) -> tuple[Job, ...]:
@@ -59,12 +63,20 @@ class Sweep:
         now = self._clock.now()
         try:
             count = await job.run()
-        except (WooError, DynaccountError, OSError, sqlite3.Error) as exc:
+        except Exception as exc:  # any error ends this pass of this job only; it runs again next time
             if job.status.last_error is None:
-                log.warning("sweep job %s failed: %s", job.name, exc)
-            job.status.last_error = str(exc)
+                if isinstance(exc, WooError | DynaccountError | OSError | sqlite3.Error):
+                    log.warning("sweep job %s failed: %s", job.name, exc)
+                else:
+                    log.exception("sweep job %s failed", job.name)
+            job.status.errors += 1
+            job.status.last_error, job.status.last_error_at = f"{type(exc).__name__}: {exc}", now
+            if self.on_error is not None:
+                self.on_error(exc)
             return 0
         job.status.last_run, job.status.last_error = now, None
+        if self.on_reached is not None and job.system:
+            self.on_reached(job.system)
         return count
 
     async def heal_webhooks(self) -> WebhookReport:
@@ -73,7 +85,10 @@ class Sweep:
     def status(self) -> dict[str, Any]:
         """For /api/status: each job's last run and last error, and what the jobs found."""
         jobs = {job.name: {"last_run": iso(job.status.last_run) if job.status.last_run else None,
-                           "last_error": job.status.last_error} for job in self.jobs}  # fmt: skip
+                           "last_error": job.status.last_error,
+                           "last_error_at": iso(job.status.last_error_at)
+                           if job.status.last_error and job.status.last_error_at is not None else None}
+                for job in self.jobs}  # fmt: skip
         runs = [job.status.last_run for job in self.jobs if job.status.last_run]
         errors = [f"{job.name}: {job.status.last_error}" for job in self.jobs if job.status.last_error]
         return {
@@ -86,11 +101,14 @@ class Sweep:
 
     async def _loop(self) -> None:
         while True:
-            await self.run_once()
+            try:
+                await self.run_once()
+            except Exception:  # _run already keeps each job's errors; this is a last guard for the schedule
+                log.exception("sweep pass failed")
             await asyncio.sleep(self._interval)
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task

@@ -15,6 +15,7 @@ from agent.sweep.jobs import JobStatus
 
 class DraftsWatch:
     name = "drafts_watch"
+    system = "dynaccount"
 
     def __init__(self, journal: Journal, dyn: DynaccountClient) -> None:
         self._journal = journal

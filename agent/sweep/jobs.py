@@ -10,10 +10,13 @@ from typing import Protocol
 class JobStatus:
     last_run: float | None = None
     last_error: str | None = None
+    errors: int = 0  # failed runs since start (metrics)
+    last_error_at: float | None = None
 
 
 class Job(Protocol):
     name: str
+    system: str  # the outside system it calls: woocommerce | dynaccount | "" (none)
     status: JobStatus
 
     async def run(self) -> int:

@@ -16,6 +16,7 @@ DAY = 86400.0
 
 class PruneJournal:
     name = "prune_journal"
+    system = ""  # calls no outside system
 
     def __init__(self, journal: Journal, clock: Clock, *, keep_days: float) -> None:
         self._journal = journal

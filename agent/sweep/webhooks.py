@@ -23,6 +23,7 @@ class WebhookReport:
 
 class WebhookHealth:
     name = "webhook_health"
+    system = "woocommerce"
 
     def __init__(self, journal: Journal, woo: WooClient, *, webhook_url: str | None, webhook_secret: str,
                  topics: tuple[str, ...] = TOPICS) -> None:

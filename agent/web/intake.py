@@ -7,6 +7,7 @@ retries a delivery, so anything with a valid signature is stored even when it ca
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -24,7 +25,8 @@ from agent.woo.signature import verify
 
 log = logging.getLogger(__name__)
 
-PING_BODY = re.compile(rb"^webhook_id=(\d+)$")
+PING_BODY = re.compile(rb"^webhook_id=(\d{1,19})$")
+PING_MAX_BYTES = 64  # WooCommerce's ping is "webhook_id=N": anything longer is not a ping
 # Topics whose resource becomes a piece of work, and the work kind they map to.
 WORK_RESOURCES = {"order": "order", "product": "product", "customer": "customer", "subscription": "subscription"}
 KNOWN_EVENTS = {"created", "updated", "deleted", "restored", "switched"}
@@ -62,6 +64,8 @@ def read_delivery(topic: str | None, body: bytes) -> Classified:
         payload: Any = loads(body)  # Decimal for every amount, as the REST client reads them
     except (UnicodeDecodeError, ValueError) as exc:
         return Classified("invalid_json", resource or None, error=f"body is not JSON: {exc}")
+    except RecursionError:  # stored and marked like any unusable body, never a 500
+        return Classified("invalid_json", resource or None, error="body is JSON nested too deeply to read")
     if not isinstance(payload, dict):
         return Classified("invalid_json", resource or None, error="body is not a JSON object")
     if "code" in payload and "message" in payload and "id" not in payload:
@@ -108,30 +112,56 @@ def _str_id(value: Any) -> str | None:
     return None if rid is None else str(rid)
 
 
+class UnsignedLimit:
+    """At most ``per_minute`` unsigned requests (pings, forgeries) a minute, on the agent's clock:
+    anyone can send them, so they must not cost unbounded disk or log lines."""
+
+    def __init__(self, clock: Clock, per_minute: int) -> None:
+        self._clock = clock
+        self._per_minute = per_minute
+        self._window = -1
+        self._used = 0
+
+    def allow(self) -> bool:
+        window = int(self._clock.now() // 60)
+        if window != self._window:
+            self._window, self._used = window, 0
+        self._used += 1
+        return self._used <= self._per_minute
+
+
 class Intake:
-    def __init__(self, journal: Journal, webhook_secret: str, clock: Clock) -> None:
+    def __init__(self, journal: Journal, webhook_secret: str, clock: Clock, *, unsigned_per_minute: int = 30,
+                 body_timeout: float = 30.0) -> None:  # fmt: skip
         self._journal = journal
         self._secret = webhook_secret
         self._clock = clock
+        self._unsigned = UnsignedLimit(clock, unsigned_per_minute)
+        self._body_timeout = body_timeout
         self.stats = IntakeStats()
         self.on_work: Callable[[], None] | None = None  # wakes the worker when new work arrives
         # The stock room's say on a delivery: a reason to ignore it (the echo of its own stock write).
         self.echo_check: Callable[[str | None, bytes], Awaitable[str | None]] | None = None
 
-    async def handle(self, request: web.Request) -> web.Response:
+    async def _body(self, request: web.Request) -> bytes:
         try:
-            body = await request.read()
+            async with asyncio.timeout(self._body_timeout):
+                return await request.read()
         except web.HTTPRequestEntityTooLarge:
             self.stats.too_large += 1
             raise
-        headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
+        except TimeoutError:
+            # the rest of the body may never come: answer and close rather than wait for it
+            error = web.HTTPRequestTimeout(text="request body not received in time")
+            error.force_close()
+            raise error from None
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
         signature = request.headers.get("X-WC-Webhook-Signature")
-        if signature is None and PING_BODY.match(body.strip()):
-            return await self._record_ping(body, headers)
-        if not verify(body, signature, self._secret):
-            self.stats.rejected += 1
-            log.warning("rejected a webhook with a %s signature", "missing" if signature is None else "bad")
-            return web.json_response({"error": "invalid signature"}, status=401)
+        if signature is None or not verify(body, signature, self._secret):
+            return await self._unsigned_request(body, signature)
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "authorization"}
         topic = request.headers.get("X-WC-Webhook-Topic")
         c = read_delivery(topic, body)
         if c.work_key and self.echo_check is not None and (echo := await self.echo_check(topic, body)):
@@ -148,12 +178,23 @@ class Intake:
             self.on_work()
         return web.json_response({"ok": True, "id": recorded.id, "duplicate": recorded.duplicate})
 
-    async def _record_ping(self, body: bytes, headers: dict[str, str]) -> web.Response:
-        match = PING_BODY.match(body.strip())
-        webhook_id = match.group(1).decode() if match else None
+    async def _unsigned_request(self, body: bytes, signature: str | None) -> web.Response:
+        if not self._unsigned.allow():
+            self.stats.rejected += 1
+            return web.json_response({"error": "too many unsigned requests"}, status=429,
+                                     headers={"Retry-After": "60"})  # fmt: skip
+        match = PING_BODY.match(body.strip()) if signature is None and len(body) <= PING_MAX_BYTES else None
+        if match is not None:
+            return await self._record_ping(match.group(1).decode())
+        self.stats.rejected += 1
+        log.warning("rejected a webhook with a %s signature", "missing" if signature is None else "bad")
+        return web.json_response({"error": "invalid signature"}, status=401)
+
+    async def _record_ping(self, webhook_id: str) -> web.Response:
+        # Only the webhook id and the time are kept: the request is unsigned, anyone can send it.
         delivery = NewDelivery(
-            received_at=self._clock.now(), headers=headers, body=body, signature="unsigned_ping",
-            state="ping", topic="ping", webhook_id=webhook_id, resource_id=webhook_id,
+            received_at=self._clock.now(), headers={}, body=f"webhook_id={webhook_id}".encode(),
+            signature="unsigned_ping", state="ping", topic="ping", webhook_id=webhook_id, resource_id=webhook_id,
         )
         recorded = await self._journal.record_delivery(delivery)
         # WooCommerce accepts the ping only on exactly 200.

@@ -9,15 +9,19 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
 
+from agent.importer import Importer, progress_json
 from agent.journal import WORK_STATES, Journal, Link, OrderFacts
 from agent.journal.mail import MailJournal
-from agent.keys import INTAKE, JOURNAL, SERVICES
+from agent.journal.ops import OpsJournal
+from agent.keys import CONFIG, INTAKE, JOURNAL, SERVICES
 from agent.web import files, status
 from agent.web.api import requeue
+from agent.web.worklist import BadFilter, local, local_z, work_section
 
 UNUSABLE_DELIVERIES = ("invalid_json", "unknown_topic", "error_payload")
 RETRYABLE = ("failed", "held", "skipped", "waiting")
@@ -37,6 +41,7 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
 )
 _env.globals["RETRYABLE"] = RETRYABLE
+_env.filters["local"] = local_z  # {{ iso_z|local(tz) }}: times in the shop's time zone
 
 
 def _render(name: str, **context: Any) -> web.Response:
@@ -52,6 +57,8 @@ def health(payload: dict[str, Any], journal_ok: bool) -> list[str]:
         problems.append("worker and sweep are not running (intake-only mode)")
     elif worker["paused"]:
         problems.append(f"worker paused: {worker['paused']}")
+    if worker and worker.get("last_error"):
+        problems.append(f"worker failed at {worker['last_error_at']}: {worker['last_error']}")
     if sweep and sweep["last_error"]:
         problems.append(f"sweep failed: {sweep['last_error']}")
     failed = payload["work"].get("failed", 0)
@@ -66,27 +73,26 @@ async def unusable_deliveries(journal: Journal, limit: int) -> list[dict[str, An
     return sorted(rows, key=lambda d: int(d["id"]), reverse=True)[:limit]
 
 
-def _state_filter(request: web.Request) -> str | None:
-    state = request.query.get("state") or None
-    if state is not None and state not in WORK_STATES:
-        raise web.HTTPBadRequest(text=f"state must be one of {', '.join(WORK_STATES)}")
-    return state
-
-
 async def _index(request: web.Request) -> web.Response:
     from agent.web.stock import section as stock_section  # it renders through this module
 
     journal = request.app[JOURNAL]
-    state = _state_filter(request)
+    tz = ZoneInfo(request.app[CONFIG].server.timezone)
+    try:
+        work = await work_section(journal, request.query, tz)
+    except BadFilter as exc:
+        raise web.HTTPBadRequest(text=str(exc)) from None
     payload = await status.status_payload(journal, request.app[INTAKE], request.app.get(SERVICES))
     try:
         journal_ok = await journal.ping()
     except Exception:  # an unusable journal is exactly what the header reports
         journal_ok = False
     return _render(
-        "index.html", s=payload, problems=health(payload, journal_ok), state=state, states=WORK_STATES,
-        items=await status.work_list(journal, state, 200),
-        deliveries=await unusable_deliveries(journal, 50), mail=await _mail_counts(journal),
+        "index.html", s=payload, problems=health(payload, journal_ok), state=work["filter"].get("state"),
+        states=WORK_STATES, work_list=work, tz=tz, deliveries=await unusable_deliveries(journal, 50),
+        imp=progress_json(await Importer(journal).state()),
+        mail=await _mail_counts(journal),
+        webhook_events=[(local(e.at, tz), e.message) for e in await OpsJournal(journal).webhook_events(5)],
         files=await files.card(request),
         stock=await stock_section(request.app),
     )  # fmt: skip
@@ -135,7 +141,8 @@ async def _work(request: web.Request) -> web.Response:
     applied = [d["plan"] for d in docs if d["plan"] is not None]
     latest = detail["plan"] if detail["plan"] not in applied else None  # shown once, with its document
     mails = [m.as_json() for m in await MailJournal(journal).for_work(key)]
-    return _render("work.html", w=detail, documents=docs, latest_plan=latest, key=key, mails=mails)
+    tz = ZoneInfo(request.app[CONFIG].server.timezone)
+    return _render("work.html", w=detail, documents=docs, latest_plan=latest, key=key, mails=mails, tz=tz)
 
 
 def _next_url(value: Any, default: str) -> str:

@@ -30,9 +30,32 @@ async def status_payload(journal: Journal, intake: Intake, services: Services | 
     ]  # fmt: skip
     if services is not None:
         worker, sweep = services.worker, services.sweep
-        payload["worker"] = {"processed": worker.processed, "paused": worker.paused_reason}
+        payload["worker"] = {
+            "processed": worker.processed, "paused": worker.paused, "last_error": worker.last_error,
+            "last_error_at": iso(worker.last_error_at) if worker.last_error and worker.last_error_at else None,
+        }  # fmt: skip
         payload["sweep"] = sweep.status()
+        if services.health is not None:
+            payload["systems"] = services.health.states(waiting_work(counts.work))
+            payload["attention"] += system_attention(payload["systems"])
     return payload
+
+
+def waiting_work(work: dict[str, int]) -> int:
+    """Work that needs the outside systems before it can end: queued, retrying or in hand."""
+    return work.get("pending", 0) + work.get("running", 0)
+
+
+def system_attention(systems: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for key, system in systems.items():
+        if system["state"] in ("down", "refusing_keys"):
+            what = "refuses the API keys" if system["state"] == "refusing_keys" else "is down"
+            out.append({"kind": f"{key}_{system['state']}", "system": key, "since": system["since"],
+                        "waiting": system["waiting"],
+                        "message": f"{system['name']} {what} since {system['since']}: "
+                                   f"{system['waiting']} work item(s) waiting ({system['error']})"})  # fmt: skip
+    return out
 
 
 def work_json(item: WorkItem) -> dict[str, Any]:
@@ -77,9 +100,19 @@ async def deliveries_list(journal: Journal, state: str | None, limit: int) -> li
     ]  # fmt: skip
 
 
-async def healthz(journal: Journal) -> web.Response:
+async def healthz(journal: Journal, services: Services | None = None) -> web.Response:
+    """200 while the agent itself works, with ``status: degraded`` and the systems' states when an
+    outside system is down; 503 only when the journal is unusable (a restart may help then; it cannot
+    when Dynaccount is down)."""
     try:
         ok = await journal.ping()
     except Exception:  # the journal being unusable is exactly what this reports
         ok = False
-    return web.json_response({"ok": ok}, status=200 if ok else 503)
+    body: dict[str, Any] = {"ok": ok, "status": "ok" if ok else "down"}
+    if ok and services is not None and services.health is not None:
+        systems = services.health.states(waiting_work((await journal.counts()).work))
+        body["systems"] = {name: {k: v for k, v in sys.items() if k != "error"} for name, sys in systems.items()}
+        loops = [services.worker.last_error] + [job.status.last_error for job in services.sweep.jobs]
+        if any(s["state"] in ("down", "refusing_keys") for s in systems.values()) or any(loops):
+            body["status"] = "degraded"
+    return web.json_response(body, status=200 if ok else 503)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import ssl
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +29,10 @@ from agent.woo.stock import StockBatchResult, StockUpdate, StockWriter
 log = logging.getLogger(__name__)
 API = "wp-json/wc/v3/"
 PER_PAGE = 100
+# Told of every call once it ended: ``("GET orders/{id}", outcome, seconds)``; outcome is ``ok`` or the
+# error's kind (``unavailable``, ``rejected``, ``notfound``, ``auth``, ``connection``, ``response``, ``cancelled``).
+CallHook = Callable[[str, str, float], None]
+_ID = re.compile(r"/\d+(?=/|$)")
 
 
 def _iso(value: datetime | str) -> str:
@@ -48,8 +54,9 @@ class WooClient:
     """Small WooCommerce REST client; see module doc. ``base_url`` is the shop's home URL."""
 
     def __init__(self, session: aiohttp.ClientSession, *, base_url: str, consumer_key: str, consumer_secret: str,
-                 ca_file: str | None = None, timeout: float = 30.0) -> None:
+                 ca_file: str | None = None, timeout: float = 30.0, on_call: CallHook | None = None) -> None:
         self._session = session
+        self._on_call = on_call
         self._home = base_url.rstrip("/") + "/"
         self._key = consumer_key
         self._secret = consumer_secret
@@ -63,6 +70,11 @@ class WooClient:
     def uses_oauth(self) -> bool:
         return not self._https
 
+    @property
+    def reachable(self) -> bool:
+        """False from a call that could not reach the shop until one that did."""
+        return not self._down
+
     # -- transport ---------------------------------------------------------------------------------
 
     async def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
@@ -73,6 +85,25 @@ class WooClient:
 
     async def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                        json: Any = None) -> tuple[Any, CIMultiDictProxy[str]]:
+        """:meth:`_exchange`, timed and reported to ``on_call`` (ids in the path become ``{id}``)."""
+        started, outcome = time.perf_counter(), "cancelled"
+        try:
+            result = await self._exchange(method, path, params=params, json=json)
+            outcome = "ok"
+            return result
+        except WooError as exc:
+            outcome = type(exc).__name__.removeprefix("Woo").removesuffix("Error").lower() or "error"
+            raise
+        finally:
+            if self._on_call is not None:
+                try:
+                    self._on_call(f"{method} {_ID.sub('/{id}', '/' + path.strip('/'))[1:]}", outcome,
+                                  time.perf_counter() - started)
+                except Exception:  # an observer must never break a call
+                    log.exception("on_call hook failed")
+
+    async def _exchange(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                        json: Any = None) -> tuple[Any, CIMultiDictProxy[str]]:
         url = self._home + API + path.lstrip("/")
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         auth_headers: dict[str, str] = {}
@@ -134,6 +165,14 @@ class WooClient:
         async for item in self.pages("orders", params):
             yield Order.model_validate(item)
 
+    async def order_records(self, **filters: Any) -> AsyncIterator[dict[str, Any]]:
+        """``GET /orders`` as WooCommerce sent each record, unvalidated: one malformed order must not
+        hide the others from a caller that checks each one itself (filters as :meth:`iter_orders`)."""
+        params = {key: _opt_iso(value) if key in ("modified_after", "after", "before") else value
+                  for key, value in filters.items()}  # fmt: skip
+        async for item in self.pages("orders", {"status": "any", **params}):
+            yield item
+
     async def list_orders(self, **filters: Any) -> list[Order]:
         """All pages of ``GET /orders`` (filters as :meth:`iter_orders`: ``modified_after``, ``status`` …)."""
         return [o async for o in self.iter_orders(**filters)]
@@ -154,9 +193,9 @@ class WooClient:
         body = {"api_refund": False, **payload}  # never call the payment gateway unless asked to
         return Refund.model_validate(await self.request("POST", f"orders/{order_id}/refunds", json=body))
 
-    async def list_all_refunds(self, *, after: datetime | str | None = None, dates_are_gmt: bool = True,
-                               **extra: Any) -> list[Refund]:
-        params = {"after": _opt_iso(after), "dates_are_gmt": dates_are_gmt, **extra}
+    async def list_all_refunds(self, *, after: datetime | str | None = None, before: datetime | str | None = None,
+                               dates_are_gmt: bool = True, **extra: Any) -> list[Refund]:
+        params = {"after": _opt_iso(after), "before": _opt_iso(before), "dates_are_gmt": dates_are_gmt, **extra}
         return [Refund.model_validate(r) for r in await self._all("refunds", params)]
 
     # -- catalogue, customers, settings ------------------------------------------------------------
@@ -238,5 +277,5 @@ def _parse(raw: bytes) -> Any:
         return None
     try:
         return loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than the parser goes: unusable like broken JSON
         return _NOT_JSON

@@ -167,7 +167,7 @@ def test_document_totals_sum_rounded_lines() -> None:
 
 
 async def test_dimension_and_reference_length_are_validated(client: DynaccountClient, sandbox: SandboxHandle) -> None:
-    """Issue 19: a shop's dimension must exist (spec §4: referenced by name); A-38: a reference longer
+    """Issue 19: a shop's dimension must exist (spec §4: referenced by name); A-39: a reference longer
     than the column is refused, never cut."""
     from agent.dynaccount import assumptions as A
     from agent.dynaccount.errors import DynaccountRejected

@@ -25,7 +25,9 @@ async def drive(stack: Stack, clock: ManualClock, *, rounds: int = 400) -> int:
         counts = await stack.app[JOURNAL].counts()
         if counts.work["pending"] == 0 and counts.work["running"] == 0:
             return processed
-        clock.advance(stack.config.worker.backoff_cap_seconds + 1)
+        # past the longest backoff, or to the next retry on the slow schedule
+        due = await stack.app[JOURNAL].next_due_at()
+        clock.advance(max(stack.config.worker.backoff_cap_seconds, (due or 0.0) - clock.now()) + 1)
     raise AssertionError("work did not settle")
 
 

@@ -119,3 +119,54 @@ path = "{tmp_path / 'j.sqlite3'}"
     assert "Traceback" not in out.stderr and "WooCommerce" in out.stderr, out.stderr
 
 
+
+
+async def test_import_shows_progress_is_interruptible_and_resumes(stack: tuple[Stack, ManualClock]) -> None:
+    import asyncio
+    import io
+
+    from agent.importer import Importer, PlainProgress, progress_json
+    from agent.journal import Journal
+
+    s, _ = stack
+    s.woo.hold()
+    s.woo.drop_next(1000)  # only the import finds these orders
+    ids = await place_orders(s, 6)
+    since = datetime.now(UTC) - timedelta(days=1)
+    elsewhere = _unowned(s, "progress")  # no daemon owns this journal: the import runs here
+    out = io.StringIO()
+
+    class StopAfterThree(PlainProgress):
+        def advance(self, key: str, state: str) -> None:
+            super().advance(key, state)
+            if self._done == 3:  # Ctrl-C arrives: asyncio.run cancels the running import
+                task = asyncio.current_task()
+                assert task is not None
+                task.cancel()
+
+    task = asyncio.create_task(run_command(elsewhere, lambda a, running: import_orders(
+        a, since, None, False, daemon_running=running,
+        progress=lambda total, start: StopAfterThree(total, start, out))))
+    try:
+        await task
+        raise AssertionError("the import was not interrupted")
+    except asyncio.CancelledError:
+        pass
+    assert _books(s)[0] == 3
+    journal = await Journal.open(elsewhere.journal.path)
+    try:
+        state = await Importer(journal).state()
+    finally:
+        await journal.close()
+    assert state is not None and state.status == "interrupted" and state.position == 3
+    view = progress_json(state)
+    assert view is not None and view["percent"] == 50 and "run the same command again" in view["summary"]
+    # plain lines (not a terminal): a header and one line per step of the way
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "import: 6 orders" and lines[1].startswith("import: 1/6 (order:")
+    out2 = io.StringIO()
+    result = await run_command(elsewhere, lambda a, running: import_orders(
+        a, since, None, False, daemon_running=running, progress=lambda total, start: PlainProgress(total, start, out2)))
+    assert result == "6 orders imported: 6 done", result
+    assert out2.getvalue().splitlines()[0] == "import: 6 orders, resuming at 3"
+    assert _books(s)[0] == len(ids) == 6

@@ -53,11 +53,11 @@ async def test_retry_api_requeues_only_existing_canonical_items(stack: tuple[Sta
            "order:999999"]  # fmt: skip
     async with aiohttp.ClientSession() as http:
         for key in bad:
-            async with http.post(f"{s.agent_url}/api/work/{key}/retry") as resp:
+            async with http.post(f"{s.agent_url}/api/work/{key}/retry", headers={"Origin": s.agent_url}) as resp:
                 assert resp.status == 404, (key[:40], resp.status, await resp.text())
         assert await _rows(s, "SELECT COUNT(*) FROM work_items") == before
         assert await _rows(s, "SELECT COUNT(*) FROM events WHERE message LIKE 'retry requested%'") == 0
-        async with http.post(f"{s.agent_url}/api/work/order:{order_id}/retry") as resp:
+        async with http.post(f"{s.agent_url}/api/work/order:{order_id}/retry", headers={"Origin": s.agent_url}) as resp:
             assert resp.status == 200 and (await resp.json())["key"] == f"order:{order_id}"
     item = await s.app[JOURNAL].get_work(f"order:{order_id}")
     assert item is not None and item.state == "pending"

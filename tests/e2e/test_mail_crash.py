@@ -109,7 +109,8 @@ async def test_twenty_orders_twenty_mails_one_each_across_sigkills(tmp_path: Pat
             unknown = {ref: mid for ref, (state, mid) in outbox(journal).items() if state == "unknown"}
             for reference, mid in unknown.items():
                 if mid not in arrived:
-                    async with session.post(f"{agent.url}/mail/{reference}/resend", allow_redirects=False) as resp:
+                    async with session.post(f"{agent.url}/mail/{reference}/resend", allow_redirects=False,
+                                            headers={"Origin": agent.url}) as resp:  # fmt: skip
                         assert resp.status == 303
             await until(settled, timeout=60, what="the resent mails")
             code = await agent.stop()

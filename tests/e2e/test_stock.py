@@ -219,7 +219,7 @@ async def test_api_and_page_and_same_origin_button(shop: tuple[Stack, ManualCloc
         assert by_sku["TSHIRT-S"]["last_write"] == 12 and by_sku["NOPE-1"]["state"] == "error"
         async with http.post(f"{s.agent_url}/stock/sync", headers={"Origin": "http://evil.example"}) as resp:
             assert resp.status == 403
-        async with http.post(f"{s.agent_url}/api/stock/sync?dry_run=1") as resp:
+        async with http.post(f"{s.agent_url}/api/stock/sync?dry_run=1", headers={"Origin": s.agent_url}) as resp:
             assert resp.status == 200 and (await resp.json())["dry_run"] is True
         async with http.get(f"{s.agent_url}/stock?state=error") as resp:
             html = await resp.text()

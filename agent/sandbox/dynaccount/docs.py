@@ -181,6 +181,8 @@ def _prepare_accounting(store: Store, row: Row, existing: Row | None) -> None:
     number = row.get("invoice_id_")
     if number is not None and store.find(A.INVOICE_TABLE, "invoice_id_", number) is None:
         raise _err("invoice_id_", f"invoice number {number} does not exist")
+    # a row without a currency is in the company currency
+    row[A.PAYMENT_CURRENCY_COLUMN] = row.get(A.PAYMENT_CURRENCY_COLUMN) or "DKK"
 
 
 _PREPARE: dict[str, Any] = {
@@ -251,9 +253,11 @@ def match_payments(store: Store, invoice_number: int) -> None:
     invoice = store.find(A.INVOICE_TABLE, "invoice_id_", invoice_number)
     if invoice is None:
         return
+    currency = str(invoice.get("currency_name") or "DKK").upper()
     paid = sum(
         (r["amount"] for r in store.where("accounting", "invoice_id_", invoice_number)
-         if r.get("type") == A.PAYMENT_DEBTOR_TYPE),
+         if r.get("type") == A.PAYMENT_DEBTOR_TYPE  # only payments in the invoice's currency settle it
+         and str(r.get(A.PAYMENT_CURRENCY_COLUMN) or "DKK").upper() == currency),
         ZERO,
     )  # fmt: skip
     invoice["is_matched"] = paid >= invoice["total_amount"] > 0

@@ -3,7 +3,8 @@
 Kinds: ``5xx`` (503, nothing applied), ``429`` (with Retry-After), ``drop`` (connection closed
 before processing), ``commit_then_fail`` (the write is applied, then the connection is closed so
 the response is lost), ``slow`` (extra delay), ``bad_json`` (200 with a non-JSON body),
-``missing_result`` (200 with ``{}``). ``latency_ms`` is a fixed delay on every API call.
+``missing_result`` (200 with ``{}``), ``400`` (the request refused: a permanent error, forced only).
+``latency_ms`` is a fixed delay on every API call.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-BEFORE_KINDS = ("drop", "5xx", "429", "bad_json", "missing_result")
+BEFORE_KINDS = ("drop", "5xx", "429", "bad_json", "missing_result", "400")
 KINDS = (*BEFORE_KINDS, "commit_then_fail", "slow")
 WRITE_METHODS = ("put", "insert_bulk", "delete", "action")
 
@@ -83,7 +84,7 @@ class FaultInjector:
     def before(self, method: str, name: str) -> str | None:
         """A fault that replaces processing, or None."""
         rates = {"drop": self.config.drop, "5xx": self.config.error_5xx, "429": self.config.rate_429,
-                 "bad_json": self.config.bad_json, "missing_result": 0.0}  # fmt: skip
+                 "bad_json": self.config.bad_json, "missing_result": 0.0, "400": 0.0}  # fmt: skip
         for kind in BEFORE_KINDS:
             if self._take(kind, method, name, rates[kind]):
                 return kind

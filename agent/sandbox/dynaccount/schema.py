@@ -86,7 +86,7 @@ def render(name: str, value: Any) -> Any:
     return value
 
 
-# the columns the agent's references go in hold at most this many characters.
+# the columns the agent's references go in hold at most this many characters.
 MAX_LENGTH = {(A.INVOICE_TABLE, A.REFERENCE_COLUMN): A.REFERENCE_MAX_LENGTH,
               (A.CREDITNOTE_TABLE, A.REFERENCE_COLUMN): A.REFERENCE_MAX_LENGTH,
               ("enclosure", A.PAYMENT_REFERENCE_COLUMN): A.REFERENCE_MAX_LENGTH}  # fmt: skip

@@ -134,6 +134,8 @@ async def _injected(request: web.Request, kind: str) -> web.StreamResponse:
     if kind == "429":
         retry_after = request.app[FAULTS].config.retry_after
         return _error(429, {"rate": "too many requests (injected)"}, {"Retry-After": f"{retry_after:g}"})
+    if kind == "400":
+        return _error(400, {"request": "refused (injected)"})
     if kind == "bad_json":
         return web.Response(status=200, text="<html><body>Bad gateway</body></html>", content_type="text/html")
     return _json(200, {})  # missing_result

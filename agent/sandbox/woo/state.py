@@ -65,6 +65,9 @@ class ShopState:
     refuse: dict[int, tuple[str, str, int]] = field(default_factory=dict)  # id -> REST error a write gets (control)
     calls: dict[str, int] = field(default_factory=dict)  # catalogue REST calls by kind, for tests and benchmarks
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # What a broken plugin does to an order's REST output: field -> value (None drops the field,
+    # "__deep__:N" becomes JSON nested N levels deep). Real shops have sent both.
+    broken_orders: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.items:
