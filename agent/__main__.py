@@ -168,6 +168,12 @@ def cmd_stock(args: argparse.Namespace) -> int:
                                                       daemon_running=running))
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from agent.operations import catalog_sync
+
+    return _print(args, lambda s, _: catalog_sync(s, args.kind, dry_run=args.dry_run))
+
+
 def cmd_mail(args: argparse.Namespace) -> int:
     from agent.mail.commands import preview_order, send_test
     from agent.mail.preview import NothingToPreview
@@ -268,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     stock.add_argument("action", choices=["sync"])
     stock.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
     stock.add_argument("--full", action="store_true", help="compare every SKU, not only those Dynaccount changed")
+    sync = add("sync", cmd_sync, "walk the whole shop catalogue or customer list into Dynaccount (resumable)")
+    sync.add_argument("kind", choices=["products", "customers"])
+    sync.add_argument("--dry-run", action="store_true", help="show what would be written, write nothing")
     files = sub.add_parser("files", help="orders from CSV or XML files").add_subparsers(dest="verb", required=True)
     fimp = files.add_parser("import", help="import a CSV/XML file of orders: invoices and credit notes, once")
     fimp.add_argument("path", help="the CSV or XML file")

@@ -11,13 +11,15 @@ import asyncio
 import contextlib
 import copy
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 from aiohttp import web
 
 from agent.apply import Applier
 from agent.apply.vatcodes import VatCodes
+from agent.catalog import Catalog, customers_on, products_on
+from agent.catalog import topics as catalog_topics
 from agent.clock import Clock, SystemClock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
@@ -75,12 +77,26 @@ async def _sessions(config: Config) -> AsyncIterator[tuple[aiohttp.ClientSession
         yield woo_session, dyn_session
 
 
+def _hook(system: str, metrics: Metrics | None,
+          health: SystemHealth | None) -> Callable[[str, str, float], None] | None:  # fmt: skip
+    """The libraries report each call to one hook: the daemon's metrics count it, the health state learns
+    from it whether the system answers."""
+    hooks = [h.call_hook(system) for h in (metrics, health) if h is not None]
+    if not hooks:
+        return None
+
+    def observe(method: str, outcome: str, seconds: float) -> None:
+        for hook in hooks:
+            hook(method, outcome, seconds)
+
+    return observe
+
+
 def _clients(config: Config, woo_session: aiohttp.ClientSession, dyn_session: aiohttp.ClientSession,
-             metrics: Metrics | None = None) -> tuple[WooClient, DynaccountClient]:  # fmt: skip
+             metrics: Metrics | None = None,
+             health: SystemHealth | None = None) -> tuple[WooClient, DynaccountClient]:  # fmt: skip
     woo_cfg, dyn_cfg = config.woocommerce, config.dynaccount
-    # The libraries report each call to a hook; only the daemon counts them (metrics).
-    woo_hook = metrics.call_hook("woocommerce") if metrics else None
-    dyn_hook = metrics.call_hook("dynaccount") if metrics else None
+    woo_hook, dyn_hook = _hook("woocommerce", metrics, health), _hook("dynaccount", metrics, health)
     woo = WooClient(
         woo_session, base_url=woo_cfg.url, consumer_key=woo_cfg.consumer_key.get_secret_value(),
         consumer_secret=woo_cfg.consumer_secret.get_secret_value(),
@@ -95,8 +111,10 @@ def _clients(config: Config, woo_session: aiohttp.ClientSession, dyn_session: ai
 
 
 def webhook_topics(config: Config) -> tuple[str, ...]:
-    """Every webhook the agent needs: the orders', and product.updated while stock sync is on."""
-    return TOPICS + (STOCK_TOPICS if config.stock.enabled else ())
+    """Every webhook the agent needs: the orders', product.updated while stock sync is on, and the catalog's
+    product/customer topics while that sync is on (issue 15)."""
+    extra = (STOCK_TOPICS if config.stock.enabled else ()) + catalog_topics(config.plan)
+    return TOPICS + tuple(dict.fromkeys(extra))
 
 
 def _files(config: Config, journal: Journal, woo: WooClient, applier: Applier, codes: VatCodes) -> FileImporter:
@@ -113,16 +131,22 @@ async def open_services(config: Config, journal: Journal, clock: Clock,
                         metrics: Metrics | None = None) -> AsyncIterator[Services]:  # fmt: skip
     """Sessions, clients and services over an open journal; nothing is started here."""
     async with _sessions(config) as (woo_session, dyn_session):
-        woo, dyn = _clients(config, woo_session, dyn_session, metrics)
+        health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
+        woo, dyn = _clients(config, woo_session, dyn_session, metrics, health)
         applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
         applier.dimension = config.shop.dimension_name
         vat_codes = VatCodes(dyn)  # codes read on first use
         orders = OrderProcessor(journal, woo, applier, config.plan, vat_codes)
-        health = SystemHealth(clock, grace_seconds=config.alerts.after_minutes * 60)
         files = _files(config, journal, woo, applier, vat_codes)
         processors = {"order": health.watch(orders), "file": health.watch(files.processor, loads_from_woo=False)}
         dispatcher = Dispatcher(processors)
+        catalog = Catalog.build(journal, woo, dyn, clock, config.plan)
+        if products_on(config.plan):
+            dispatcher.register("product", catalog.products)
+            dispatcher.register("variation", catalog.products)
+        if customers_on(config.plan):
+            dispatcher.register("customer", catalog.customers)
         worker = Worker(journal, dispatcher, config.worker, clock, grace_seconds=WORKER_GRACE_SECONDS)
         sweep = Sweep(
             journal, woo, dyn, clock, interval=config.sweep.interval_seconds, overlap=config.sweep.overlap_seconds,
@@ -131,7 +155,7 @@ async def open_services(config: Config, journal: Journal, clock: Clock,
             topics=webhook_topics(config),
         )  # fmt: skip
         worker.gate, sweep.on_error, sweep.on_reached = health.paused, health.failed, health.reached
-        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher, files)
+        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher, files, catalog)
 
 
 @contextlib.asynccontextmanager

@@ -22,7 +22,7 @@ from agent.approvals import Approvals
 from agent.importer import Importer, Progress, terminal_progress
 from agent.journal.stock import StockJournal
 from agent.plan import CreditNoteContext, Skip, plan_creditnote, render_plan
-from agent.reconcile import Gatherer, OssReport, Period, Report
+from agent.reconcile import OssReport, Period, Report, open_gatherer
 from agent.services import Services
 from agent.stock.room import StockRoom
 
@@ -126,11 +126,13 @@ async def webhooks(agent: Services, heal: bool) -> str:
 async def reconcile(agent: Services, start: date, end: date) -> Report:
     """The books beside the shop for the days [start, end) in the shop's time zone."""
     tz = ZoneInfo(agent.config.server.timezone)
-    return await Gatherer(agent.woo, agent.dyn, agent.config.plan).report(Period(start, end, tz))
+    gatherer = await open_gatherer(agent.woo, agent.dyn, agent.config.plan, agent.journal)
+    return await gatherer.report(Period(start, end, tz))
 
 
 async def oss(agent: Services, quarter: str) -> OssReport:
-    return await Gatherer(agent.woo, agent.dyn, agent.config.plan).oss(quarter, ZoneInfo(agent.config.server.timezone))
+    gatherer = await open_gatherer(agent.woo, agent.dyn, agent.config.plan, agent.journal)
+    return await gatherer.oss(quarter, ZoneInfo(agent.config.server.timezone))
 
 
 async def held(agent: Services) -> str:
@@ -219,3 +221,11 @@ async def check_vat_codes(agent: Services) -> list[str]:
 
 def parse_day(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+
+
+async def catalog_sync(agent: Services, kind: str, *, dry_run: bool) -> str:
+    """``sync products|customers``: the whole shop into Dynaccount, resumable, with a summary (issue 15)."""
+    if agent.catalog is None or kind not in ("products", "customers"):
+        return f"nothing to sync for {kind!r}"
+    summary = await agent.catalog.bulk.run("products" if kind == "products" else "customers", dry_run=dry_run)
+    return summary.text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agent.catalog import Catalog
 from agent.clock import Clock
 from agent.config import Config
 from agent.dynaccount.client import DynaccountClient
@@ -30,6 +31,7 @@ class Services:
     health: SystemHealth | None = None  # what the worker's calls found about the outside systems
     dispatcher: Dispatcher | None = None  # the worker's router by work kind; other rooms register theirs
     files: FileImporter | None = None  # orders from CSV/XML files (issue 18)
+    catalog: Catalog | None = None  # products and customers synced on their own (issue 15)
 
 
 class Dispatcher:
@@ -48,6 +50,22 @@ class Dispatcher:
     def register(self, kind: str, processor: Processor) -> None:
         """Another room takes a kind of work (the stock room: ``product``/``variation``)."""
         self._processors[kind] = processor
+
+    def chain(self, kind: str, processor: Processor) -> None:
+        """Run ``processor`` before the kind's present one (stock's check before the catalog's product sync:
+        it compares the shop's stock with Dynaccount's and must do so at once, not after the sync's calls).
+        The item ends held if either holds, and its reason says both."""
+        later = self._processors.get(kind)
+        if later is None:
+            self._processors[kind] = processor
+            return
+
+        async def both(item: WorkItem) -> Outcome:
+            a, b = await processor(item), await later(item)
+            state = "held" if "held" in (a.state, b.state) else a.state
+            return Outcome(state, "; ".join(r for r in (a.reason, b.reason) if r))
+
+        self._processors[kind] = both
 
     async def __call__(self, item: WorkItem) -> Outcome:
         processor = self._processors.get(item.kind)

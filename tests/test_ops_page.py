@@ -93,7 +93,8 @@ async def test_decisions_refuse_cross_site_posts_and_need_a_name(strict: tuple[S
     async with aiohttp.ClientSession() as session:
         async with session.post(url, data={"by": "x"}, headers={"Origin": "https://evil.example"}) as resp:
             assert resp.status == 403
-        async with session.post(url, data={"by": " "}, allow_redirects=False) as resp:
+        async with session.post(url, data={"by": " "}, allow_redirects=False,
+                                headers={"Origin": s.agent_url}) as resp:  # same origin, but no name
             assert resp.status == 303 and "error=" in resp.headers["Location"]
     item = await s.app[JOURNAL].get_work(f"order:{order_id}")
     assert item is not None and item.state == "held"

@@ -24,6 +24,10 @@ Processor = Callable[[WorkItem], Awaitable[Outcome]]  # as the worker runs them
 
 log = logging.getLogger(__name__)
 
+# A system is down after this many failed calls in a row (refused keys: at once). Fewer would let a 20-30 % fault
+# rate throttle all work to one probe item at a time (the worker's gate), more would hide an outage longer.
+DOWN_AFTER_FAILURES = 5
+
 SYSTEMS = {"dynaccount": "Dynaccount", "woocommerce": "WooCommerce"}
 
 
@@ -60,12 +64,17 @@ class SystemHealth:
         self._grace = grace_seconds
         self.down: dict[str, Down] = {}
         self.up_since: dict[str, float] = {}
+        self._failures: dict[str, int] = {}  # failed calls in a row, per system
+
 
     def failed(self, exc: BaseException) -> None:
         found = _system(exc)
         if found is None:
             return
         system, auth = found
+        self._failures[system] = self._failures.get(system, 0) + 1
+        if not auth and self._failures[system] < DOWN_AFTER_FAILURES and system not in self.down:
+            return  # one 5xx or dropped connection among answers is a passing fault, not an outage
         current = self.down.get(system)
         since = current.since if current is not None and current.auth == auth else self._clock.now()
         if current is None:
@@ -73,8 +82,22 @@ class SystemHealth:
         self.down[system] = Down(since, auth, f"{type(exc).__name__}: {exc}")
         self.up_since.pop(system, None)
 
+    def call_hook(self, system: str) -> Callable[[str, str, float], None]:
+        """Told of every call a client library made (its ``on_call``): an answer means the system is up,
+        a failed call counts towards ``DOWN_AFTER_FAILURES`` in a row. Finer than whole work items: under a
+        fault mix almost every order pass meets one failed call, yet most calls are answered."""
+
+        def observe(method: str, outcome: str, seconds: float) -> None:
+            if outcome in ("connection", "unavailable", "timeout"):
+                self._failures[system] = self._failures.get(system, 0) + 1
+            elif outcome != "cancelled" and outcome != "auth":
+                self.reached(system)
+
+        return observe
+
     def reached(self, *systems: str) -> None:
         for system in systems:
+            self._failures.pop(system, None)
             if self.down.pop(system, None) is not None:
                 log.warning("%s answers again", SYSTEMS[system])
             self.up_since.setdefault(system, self._clock.now())

@@ -67,14 +67,16 @@ def _products(order: Order, settings: PlanSettings) -> tuple[ProductSync, ...]:
     mode = settings.products.sync
     if mode == "never":
         return ()
+    # While the catalog sync follows the shop it owns an existing product's columns (name, net list price,
+    # group, unit, weight, text); an order line only creates a product the catalog has not written yet.
+    update = mode == "create_and_update" and not settings.products.on_shop_events
     seen: dict[str, ProductSync] = {}
     for item in order.line_items:
         sku = (item.sku or "").strip()
         if sku and item.quantity > 0 and sku not in seen:
             # The catalogue net price: before coupons, so a discounted sale doesn't reprice the product.
             price = cents(item.subtotal / item.quantity)
-            seen[sku] = ProductSync(sku, item.name, price, mode == "create_and_update",
-                                    references.product(settings.shop.name, sku))  # fmt: skip
+            seen[sku] = ProductSync(sku, item.name, price, update, references.product(settings.shop.name, sku))
     return tuple(seen.values())
 
 

@@ -122,6 +122,14 @@ class DebtorSettings(_Table):
         description="Document language (Dynaccount lang) per billing country.",
     )
     default_language: str = Field("en", description="Language for countries not in language_by_country.")
+    update_existing: bool = Field(
+        False, description="customer.created/updated events update the matching debtor (name, address, email, "
+        "VAT number, EAN, language); false = customer events change nothing in Dynaccount.",
+    )
+    create_on_customer_event: bool = Field(
+        False, description="A customer event with no matching debtor creates one; false = the debtor is created "
+        "at the customer's first order.",
+    )
 
 
 class ProductSettings(_Table):
@@ -136,6 +144,24 @@ class ProductSettings(_Table):
     refund: str = Field("REFUND", description="Product number of amount-only refund credit lines.")
     kept_fee: str = Field(
         "RESTOCKING", description="Product number of the kept-fee line of a refund that pays back less than its lines."
+    )
+    on_shop_events: bool = Field(
+        False, description="Follow the shop's catalogue on its own: product.created/updated/deleted webhooks "
+        "create/update the Dynaccount product by SKU (as [products] sync allows), and `sync products` works.",
+    )
+    default_group: str = Field("Varer", description="Dynaccount product group of products no category maps.")
+    group_by_category: dict[str, str] = Field(
+        default_factory=dict,
+        description='Dynaccount product group per WooCommerce category slug or name, or per tax class as '
+        '"tax:<class>" (e.g. {"kaffe" = "Varer", "tax:zero-rate" = "Aviser"}); the first category that maps wins.',
+    )
+    unit: str = Field("stk", description="Dynaccount unit of synced products.")
+    text: Literal["short_description", "description", "none"] = Field(
+        "short_description", description="Which shop text goes into the Dynaccount product's text field (txt)."
+    )
+    no_sku: str = Field(
+        "", description='Number for shop products without SKU, {id} replaced (e.g. "WOO-{id}"); "" = report them '
+        "and leave them out.",
     )
 
 

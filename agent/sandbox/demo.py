@@ -28,6 +28,7 @@ from agent.app import JOURNAL, SERVICES, Services, create_app, open_woo
 from agent.clock import Clock
 from agent.config import Config, parse_config
 from agent.sandbox.books_check import creditnote_vat_problems, invoice_vat_problems
+from agent.sandbox.demo_catalog import CATALOG, print_catalog, shop_owner_edits
 from agent.sandbox.demo_orders import REFUNDED_BEFORE_SEEN, SHAPES, RefundSpec, order_payloads, refund_payload
 from agent.sandbox.demo_stock import print_stock, receive_goods, verify_stock
 from agent.sandbox.dynaccount.faults import FaultConfig
@@ -287,10 +288,10 @@ def print_verdict(v: Verdict) -> None:
 
 async def print_reconciliation(stack: Stack) -> bool:
     """The books beside the shop for today, and this quarter's OSS figures, as the page shows them."""
-    from agent.reconcile import Gatherer, Period
+    from agent.reconcile import Period, open_gatherer
     from agent.reconcile.oss import to_table
 
-    gatherer = Gatherer(stack.services.woo, stack.services.dyn, stack.config.plan)
+    gatherer = await open_gatherer(stack.services.woo, stack.services.dyn, stack.config.plan, stack.services.journal)
     tz = ZoneInfo(stack.config.server.timezone)
     today = datetime.now(tz).date()
     report = await gatherer.report(Period(today, today + timedelta(days=1), tz))
@@ -339,7 +340,7 @@ async def _run_stack(args: argparse.Namespace, catcher: CatcherHandle) -> int:
     count = args.orders or len(SHAPES)
     from agent.sandbox.demo_files import files_overrides, import_examples, print_files, verify_files
 
-    overrides = {"mail": mail_settings(catcher.smtp_port), "files": files_overrides()}
+    overrides = {"mail": mail_settings(catcher.smtp_port), "files": files_overrides(), **CATALOG}
     async with demo_stack(DEMO_DIR, agent_port=args.port, overrides=overrides) as stack:
         print(f"demo: status page {stack.agent_url}/  (JSON: {stack.agent_url}/api/status)")
         print(f"demo: WooCommerce sandbox {stack.woo.base_url}  Dynaccount sandbox {stack.dyn.base_url}")
@@ -357,6 +358,8 @@ async def _run_stack(args: argparse.Namespace, catcher: CatcherHandle) -> int:
         await settle(stack)
         stock = verify_stock(stack)
         print_stock(stock)
+        catalog = await shop_owner_edits(stack, lambda: settle(stack))  # products and customers, no sale
+        print_catalog(catalog)
         print("demo: importing the example files (contrib/files/) next to the webshop orders …")
         await import_examples(stack)
         await settle(stack)
@@ -364,7 +367,7 @@ async def _run_stack(args: argparse.Namespace, catcher: CatcherHandle) -> int:
         print_files(files)
         agrees = await print_reconciliation(stack)
         if args.exit:
-            return 0 if verdict.ok and stock.ok and files.ok and agrees else 1
+            return 0 if verdict.ok and stock.ok and files.ok and catalog.ok and agrees else 1
         print("demo: still serving; Ctrl-C to stop")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -27,7 +27,7 @@ def _stock_of(payload: Any) -> tuple[int, int | None] | None:
     return (owner if isinstance(owner, int) and owner else payload["id"]), (qty if isinstance(qty, int) else None)
 
 
-async def echo_reason(stock: StockJournal, topic: str | None, body: bytes) -> str | None:
+async def echo_reason(stock: StockJournal, topic: str | None, body: bytes, *, catalog: bool = False) -> str | None:
     """The reason to ignore a ``product.updated``, else None (it becomes work): the echo of the agent's own
     stock write, or an item whose stock the agent does not keep (product changes need no accounting)."""
     if topic != "product.updated":
@@ -40,7 +40,7 @@ async def echo_reason(stock: StockJournal, topic: str | None, body: bytes) -> st
         return None
     if await stock.take_echo(*found):
         return f"echo of the agent's own stock write (stock {found[1]}): nothing to do"
-    if not await stock.keeps(found[0]):
+    if not catalog and not await stock.keeps(found[0]):  # with the catalog sync on, every edit is work
         return "the agent keeps no stock for this item, and product changes need no accounting"
     return None
 

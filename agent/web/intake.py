@@ -18,7 +18,7 @@ from aiohttp import web
 
 from agent.clock import Clock
 from agent.ids import parse_id, work_key
-from agent.journal import Journal, NewDelivery
+from agent.journal import CHANGED, Journal, NewDelivery
 from agent.woo.fingerprint import order_fingerprint
 from agent.woo.models import Order, loads
 from agent.woo.signature import verify
@@ -84,6 +84,8 @@ def read_delivery(topic: str | None, body: bytes) -> Classified:
     if kind == "product" and payload.get("type") == "variation" and payload.get("parent_id"):
         kind = "variation"
     fingerprint = _fingerprint(payload) if kind == "order" and event != "deleted" else None
+    if kind in ("product", "variation", "customer"):
+        fingerprint = CHANGED  # a shop edit: re-opens the item even when held on bad data the edit may fix
     return Classified("queued", resource, rid, work_key=work_key(kind, rid), fingerprint=fingerprint)
 
 

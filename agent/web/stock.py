@@ -51,13 +51,13 @@ async def _stock_ctx(app: web.Application) -> AsyncIterator[None]:
     app[STOCK] = room
 
     async def echo(topic: str | None, body: bytes) -> str | None:
-        return await echo_reason(stock, topic, body)
+        return await echo_reason(stock, topic, body, catalog=config.products.on_shop_events)
 
     app[INTAKE].echo_check = echo
     check = ProductCheck(stock, app[JOURNAL], services.woo)
     if services.dispatcher is not None:
-        services.dispatcher.register("product", check)
-        services.dispatcher.register("variation", check)
+        services.dispatcher.chain("product", check)  # before the catalog's product sync, when that is on
+        services.dispatcher.chain("variation", check)
     _after_bookings(services.orders.applier, room)
     if app[AUTOSTART]:
         room.start()

@@ -170,3 +170,19 @@ async def test_import_shows_progress_is_interruptible_and_resumes(stack: tuple[S
     assert result == "6 orders imported: 6 done", result
     assert out2.getvalue().splitlines()[0] == "import: 6 orders, resuming at 3"
     assert _books(s)[0] == len(ids) == 6
+
+
+async def test_sync_products_command_dry_run_then_for_real(stack: tuple[Stack, ManualClock]) -> None:
+    from agent.operations import catalog_sync
+
+    s, _ = stack
+    config = _unowned(s, "catalog")
+    config = config.model_copy(update={"products": config.products.model_copy(
+        update={"on_shop_events": True, "sync": "create_and_update"})})  # fmt: skip
+    before = s.dyn.stats.get("put product", 0)
+    dry = await run_command(config, lambda a, _: catalog_sync(a, "products", dry_run=True))
+    assert "sync products (dry run):" in dry and "failed 1" in dry and "no SKU" in dry  # the seeded 104
+    assert s.dyn.stats.get("put product", 0) == before
+    real = await run_command(config, lambda a, _: catalog_sync(a, "products", dry_run=False))
+    again = await run_command(config, lambda a, _: catalog_sync(a, "products", dry_run=False))
+    assert "created" in real and "updated 0" in again and "created 0" in again

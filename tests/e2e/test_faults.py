@@ -33,8 +33,12 @@ async def test_300_orders_and_refunds_under_the_fault_mix_end_complete_without_r
     clock, ctx = make_stack(faults, worker=SHIPPED_WORKER)
     async with ctx as stack:
         ids = await place_orders(stack, 300)
-        await _rounds(stack, clock, 3)  # some booked, many mid-way, the faults still coming
-        booked = [i for i, o in enumerate(ids) if await _booked(stack, o)]
+        booked: list[int] = []
+        for _ in range(20):  # some booked (40 to refund), many mid-way, the faults still coming
+            await _rounds(stack, clock, 1)
+            booked = [i for i, o in enumerate(ids) if await _booked(stack, o)]
+            if len(booked) >= 40:
+                break
         kinds = ["line", "amount", "shipping", "partial_qty", "full"]
         await refund_some(stack, ids, {pos: kinds[n % len(kinds)] for n, pos in enumerate(booked[:40])})
         await drive(stack, clock, rounds=400)

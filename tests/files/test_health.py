@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.clock import ManualClock
-from agent.health.systems import SystemHealth
+from agent.health.systems import DOWN_AFTER_FAILURES, SystemHealth
 from agent.journal import WorkItem
 from agent.outcomes import Outcome
 from agent.woo.errors import WooConnectionError
@@ -11,7 +11,8 @@ from agent.woo.errors import WooConnectionError
 
 async def test_a_booked_file_order_does_not_end_a_woocommerce_outage() -> None:
     health = SystemHealth(ManualClock(), grace_seconds=300)
-    health.failed(WooConnectionError("refused"))
+    for _ in range(DOWN_AFTER_FAILURES):
+        health.failed(WooConnectionError("refused"))
 
     async def booked(item: WorkItem) -> Outcome:
         return Outcome("done", "invoice 7 booked")

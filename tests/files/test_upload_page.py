@@ -95,12 +95,11 @@ async def test_oversized_upload_is_refused_with_a_message(fstack: tuple[Stack, M
 
 async def test_a_failed_file_order_can_be_retried_from_the_page(fstack: tuple[Stack, ManualClock]) -> None:
     s, clock = fstack
-    s.dyn.faults.force("5xx", times=10_000)
+    # Dynaccount refuses (a permanent error): transient ones are retried for ever and never end failed
+    s.dyn.faults.force("400", times=10_000)
     assert s.services.files is not None
     report = await s.services.files.run((CONTRIB / "orders.xml").read_bytes(), "orders.xml", "market", dry_run=False)
     key = report.keys[0]
-    # while Dynaccount is down the worker probes one item per round (issue 11), so the file's items
-    # use up their attempts in turn
     for _ in range(s.config.worker.max_attempts * (len(report.keys) + 1)):
         await s.services.worker.run_once()
         clock.advance(s.config.worker.backoff_cap_seconds + 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
@@ -109,14 +110,16 @@ async def test_sweep_failures_become_an_incident_after_the_grace() -> None:
 
 async def test_a_skipped_order_does_not_end_a_dynaccount_outage() -> None:
     from agent.dynaccount.errors import DynaccountConnectionError
-    from agent.health.systems import SystemHealth
+    from agent.health.systems import DOWN_AFTER_FAILURES, SystemHealth
     from agent.journal import WorkItem
     from agent.worker import Outcome
 
     clock = ManualClock()
     health = SystemHealth(clock, grace_seconds=300)
-    outcomes: list[Outcome | Exception] = [DynaccountConnectionError("refused"), Outcome("skipped", "not paid yet"),
-                                           Outcome("done", "invoice 7 booked")]  # fmt: skip
+    outcomes: list[Outcome | Exception] = [
+        *[DynaccountConnectionError("refused")] * DOWN_AFTER_FAILURES, Outcome("skipped", "not paid yet"),
+        Outcome("done", "invoice 7 booked"),
+    ]  # fmt: skip
 
     async def process(item: WorkItem) -> Outcome:
         result = outcomes.pop(0)
@@ -126,12 +129,28 @@ async def test_a_skipped_order_does_not_end_a_dynaccount_outage() -> None:
 
     watched = health.watch(process)
     item = WorkItem("order:1", "order", "1", "running", 1, 0, 0.0, 0.0, None, None)
-    try:
-        await watched(item)
-    except DynaccountConnectionError:
-        pass
+    for _ in range(DOWN_AFTER_FAILURES):
+        with contextlib.suppress(DynaccountConnectionError):
+            await watched(item)
     assert [p.key for p in await health.problems()] == ["dynaccount-down"]
     await watched(item)
     assert [p.key for p in await health.problems()] == ["dynaccount-down"]
     await watched(item)
     assert await health.problems() == []
+
+
+def test_one_failed_call_among_answers_is_no_outage() -> None:
+    """A passing 5xx must not close the worker's gate (one probe at a time) for everyone: under a 20 % fault
+    mix that throttled all work to one order per backoff step."""
+    from agent.dynaccount.errors import DynaccountUnavailable
+    from agent.health.systems import DOWN_AFTER_FAILURES, SystemHealth
+
+    health = SystemHealth(ManualClock(), grace_seconds=300)
+    for _ in range(5):
+        for _ in range(DOWN_AFTER_FAILURES - 1):
+            health.failed(DynaccountUnavailable("503"))
+        assert health.paused() is None
+        health.reached("dynaccount")
+    for _ in range(DOWN_AFTER_FAILURES):
+        health.failed(DynaccountUnavailable("503"))
+    assert health.paused() is not None and "Dynaccount" in health.paused()  # type: ignore[operator]

@@ -255,3 +255,13 @@ def test_real_order_17_plan_facts() -> None:
     assert plan.debtor.language == "da" and plan.debtor.address == "Nørrebrogade 12, 2. th"
     assert plan.payment.register and plan.payment.date == "2026-11-24T05:56:53"
     assert show(plan.lines[0]) == "KRUS-001 2×79.20 K25 -10.00%" and plan.lines[0].net == D("142.56")
+
+
+def test_order_lines_never_update_products_while_the_catalog_sync_owns_them() -> None:
+    """Issue 15: an order line's net (before coupons) would fight the catalog's list price on every sale."""
+    order = build_order(Cart([Item("Krus", "99", 1, "KRUS")]))
+    base = PlanSettings().model_copy(update={"products": PlanSettings().products.model_copy(
+        update={"sync": "create_and_update"})})  # fmt: skip
+    following = base.model_copy(update={"products": base.products.model_copy(update={"on_shop_events": True})})
+    updates = [p.update for s in (base, following) for p in plan_invoice(order, s).products]  # type: ignore[union-attr]
+    assert updates == [True, False]

@@ -40,6 +40,9 @@ class Store:
         self.next_number = invoice_start
         self.sent: list[Row] = []
         self.path: Path | None = None
+        # Unique columns by their rendered value (a real database has these indexes): an equality lookup on
+        # them must not scan every row, or a bulk sync of thousands of products is quadratic in the sandbox.
+        self._unique: dict[tuple[str, str], dict[str, int]] = {}
 
     # -- lookups used by the document rules -----------------------------------------------------
 
@@ -55,7 +58,44 @@ class Store:
         return found
 
     def find(self, table: str, column: str, value: Any) -> Row | None:
+        if column in SCHEMA[table].unique and value is not None:
+            row = self._unique_row(table, column, str(render(column, value)))
+            return row if row is not None and row.get(column) == value else None
         return next((r for r in self.tables[table].values() if r.get(column) == value), None)
+
+    def _unique_row(self, table: str, column: str, key: str) -> Row | None:
+        """The row whose unique ``column`` renders as ``key``, through the index; an entry a test made stale
+        (a row deleted or changed behind the store's back) rebuilds the index once."""
+        rid = self._index(table, column).get(key)
+        row = self.tables[table].get(rid) if rid is not None else None
+        if rid is not None and (row is None or str(render(column, row.get(column))) != key):
+            self._unique.pop((table, column))
+            rid = self._index(table, column).get(key)
+            row = self.tables[table].get(rid) if rid is not None else None
+        return row
+
+    def _index(self, table: str, column: str) -> dict[str, int]:
+        key = (table, column)
+        if key not in self._unique:
+            index: dict[str, int] = {}
+            for r in self.tables[table].values():
+                if r.get(column) is not None:
+                    index.setdefault(str(render(column, r.get(column))), r["id"])
+            self._unique[key] = index
+        return self._unique[key]
+
+    def _reindex(self, table: str, old: Row | None, new: Row | None) -> None:
+        for column in SCHEMA[table].unique:
+            index = self._unique.get((table, column))
+            if index is None:
+                continue
+            if old is not None and index.get(str(render(column, old.get(column)))) == old["id"]:
+                del index[str(render(column, old.get(column)))]
+            if new is not None and new.get(column) is not None:
+                key = str(render(column, new.get(column)))
+                held = self.tables[table].get(index.get(key, -1))
+                if held is None or held.get(column) != new.get(column) or held["id"] == new["id"]:
+                    index[key] = new["id"]  # a row deleted behind the store's back leaves no claim
 
     def where(self, table: str, column: str, value: Any) -> list[Row]:
         return [r for r in self.tables[table].values() if r.get(column) == value]
@@ -72,8 +112,8 @@ class Store:
         for column in [*(select or []), *(k for k in params if k not in RESERVED)]:
             if column not in spec.columns:
                 raise field_error(column, "unknown column")
-        rows = [self.row(table, row_id)] if row_id else list(self.tables[table].values())
         filters = {k: v for k, v in params.items() if k not in RESERVED}
+        rows = [self.row(table, row_id)] if row_id else self._candidates(table, spec, filters)
         rows = [r for r in rows if all(str(render(k, r.get(k))) == v for k, v in filters.items())]
         rows = _order(rows, params.get("order", ""), spec)
         rows = _limit(rows, params.get("limit", ""))
@@ -115,11 +155,19 @@ class Store:
             raise ApiError(400, errors)
         return [self.render(table, r) for r in created]
 
+    def _candidates(self, table: str, spec: TableSpec, filters: Mapping[str, str]) -> list[Row]:
+        unique = next((k for k in filters if k in spec.unique), None)
+        if unique is None:
+            return list(self.tables[table].values())
+        row = self._unique_row(table, unique, filters[unique])
+        return [row] if row is not None else []
+
     def delete(self, table: str, row_id: int) -> None:
         self.spec(table)
         row = self.row(table, row_id)
         docs.before_delete(self, table, row)
         del self.tables[table][row_id]
+        self._reindex(table, row, None)
         docs.after_delete(self, table, row)
 
     def insert(self, table: str, values: Mapping[str, Any]) -> Row:
@@ -172,6 +220,7 @@ class Store:
         if row.get("id") is None:
             row["id"] = self.next_ids[table]
             self.next_ids[table] += 1
+        self._reindex(table, self.tables[table].get(row["id"]), row)
         self.tables[table][row["id"]] = row
 
     def take_number(self) -> int:
@@ -187,6 +236,7 @@ class Store:
 
     def restore(self, state: Row) -> None:
         self.tables, self.next_ids, self.next_number = state["tables"], state["next_ids"], state["next_number"]
+        self._unique.clear()
 
     def persist(self) -> None:
         """Write the whole state to ``self.path`` (small accounts; one JSON document)."""
@@ -211,6 +261,7 @@ class Store:
             return False
         state = json.loads(found[0], object_hook=lambda o: Decimal(o["$dec"]) if set(o) == {"$dec"} else o)
         self.tables = {t: {r["id"]: r for r in state["tables"].get(t, [])} for t in SCHEMA}
+        self._unique.clear()
         self.next_ids = {t: state["next_ids"].get(t, 1) for t in SCHEMA}
         self.next_number = state["next_number"]
         return True

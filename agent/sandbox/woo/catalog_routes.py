@@ -6,9 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
+from agent.sandbox.woo import catalog_writes as writes
 from agent.sandbox.woo.http import json_response, paginate, read_body
 from agent.sandbox.woo.keys import STATE, V3
-from agent.sandbox.woo.render import product_json, variation_json
+from agent.sandbox.woo.render import customer_json, product_json, variation_json
 from agent.sandbox.woo.seed import CatalogueItem
 from agent.sandbox.woo.state import ShopError, ShopState
 
@@ -38,7 +39,7 @@ async def list_products(request: web.Request) -> web.Response:
         include = {int(x) for x in q["include"].split(",") if x.isdigit()}
         items = [i for i in items if i.id in include]
     items.sort(key=lambda i: i.id, reverse=True)
-    return paginate(request, [product_json(i, state) for i in items])
+    return paginate(request, items, lambda i: product_json(i, state))
 
 
 async def get_product(request: web.Request) -> web.Response:
@@ -134,8 +135,46 @@ async def variations_batch(request: web.Request) -> web.Response:
     return await _batch(request, parent_id)
 
 
+async def create_product(request: web.Request) -> web.Response:
+    state = _state(request)
+    return json_response(product_json(writes.create_product(state, await read_body(request)), state), 201)
+
+
+async def create_variation(request: web.Request) -> web.Response:
+    state = _state(request)
+    item = writes.create_product(state, await read_body(request), int(request.match_info["id"]))
+    return json_response(variation_json(item, state), 201)
+
+
+async def delete_product(request: web.Request) -> web.Response:
+    state = _state(request)
+    pid = int(request.match_info.get("vid") or request.match_info["id"])
+    force = request.query.get("force") in ("true", "1")
+    body = product_json(state.item(pid), state)
+    writes.delete_product(state, pid, force)
+    return json_response(body if force else product_json(state.item(pid), state))
+
+
+async def create_customer(request: web.Request) -> web.Response:
+    state = _state(request)
+    return json_response(customer_json(writes.save_customer(state, await read_body(request)), state), 201)
+
+
+async def update_customer(request: web.Request) -> web.Response:
+    state = _state(request)
+    c = writes.save_customer(state, await read_body(request), int(request.match_info["id"]))
+    return json_response(customer_json(c, state))
+
+
 def add_catalog_routes(app: web.Application) -> None:
     r = app.router
+    r.add_post(f"{V3}/products", create_product)
+    r.add_post(V3 + r"/products/{id:\d+}/variations", create_variation)
+    r.add_delete(V3 + r"/products/{id:\d+}", delete_product)
+    r.add_delete(V3 + r"/products/{id:\d+}/variations/{vid:\d+}", delete_product)
+    r.add_post(f"{V3}/customers", create_customer)
+    for method in ("PUT", "PATCH", "POST"):
+        r.add_route(method, V3 + r"/customers/{id:\d+}", update_customer)
     r.add_get(f"{V3}/products", list_products)
     for method in ("POST", "PUT", "PATCH"):
         r.add_route(method, f"{V3}/products/batch", products_batch)

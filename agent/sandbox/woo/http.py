@@ -71,7 +71,8 @@ def shop_error(exc: ShopError) -> web.Response:
     return error_response(exc.code, exc.message, exc.status, bare=exc.bare_data, params=exc.params)
 
 
-def paginate(request: web.Request, items: list[Any]) -> web.Response:
+def paginate(request: web.Request, items: list[Any], render: Callable[[Any], Any] | None = None) -> web.Response:
+    """One page of ``items``; ``render`` (if given) turns only that page's items into JSON."""
     per_page = _int_param(request, "per_page", 10)
     if not 1 <= per_page <= 100:
         raise ShopError("rest_invalid_param", "Invalid parameter(s): per_page", 400,
@@ -79,6 +80,8 @@ def paginate(request: web.Request, items: list[Any]) -> web.Response:
     page = max(1, _int_param(request, "page", 1))
     pages = max(1, -(-len(items) // per_page))
     chunk = items[(page - 1) * per_page: page * per_page]
+    if render is not None:
+        chunk = [render(i) for i in chunk]
     headers = {"X-WP-Total": str(len(items)), "X-WP-TotalPages": str(pages)}
     links = []
     if page > 1:

@@ -14,6 +14,7 @@ from agent.sandbox.woo.seed import TAX_RATES, CatalogueItem
 from agent.sandbox.woo.state import Customer, ShopState
 from agent.sandbox.woo.taxes import fmt_money
 
+UNCATEGORIZED = {"id": 15, "name": "Uncategorized", "slug": "uncategorized"}
 ALLOW = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -64,8 +65,8 @@ def product_json(item: CatalogueItem, state: ShopState) -> dict[str, Any]:
         "id": p.id, "name": p.name, "slug": _slug(p.name), "permalink": permalink,
         "date_created": local(created), "date_created_gmt": gmt(created),
         "date_modified": local(modified), "date_modified_gmt": gmt(modified),
-        "type": item.type, "status": "publish", "featured": False, "catalog_visibility": "visible",
-        "description": "", "short_description": "", "sku": p.sku, "price": price,
+        "type": item.type, "status": item.status, "featured": False, "catalog_visibility": "visible",
+        "description": "", "short_description": item.short_description, "sku": p.sku, "price": price,
         "regular_price": "" if item.type == "variable" else price, "sale_price": "",
         "date_on_sale_from": None, "date_on_sale_from_gmt": None, "date_on_sale_to": None,
         "date_on_sale_to_gmt": None, "on_sale": False, "purchasable": True,
@@ -78,7 +79,7 @@ def product_json(item: CatalogueItem, state: ShopState) -> dict[str, Any]:
         "shipping_required": not p.virtual, "shipping_taxable": p.tax_status != "none", "shipping_class": "",
         "shipping_class_id": 0, "reviews_allowed": not is_var, "average_rating": "0.00", "rating_count": 0,
         "upsell_ids": [], "cross_sell_ids": [], "parent_id": p.parent_id, "purchase_note": "",
-        "categories": [] if is_var else [{"id": 15, "name": "Uncategorized", "slug": "uncategorized"}],
+        "categories": [] if is_var else (item.categories or [UNCATEGORIZED]),
         "brands": [], "tags": [], "images": [], "attributes": _attributes(item), "default_attributes": [],
         "variations": list(item.variations), "grouped_products": [], "menu_order": 0,
         "price_html": _price_html(price), "related_ids": [], "meta_data": [],
@@ -120,13 +121,15 @@ def variation_json(item: CatalogueItem, state: ShopState) -> dict[str, Any]:
 def customer_json(customer: Customer, state: ShopState) -> dict[str, Any]:
     api = f"{state.home}wp-json/wc/v3/customers"
     when = state.created
-    shipping = {k: v for k, v in customer.billing.items() if k != "email"}
+    shipping = customer.shipping if customer.shipping is not None else \
+        {k: v for k, v in customer.billing.items() if k != "email"}
     return {
         "id": customer.id, "date_created": local(when), "date_created_gmt": gmt(when),
         "date_modified": local(when), "date_modified_gmt": gmt(when), "email": customer.email,
         "first_name": customer.first_name, "last_name": customer.last_name, "role": "customer",
         "username": customer.username, "billing": dict(customer.billing), "shipping": shipping,
-        "is_paying_customer": True, "avatar_url": "", "meta_data": [], "_links": _links(f"{api}/{customer.id}", api),
+        "is_paying_customer": True, "avatar_url": "", "meta_data": list(customer.meta_data),
+        "_links": _links(f"{api}/{customer.id}", api),
     }
 
 

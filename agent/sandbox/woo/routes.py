@@ -267,7 +267,7 @@ async def get_customer(request: web.Request) -> web.Response:
 
 async def list_customers(request: web.Request) -> web.Response:
     state = _state(request)
-    return paginate(request, [customer_json(c, state) for c in state.customers.values()])
+    return paginate(request, list(state.customers.values()), lambda c: customer_json(c, state))
 
 
 async def no_route(request: web.Request) -> web.Response:

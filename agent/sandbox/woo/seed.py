@@ -31,6 +31,9 @@ class CatalogueItem:
     variations: list[int] = field(default_factory=list)
     attribute_options: list[str] = field(default_factory=list)  # variable parents: options offered
     total_sales: int = 0
+    categories: list[dict[str, object]] = field(default_factory=list)  # [] renders as Uncategorized
+    short_description: str = ""
+    status: str = "publish"  # "trash" after DELETE without force
 
     @property
     def id(self) -> int:

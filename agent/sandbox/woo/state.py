@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from agent.sandbox.woo.catalog_writes import apply_catalog_fields
 from agent.sandbox.woo.checkout import CheckoutError, Shop, ShopSettings
 from agent.sandbox.woo.orderjson import Ids, StoredOrder, StoredRefund, add_line_meta, new_order
 from agent.sandbox.woo.refunds import build_refund, is_fully_refunded
@@ -44,6 +45,8 @@ class Customer:
     last_name: str
     billing: dict[str, str]
     username: str = ""
+    shipping: dict[str, str] | None = None  # None: the billing address without the email
+    meta_data: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -268,8 +271,12 @@ class ShopState:
             changes["sku"] = sku
         if "name" in fields:
             changes["name"] = str(fields["name"])
+        for key in ("tax_class", "tax_status"):
+            if key in fields:
+                changes[key] = str(fields[key])
         if changes:
             item.product = replace(item.product, **changes)
+        apply_catalog_fields(item, fields)
 
     def product_saved(self, product_id: int) -> None:
         self.modified[product_id] = self.now()
