@@ -101,6 +101,9 @@ class MasterData:
                 except DynaccountRejected as exc:
                     if not _already_exists(exc, "module_id_"):
                         raise
+            own = await self._find_debtor(d)  # the same customer, created by someone else meanwhile
+            if own is not None:
+                return await self._dyn.upsert_debtor(debtor_fields(d, own))
             number = await self._allocate(key, d.allocate_from, d.allocate_to, after=int(number))
         raise WorkError(f"debtor number {number} keeps being taken; try again", ErrorKind.TRANSIENT)
 

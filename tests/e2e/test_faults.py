@@ -86,7 +86,7 @@ async def _every_payment_once(stack: Any, ids: list[int]) -> None:
     assert max(payments.values()) == 1  # never two vouchers for one payment or payout
     for order_id in sorted({f"woo/order-{i}-payment" for i in ids} - set(payments)):
         # the one rule that registers no payment here: cash on delivery refunded before delivery
-        order = await stack.shop.get_order(int(order_id.split("-")[2]))
+        order = await stack.shop.get_order(int(order_id.split("-")[1]))
         assert (order.payment_method, order.status) == ("cod", "refunded"), order_id
     journal = stack.app[JOURNAL]
     for refund_id in stack.refunds:  # a refund of a registered payment is paid back exactly once
