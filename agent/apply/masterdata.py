@@ -17,6 +17,9 @@ from agent.plan import DebtorDecision, ProductSync
 MATCH_COLUMNS = {"email": "email", "vat_number": "vatno", "ean": "ean"}
 
 
+_CREATE_ATTEMPTS = 5
+
+
 class MasterData:
     def __init__(self, journal: Journal, dyn: DynaccountClient) -> None:
         self._journal = journal
@@ -39,8 +42,11 @@ class MasterData:
             number = number or await self._find_debtor(d)
             if number is None:
                 async with self._allocation_lock:
-                    number = await self._allocate(key, d.allocate_from)
-            debtor, number = await self._write_debtor(d, key, number)
+                    number = await self._allocate(key, d.allocate_from, d.allocate_to)
+                    debtor = await self._create_new(d, key, number)
+                    number = str(debtor.module_id_)  # "already exists" moved it on
+            else:
+                debtor, number = await self._write_debtor(d, key, number)
             await self._journal.put_link("customer", key, state="synced", dyn_id=debtor.id, dyn_number=number,
                                          data={"digest": digest(fields.model_dump())})  # fmt: skip
         return number
@@ -59,7 +65,7 @@ class MasterData:
             number = own
         elif not d.number:  # another customer took the number meanwhile: the next free one
             async with self._allocation_lock:
-                number = await self._allocate(key, d.allocate_from)
+                number = await self._allocate(key, d.allocate_from, d.allocate_to, after=int(number))
         return await self._dyn.upsert_debtor(debtor_fields(d, number)), number
 
     async def _find_debtor(self, d: DebtorDecision) -> str | None:
@@ -69,15 +75,37 @@ class MasterData:
         rows = await self._dyn.get("debtor", select=("id", "module_id_"), filters={column: d.match_value})
         return str(rows[0]["module_id_"]) if rows else None
 
-    async def _allocate(self, key: str, start: int | None) -> str:
-        """Next free debtor number; written to the journal before the debtor is created, so a retry
-        after a crash creates (or finds) the same debtor instead of a second one."""
-        highest = await self._journal.highest_debtor_number()
-        number = max((start or 10000) - 1, highest or 0) + 1
+    async def _allocate(self, key: str, start: int | None, end: int | None, after: int = 0) -> str:
+        """Next free debtor number in this agent's range; written to the journal before the debtor is
+        created, so a retry after a crash creates (or finds) the same debtor instead of a second one."""
+        start = start or 10000
+        # Another shop's agent may share this Dynaccount: the journal's numbers outside our range are
+        # theirs (found by match key), and an allocated number not yet created must never be reused.
+        highest = await self._journal.highest_debtor_number(start, end)
+        number = max(start - 1, highest or 0, after) + 1
         while await self._dyn.find_debtor(str(number)) is not None:
             number += 1
+        if end is not None and number > end:
+            raise WorkError(f"no free debtor number left in [debtors] range_start..range_end ({start}..{end})",
+                            ErrorKind.PERMANENT)  # fmt: skip
         await self._journal.put_link("customer", key, state="allocated", dyn_number=number)
         return str(number)
+
+    async def _create_new(self, d: DebtorDecision, key: str, number: str) -> Debtor:
+        """Create the debtor under a freshly allocated number, never overwriting one that appeared
+        meanwhile (another shop's agent over the same Dynaccount): "already exists" takes the next."""
+        for _ in range(_CREATE_ATTEMPTS):
+            if await self._dyn.find_debtor(number) is None:
+                try:
+                    return await self._dyn.create_debtor(debtor_fields(d, number))
+                except DynaccountRejected as exc:
+                    if not _already_exists(exc, "module_id_"):
+                        raise
+            own = await self._find_debtor(d)  # the same customer, created by someone else meanwhile
+            if own is not None:
+                return await self._dyn.upsert_debtor(debtor_fields(d, own))
+            number = await self._allocate(key, d.allocate_from, d.allocate_to, after=int(number))
+        raise WorkError(f"debtor number {number} keeps being taken; try again", ErrorKind.TRANSIENT)
 
     async def ensure_products(self, products: Sequence[ProductSync]) -> None:
         for p in products:
@@ -91,7 +119,9 @@ class MasterData:
             return
         existing = await self._dyn.find_product(p.sku)
         if existing is None or p.update:
-            fields = ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price)
+            # The note says which shop created it; a product shared by shops keeps the first one's.
+            fields = ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price,
+                                   txt=None if existing is not None else (p.note or None))
             try:
                 existing = await self._dyn.upsert_product(fields)
             except DynaccountRejected as exc:

@@ -86,6 +86,10 @@ class DynaccountClient(PaymentsMixin, DynaccountApi):
         row = await self.put("debtor", fields.form(), existing.id if existing else None)
         return Debtor.model_validate(row)
 
+    async def create_debtor(self, fields: DebtorFields) -> Debtor:
+        """A new debtor; Dynaccount refuses a number that exists (``module_id_`` "already exists")."""
+        return Debtor.model_validate(await self.put("debtor", fields.form()))
+
     async def get_debtor_group(self, name: str) -> DebtorGroup | None:
         rows = await self.get("debtor_group", select=GROUP_SELECT, filters={"name": name})
         return DebtorGroup.model_validate(rows[0]) if rows else None
@@ -223,6 +227,7 @@ class DynaccountClient(PaymentsMixin, DynaccountApi):
         text: str = "",
         *,
         time: int | None = None,
+        dimension: str = "",
     ) -> CreditNote:
         """A-24: ``put/debtor_creditnote/`` with the booked invoice's internal id, then lines that
         credit invoice lines (partial qty) or free credit lines. The server refuses crediting more
@@ -230,6 +235,8 @@ class DynaccountClient(PaymentsMixin, DynaccountApi):
         header: dict[str, FormValue] = {"invoice_id": invoice_id, A.REFERENCE_COLUMN: reference, "note": text}
         if time is not None:
             header["time"] = time
+        if dimension:  # A-40
+            header["dimension_name"] = dimension
         row = await self.put(A.CREDITNOTE_TABLE, header)
         note_id = int(row["id"])
         try:

@@ -25,6 +25,7 @@ class PaymentsMixin(DynaccountApi):
         bank_account: str,
         draft_name: str = A.PAYMENT_DRAFT_DEFAULT,
         text: str = "",
+        dimension: str = "",
     ) -> Payment:
         """A-27: ``put/enclosure/`` (txt = reference) in the draft, then ``insert_bulk/accounting/``
         with a LEDGER row debiting ``bank_account`` and a DEBTOR_PAYMENT row crediting the debtor,
@@ -38,7 +39,8 @@ class PaymentsMixin(DynaccountApi):
             )
         enclosure = await self.put(
             "enclosure",
-            {"time": date, "draft_id": drafts[0]["id"], A.PAYMENT_REFERENCE_COLUMN: reference, "note": text},
+            {"time": date, "draft_id": drafts[0]["id"], A.PAYMENT_REFERENCE_COLUMN: reference, "note": text,
+             **({"dimension_name": dimension} if dimension else {})},
         )
         enclosure_id = int(enclosure["id"])
         try:

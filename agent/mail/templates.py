@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import jinja2  # Jinja is imported when mail is rendered, not at start (issue 17: idle RSS)
 
 SAMPLE_PLAN: dict[str, Any] = {
-    "order_id": 1001, "order_number": "1001", "reference": "woo-order-1001", "currency": "DKK",
+    "order_id": 1001, "order_number": "1001", "reference": "woo/order-1001", "currency": "DKK",
     "date": "2026-03-01T10:00:00", "payment_terms": "Netto 8",
     "debtor": {"name": "Jens Hansen", "company": "", "attention": "", "email": "jens@example.dk", "phone": "",
                "address": "Vestergade 1", "zip": "8000", "city": "Aarhus C", "country": "DK", "vat_number": "",
@@ -23,7 +23,7 @@ SAMPLE_PLAN: dict[str, Any] = {
                "vat_code": "U25", "vat_rate": "25", "net": "160.00", "vat": "40.00"}],
     "payment": {"register": False, "method": "bacs"},
 }  # fmt: skip
-SAMPLE_NOTE: dict[str, Any] = {**SAMPLE_PLAN, "reference": "woo-refund-5", "refund_id": 5}
+SAMPLE_NOTE: dict[str, Any] = {**SAMPLE_PLAN, "reference": "woo/refund-5", "refund_id": 5}
 SAMPLE_TOTAL, SAMPLE_VAT = Decimal("200.00"), Decimal("40.00")
 
 
