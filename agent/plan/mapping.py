@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.plan.types import Address, InvoicePlan, Skip
@@ -27,7 +26,18 @@ HEADER_COLUMNS = (
     "dlv_name", "dlv_address", "dlv_zip", "dlv_city", "dlv_ref_country_name",
 )  # fmt: skip
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+if TYPE_CHECKING:
+    from jinja2.sandbox import SandboxedEnvironment
+
+
+@cache
+def _env() -> SandboxedEnvironment:
+    """Built when a template is first parsed or rendered: without [mapping] templates the agent never
+    loads Jinja (issue 17: idle RSS)."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
 class MappingError(ValueError):
@@ -35,8 +45,12 @@ class MappingError(ValueError):
 
 
 def _parse(name: str, source: str) -> str:
+    if not source:
+        return source  # "" means the agent's own rule: nothing to parse
+    from jinja2 import TemplateError
+
     try:
-        _ENV.parse(source)
+        _env().parse(source)
     except TemplateError as exc:
         raise ValueError(f"template {name}: {exc}") from None
     return source
@@ -97,7 +111,7 @@ def _metas(meta: list[MetaData]) -> dict[str, Any]:
 
 def render(name: str, source: str, **context: Any) -> str:
     try:
-        return _ENV.from_string(source).render(**context).strip()
+        return _env().from_string(source).render(**context).strip()
     except Exception as exc:  # any error a template raises holds the order, named
         raise MappingError(f"[mapping] {name}: {type(exc).__name__}: {exc}") from None
 
