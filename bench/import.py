@@ -8,8 +8,9 @@ sandbox's store (``ShopState.create_order``: the sandbox's own checkout arithmet
 ``POST /orders`` takes, without 5,000 HTTP round trips).
 
 Printed: the first run's wall time and orders per hour against the latency floor
-``3600 ÷ (calls/order × latency)`` (the import processes one order at a time and Dynaccount's calls are
-serialised, A-14), Dynaccount calls per order by method, WooCommerce calls per order, the import process's
+``3600 ÷ (calls/order × latency)`` (Dynaccount's calls are serialised, A-14: the shipped ``max_parallel_calls``
+is 1, so the import's batches of ``[worker] concurrency`` orders can at best keep that one connection busy),
+Dynaccount calls per order by method, WooCommerce calls per order, the import process's
 peak RSS (goal ≤ 150 MB), and the second run's wall time, Dynaccount calls (goal: none, so no write) and
 WooCommerce list calls (goal: one per page of 100). The books are checked after the first run with
 ``agent.sandbox.demo.verify`` (one invoice per order, booked, totals to the øre, VAT per code against the
