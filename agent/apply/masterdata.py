@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 from agent.apply.fields import debtor_fields, digest
 from agent.dynaccount.client import DynaccountClient
-from agent.dynaccount.errors import DynaccountRejected
-from agent.dynaccount.models import Debtor, ProductFields
+from agent.dynaccount.errors import DynaccountNotFound, DynaccountRejected
+from agent.dynaccount.models import Debtor, Product, ProductFields
 from agent.journal import Journal
 from agent.outcomes import ErrorKind, WorkError
 from agent.plan import DebtorDecision, ProductSync
@@ -27,54 +28,77 @@ class MasterData:
 
     async def ensure_debtor(self, d: DebtorDecision) -> str:
         key = f"{d.kind}:{d.match_key}:{d.match_value}"
-        fields = debtor_fields(d, "0")
+        wanted = digest(debtor_fields(d, "0").model_dump())
         link = await self._journal.get_link("customer", key)
-        if link and link.dyn_number and link.data.get("digest") == digest(fields.model_dump()):
+        if link and link.dyn_number and link.data.get("digest") == wanted:
             return link.dyn_number  # known and unchanged: no call at all
         # Find-or-create is one critical section per match key: two orders of one new customer in
         # parallel make one debtor; other customers only wait for each other while a number is chosen.
         async with self._debtor_locks.setdefault(key, asyncio.Lock()):
             link = await self._journal.get_link("customer", key)
+            if link and link.dyn_number and link.data.get("digest") == wanted:
+                return link.dyn_number  # the order ahead of this one wrote it
             number = str(d.number) if d.number else (link.dyn_number if link else None)
-            number = number or await self._find_debtor(d)
+            # The debtor's internal id, known from the link: an update needs no look-up first.
+            debtor_id = int(link.dyn_id) if link and link.dyn_id and link.dyn_number == number else None
+            if number is None and (found := await self._find_debtor(d)) is not None:
+                debtor_id, number = found
             if number is None:
                 async with self._allocation_lock:
-                    number = await self._allocate(key, d.allocate_from)
-            debtor, number = await self._write_debtor(d, key, number)
+                    number = await self._allocate(key, d.allocate_from, probe=False)
+            debtor, number = await self._write_debtor(d, key, number, debtor_id)
             await self._journal.put_link("customer", key, state="synced", dyn_id=debtor.id, dyn_number=number,
-                                         data={"digest": digest(fields.model_dump())})  # fmt: skip
+                                         data={"digest": wanted})  # fmt: skip
         return number
 
-    async def _write_debtor(self, d: DebtorDecision, key: str, number: str) -> tuple[Debtor, str]:
-        """Upsert the debtor; "already exists" (created by someone else between our look-up and our
-        create) means using the row that exists: the customer's own, found by its match key, or, if
-        another customer took the number, the next free one."""
+    async def forget_debtor(self, d: DebtorDecision) -> None:
+        """Dynaccount refused the debtor number the journal holds (deleted there): the next
+        :meth:`ensure_debtor` writes the debtor again, under the same number."""
+        key = f"{d.kind}:{d.match_key}:{d.match_value}"
+        link = await self._journal.get_link("customer", key)
+        if link is not None:
+            await self._journal.put_link("customer", key, state="stale", dyn_number=link.dyn_number)
+
+    async def _write_debtor(self, d: DebtorDecision, key: str, number: str,
+                            debtor_id: int | None) -> tuple[Debtor, str]:  # fmt: skip
+        """Create (``debtor_id`` None) or update the debtor. An update of a debtor deleted in
+        Dynaccount creates it again; "already exists" on a create (the number was taken, by this
+        customer or another, since the journal last knew) means using the row that exists: the
+        customer's own, found by its match key, or, if another customer took the number, the next free one."""
+        fields = debtor_fields(d, number)
         try:
-            return await self._dyn.upsert_debtor(debtor_fields(d, number)), number
+            return await self._dyn.put_debtor(fields, debtor_id), number
+        except DynaccountNotFound:
+            if debtor_id is None:
+                raise
+            return await self._write_debtor(d, key, number, None)
         except DynaccountRejected as exc:
             if not _already_exists(exc, "module_id_"):
                 raise
         own = await self._find_debtor(d)
         if own is not None:
-            number = own
+            number = own[1]
         elif not d.number:  # another customer took the number meanwhile: the next free one
             async with self._allocation_lock:
                 number = await self._allocate(key, d.allocate_from)
         return await self._dyn.upsert_debtor(debtor_fields(d, number)), number
 
-    async def _find_debtor(self, d: DebtorDecision) -> str | None:
+    async def _find_debtor(self, d: DebtorDecision) -> tuple[int, str] | None:
+        """The debtor with this customer's match key, as (internal id, number)."""
         column = MATCH_COLUMNS.get(d.match_key)
         if not column or not d.match_value:
             return None
         rows = await self._dyn.get("debtor", select=("id", "module_id_"), filters={column: d.match_value})
-        return str(rows[0]["module_id_"]) if rows else None
+        return (int(rows[0]["id"]), str(rows[0]["module_id_"])) if rows else None
 
-    async def _allocate(self, key: str, start: int | None) -> str:
+    async def _allocate(self, key: str, start: int | None, *, probe: bool = True) -> str:
         """Next free debtor number; written to the journal before the debtor is created, so a retry
-        after a crash creates (or finds) the same debtor instead of a second one."""
+        after a crash creates (or finds) the same debtor instead of a second one. Without ``probe`` the
+        number above the journal's highest is not asked about first: the create is refused if it is
+        taken (numbers are unique), and :meth:`_write_debtor` then allocates again, probing."""
         highest = await self._journal.highest_debtor_number()
         number = max((start or 10000) - 1, highest or 0) + 1
-        while await self._dyn.find_debtor(str(number)) is not None:
+        while probe and await self._dyn.find_debtor(str(number)) is not None:
             number += 1
         await self._journal.put_link("customer", key, state="allocated", dyn_number=number)
         return str(number)
@@ -87,22 +111,38 @@ class MasterData:
     async def _ensure_product(self, p: ProductSync) -> None:
         wanted = digest([p.name, str(p.unit_price)])
         link = await self._journal.get_link("product", p.sku)
-        if link and (not p.update or link.data.get("digest") == wanted):
+        if link and link.dyn_id and (not p.update or link.data.get("digest") == wanted):
             return
-        existing = await self._dyn.find_product(p.sku)
-        if existing is None or p.update:
-            fields = ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price)
-            try:
-                existing = await self._dyn.upsert_product(fields)
-            except DynaccountRejected as exc:
-                # Created by someone else between our look-up and our create: use (update) that row.
-                if not _already_exists(exc, "product_id_"):
-                    raise
-                existing = await self._dyn.upsert_product(fields) if p.update else await self._dyn.find_product(p.sku)
+        fields = ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price)
+        existing: Product | None = None
+        if link and link.dyn_id:  # linked and changed: updated by its id, no look-up
+            with contextlib.suppress(DynaccountNotFound):  # removed in Dynaccount: made again below
+                existing = await self._dyn.put_product(fields, int(link.dyn_id))
+        if existing is None:
+            found = await self._dyn.find_product(p.sku)
+            if found is not None:
+                existing = await self._dyn.put_product(fields, found.id) if p.update else found
+            else:
+                existing = await self._create_product(p, fields)
         if existing is None:  # deleted again in between: the next attempt creates it
             raise WorkError(f"product {p.sku} vanished while it was being created", ErrorKind.TRANSIENT)
         await self._journal.put_link("product", p.sku, state="synced", dyn_id=existing.id, dyn_number=p.sku,
                                      data={"digest": wanted})  # fmt: skip
+
+    async def _create_product(self, p: ProductSync, fields: ProductFields) -> Product | None:
+        try:
+            return await self._dyn.put_product(fields)
+        except DynaccountRejected as exc:
+            # Created by someone else between our look-up and our create: use (update) that row.
+            if not _already_exists(exc, "product_id_"):
+                raise
+        return await self._dyn.upsert_product(fields) if p.update else await self._dyn.find_product(p.sku)
+
+    async def forget_products(self, skus: Sequence[str]) -> None:
+        """Dynaccount refused these product numbers (removed there): the next sync makes them again."""
+        for sku in skus:
+            if await self._journal.get_link("product", sku) is not None:
+                await self._journal.put_link("product", sku, state="stale", dyn_number=sku)
 
 
 def _already_exists(exc: DynaccountRejected, column: str) -> bool:
