@@ -10,18 +10,25 @@ The Dynaccount calls made in that window give calls per order, and with them the
 names: ``calls/order × orders × latency ÷ worker concurrency`` seconds, i.e. the time the run would
 take if nothing but the injected latency cost anything and ``concurrency`` calls were always in
 flight. ``ratio`` is achieved rate ÷ floor rate (1.0 = at the floor). Every run is checked with
-``agent.sandbox.demo.verify`` (one invoice per order, totals to the øre); a wrong run reports no figure.
+``agent.sandbox.demo.verify`` (one invoice per order, totals to the øre); a wrong run reports no figure
+and the benchmark exits 1.
 
-    .venv/bin/python bench/pipeline.py [--orders 60] [--latency-ms 20] [--synchronous NORMAL]
+Calls per order are also printed by method for a **new** and a **returning** customer (the first order
+placed of a customer, as the planner matches customers, is a new customer's): the client's per-call hook
+runs in the task that made the call, and the worker names each item's task ``work <key>``. After each
+case every done order is re-opened once (as the sweep's overlap window does) and the calls that costs
+are printed (goal: none).
 
-By default three cases run: worker concurrency 1 and 8 with the shipped ``[dynaccount]
-max_parallel_calls`` (1: calls serialised, A-14), and concurrency 8 with ``max_parallel_calls`` 8,
-which is what the ÷ concurrency floor presumes. ``--parallel-calls 0`` leaves out the third case,
-``--concurrency 1 8 16`` adds cases, ``--no-sweep`` turns off the REST sweep (the demo runs it every
-5 s with a 5 s overlap, and each pass re-opens the orders modified in that window, so calls/order
-and runs/order depend on how long a case takes).
+    .venv/bin/python bench/pipeline.py [--orders 60] [--latency-ms 150] [--concurrency 8] [--synchronous NORMAL]
+
+By default two cases run at worker concurrency 8: the shipped ``[dynaccount] max_parallel_calls``
+(1: calls serialised, A-14; goal ratio ≥ 0.9 to ``1 ÷ (calls/order × latency)``), and
+``max_parallel_calls`` 8 (goal ≥ 0.8 to the ÷ 8 floor). The default latency is the issue's 150 ms a call:
+at a few ms the in-process sandboxes' and the agent's own CPU (tens of ms per order on a small shared
+machine) is what the ÷ 8 floor leaves no room for, which is not Dynaccount's latency. ``--concurrency 1 8``
+adds the serial case, ``--parallel-calls 0`` leaves out the parallel one, ``--no-sweep`` turns off the
+REST sweep (the demo runs it every 5 s with a 5 s overlap).
 """
-
 from __future__ import annotations
 
 import argparse
@@ -287,8 +294,8 @@ async def _main(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=60)
-    parser.add_argument("--latency-ms", type=int, default=20)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8], help="worker concurrencies to run")
+    parser.add_argument("--latency-ms", type=int, default=150)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8], help="worker concurrencies to run")
     parser.add_argument("--synchronous", choices=("NORMAL", "FULL"), default="NORMAL")
     parser.add_argument("--parallel-calls", type=int, default=8,
                         help="also run each concurrency > 1 with this max_parallel_calls (0: don't)")  # fmt: skip

@@ -75,6 +75,8 @@ class MasterData:
         except DynaccountRejected as exc:
             if not _already_exists(exc, "module_id_"):
                 raise
+        if d.number:  # the customer's own number (customer id numbering, a shared debtor): update that row
+            return await self._dyn.upsert_debtor(fields), number
         own = await self._find_debtor(d)
         if own is not None:
             number = own[1]

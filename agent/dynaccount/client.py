@@ -8,6 +8,7 @@ caller finds the document by its reference (``requisition``) and converges from 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -65,6 +66,7 @@ class DynaccountClient(PaymentsMixin, CreditNotesMixin):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._draft_ids: dict[str, int] = {}  # booking drafts by name (PaymentsMixin): they do not change per order
+        self._drafts_lock = asyncio.Lock()
 
     # -- debtors, groups, setup tables ----------------------------------------------------------
 

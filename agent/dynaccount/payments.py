@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from . import assumptions as A
@@ -19,6 +20,7 @@ _MAX_DRAFTS = 16
 
 class PaymentsMixin(DynaccountApi):
     _draft_ids: dict[str, int]  # set by the client's __init__
+    _drafts_lock: asyncio.Lock
 
     async def register_payment(
         self,
@@ -57,14 +59,18 @@ class PaymentsMixin(DynaccountApi):
 
     async def _draft_id(self, name: str) -> int:
         """The booking draft's id by name, read once (drafts are made by hand in the UI and stay)."""
-        if name not in self._draft_ids:
-            drafts = await self.get("draft", select=("id",), filters={"name": name})
-            if not drafts:
-                raise DynaccountRejected(f"booking draft {name!r} not found", field_errors={"draft_name": "not found"})
-            if len(self._draft_ids) >= _MAX_DRAFTS:  # bounded: a config names one or two drafts
-                self._draft_ids.clear()
-            self._draft_ids[name] = int(drafts[0]["id"])
-        return self._draft_ids[name]
+        if name in self._draft_ids:
+            return self._draft_ids[name]
+        async with self._drafts_lock:  # payments starting together read it once, not once each
+            if name not in self._draft_ids:
+                drafts = await self.get("draft", select=("id",), filters={"name": name})
+                if not drafts:
+                    raise DynaccountRejected(f"booking draft {name!r} not found",
+                                             field_errors={"draft_name": "not found"})  # fmt: skip
+                if len(self._draft_ids) >= _MAX_DRAFTS:  # bounded: a config names one or two drafts
+                    self._draft_ids.clear()
+                self._draft_ids[name] = int(drafts[0]["id"])
+            return self._draft_ids[name]
 
     async def find_payment_by_reference(self, reference: str) -> Payment | None:
         """The voucher carrying ``reference``; ``complete`` is False if its rows are missing

@@ -97,3 +97,20 @@ async def test_a_vat_code_renamed_in_dynaccount_is_read_again(stack: tuple[Stack
     assert await s.app[JOURNAL].hint_work(f"order:{order.id}", fingerprint=CHANGED)
     await drive(s, clock)
     assert_one_booked_invoice_each(s, first, order.id)
+
+
+async def test_a_payment_draft_made_again_in_dynaccount_is_read_again(stack: tuple[Stack, ManualClock]) -> None:
+    s, clock = stack
+    first = await place(s, clock, "lis@example.dk")
+    draft = s.dyn.store.find("draft", "name", "Webshop")
+    assert draft is not None
+    await s.services.dyn.delete("draft", draft["id"])  # the bookkeeper replaces the draft
+    await s.services.dyn.put("draft", {"name": "Webshop"})
+    reads = s.dyn.calls["get/draft"]
+    second = await place(s, clock, "lis@example.dk")
+    assert s.dyn.calls["get/draft"] == reads + 1  # the cached id was refused, the draft read once more
+    new_draft = s.dyn.store.find("draft", "name", "Webshop")
+    assert new_draft is not None
+    vouchers = [e for e in s.dyn.store.tables["enclosure"].values() if e["txt"] == f"woo-order-{second}-payment"]
+    assert len(vouchers) == 1 and vouchers[0]["draft_id"] == new_draft["id"]
+    assert_one_booked_invoice_each(s, first, second)

@@ -59,3 +59,22 @@ async def test_calls_per_order_for_a_new_and_a_returning_customer(stack: tuple[S
     assert Counter(s.dyn.calls) - before == Counter()
     invoices = [r for r in s.dyn.store.tables["debtor_invoice"].values() if r["is_booked"]]
     assert len(invoices) == 3 and len({r["requisition"] for r in invoices}) == 3
+
+
+async def test_a_registered_customer_numbered_by_customer_id_costs_one_debtor_call(make_stack: Any) -> None:
+    """With ``numbering = "customer_id_offset"`` a registered customer's number is known: no look-up by match
+    key, the debtor is created in one call (8 for the order); an existing row of that number is updated."""
+    clock, ctx = make_stack(debtors={"numbering": "customer_id_offset", "customer_id_offset": 100000})
+    async with ctx as s:
+        await calls_for(s, clock, card_order("first@example.dk"))  # the one-time reads
+        _, new = await calls_for(s, clock, {**card_order("reg@example.dk"), "customer_id": 7})
+        assert new == INVOICE_AND_PAYMENT + Counter({"put/debtor": 1}), new
+        assert sum(new.values()) == 8
+        debtor = s.dyn.store.find("debtor", "module_id_", "100007")
+        assert debtor is not None and debtor["email"] == "reg@example.dk"
+        # A debtor with the number already there (made by hand, or the journal lost): refused, then updated.
+        await s.services.dyn.put("debtor", {"module_id_": "100008", "name": "Hand made", "module_group_name": "B2C"})
+        _, known = await calls_for(s, clock, {**card_order("other@example.dk"), "customer_id": 8})
+        assert known - INVOICE_AND_PAYMENT == Counter({"put/debtor": 2, "get/debtor": 1}), known
+        rows = [d for d in s.dyn.store.tables["debtor"].values() if d["module_id_"] == "100008"]
+        assert len(rows) == 1 and rows[0]["email"] == "other@example.dk"
