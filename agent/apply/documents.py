@@ -62,7 +62,9 @@ class Applier(MasterData):
             await self.on_booked(kind, plan, document)
 
     async def get_invoice(self, invoice_id: int) -> Invoice:
-        return await self._dyn.get_invoice(invoice_id)
+        """A booked invoice's header: payments and credit notes need its id, number, debtor, currency and
+        totals, never its lines (credit notes are planned from the stored plan's lines)."""
+        return await self._dyn.get_invoice(invoice_id, lines=False)
 
     async def sync_booked(self, facts: OrderFacts) -> None:
         """Trust Dynaccount over the journal: an invoice booked after its link was last written (a crash
