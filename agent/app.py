@@ -135,6 +135,7 @@ async def open_services(config: Config, journal: Journal, clock: Clock,
         woo, dyn = _clients(config, woo_session, dyn_session, metrics, health)
         applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
+        applier.dimension = config.shop.dimension_name
         vat_codes = VatCodes(dyn)  # codes read on first use
         orders = OrderProcessor(journal, woo, applier, config.plan, vat_codes)
         files = _files(config, journal, woo, applier, vat_codes)

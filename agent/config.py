@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from agent.config_files import FilesConfig
 from agent.config_mail import AlertsConfig, MailConfig
+from agent.plan.mapping import MappingSettings
 from agent.plan.plausible import PlausibilitySettings
+from agent.plan.references import name_from_url
 from agent.plan.settings import (
     DebtorSettings,
     FilterSettings,
@@ -25,6 +27,7 @@ from agent.plan.settings import (
     PlanSettings,
     ProductSettings,
     RefundSettings,
+    ShopSettings,
     TriggerSettings,
     VatSettings,
 )
@@ -178,6 +181,8 @@ class Config(_Table):
     invoice: InvoiceSettings = InvoiceSettings()
     payments: PaymentSettings = PaymentSettings()
     refunds: RefundSettings = RefundSettings()
+    shop: ShopSettings = ShopSettings()
+    mapping: MappingSettings = MappingSettings()
     plausibility: PlausibilitySettings = PlausibilitySettings()
     mail: MailConfig = MailConfig()
     alerts: AlertsConfig = AlertsConfig()
@@ -188,9 +193,17 @@ class Config(_Table):
         """The planner's settings, read from their own tables."""
         return PlanSettings(
             triggers=self.triggers, filters=self.filters, debtors=self.debtors, products=self.products,
-            vat=self.vat, invoice=self.invoice, payments=self.payments, refunds=self.refunds,
-            plausibility=self.plausibility,
+            vat=self.vat, invoice=self.invoice, payments=self.payments, refunds=self.refunds, shop=self.shop,
+            mapping=self.mapping, plausibility=self.plausibility,
         )
+
+    @model_validator(mode="after")
+    def _shop_name(self) -> Config:
+        # Not set: the shop's host names it, so two shops never share a name by default.
+        if "name" not in self.shop.model_fields_set:
+            shop = self.shop.model_copy(update={"name": name_from_url(self.woocommerce.url)})
+            object.__setattr__(self, "shop", shop)
+        return self
 
 
 def resolve_path(explicit: str | Path | None) -> Path:

@@ -49,7 +49,9 @@ class FileColumns(_Table):
 
 class FileMapping(_Table):
     format: Literal["csv", "xml"] = Field("csv", description="File format: csv or xml.")
-    source: str = Field(description="Source name in references (file-<source>-<number>): letters, digits, - and _.")
+    source: str = Field(
+        description="Source name in references (<shop>/file-<source>-<number>): letters, digits, - and _."
+    )
     document: Literal["invoice", "creditnote"] = Field(
         "invoice", description="invoice: orders; creditnote: every row credits the order's invoice."
     )

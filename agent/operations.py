@@ -22,7 +22,7 @@ from agent.approvals import Approvals
 from agent.importer import Importer, Progress, terminal_progress
 from agent.journal.stock import StockJournal
 from agent.plan import CreditNoteContext, Skip, plan_creditnote, render_plan
-from agent.reconcile import Gatherer, OssReport, Period, Report
+from agent.reconcile import OssReport, Period, Report, open_gatherer
 from agent.services import Services
 from agent.stock.room import StockRoom
 
@@ -126,11 +126,13 @@ async def webhooks(agent: Services, heal: bool) -> str:
 async def reconcile(agent: Services, start: date, end: date) -> Report:
     """The books beside the shop for the days [start, end) in the shop's time zone."""
     tz = ZoneInfo(agent.config.server.timezone)
-    return await Gatherer(agent.woo, agent.dyn, agent.config.plan).report(Period(start, end, tz))
+    gatherer = await open_gatherer(agent.woo, agent.dyn, agent.config.plan, agent.journal)
+    return await gatherer.report(Period(start, end, tz))
 
 
 async def oss(agent: Services, quarter: str) -> OssReport:
-    return await Gatherer(agent.woo, agent.dyn, agent.config.plan).oss(quarter, ZoneInfo(agent.config.server.timezone))
+    gatherer = await open_gatherer(agent.woo, agent.dyn, agent.config.plan, agent.journal)
+    return await gatherer.oss(quarter, ZoneInfo(agent.config.server.timezone))
 
 
 async def held(agent: Services) -> str:
@@ -210,7 +212,11 @@ async def check_vat_codes(agent: Services) -> list[str]:
     from agent.plan.vatcheck import problems
 
     codes = {code.name: code.rate for code in await agent.dyn.list_vatcodes()}
-    return problems(agent.config.vat, codes)
+    found = problems(agent.config.vat, codes)
+    dimension = agent.config.shop.dimension_name
+    if dimension and not await agent.dyn.get("dimension", select=("id",), filters={"name": dimension}):
+        found.append(f"[shop] dimension_name {dimension!r} does not exist in Dynaccount (create the department)")
+    return found
 
 
 def parse_day(text: str) -> datetime:

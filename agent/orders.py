@@ -36,6 +36,7 @@ from agent.plan import (
     plan_creditnote,
     plan_invoice,
     record_credit,
+    references,
 )
 from agent.plan.payment import invoice_payment
 from agent.plan.types import PaymentDecision, Subscription, Totals
@@ -146,8 +147,10 @@ class OrderProcessor:
         net_refunds = tuple(refunds) if existing is not None and not existing.booked else ()
         if settings.refunds.draft_policy != "update_draft":
             net_refunds = ()
+        reference = references.known_invoice(settings, order.id, order.number or str(order.id),
+                                             link.reference if link else None, facts.intents)  # fmt: skip
         context = InvoiceContext(invoice=existing, payment_registered=facts.payment is not None, refunds=net_refunds,
-                                 vat_codes=codes, subscription=subscription)  # fmt: skip
+                                 vat_codes=codes, subscription=subscription, reference=reference)  # fmt: skip
         return plan_invoice(order, settings, context)
 
     async def plan_checked(self, order: Order, refunds: list[Refund], facts: OrderFacts,
@@ -200,7 +203,7 @@ class OrderProcessor:
         if plan.held:
             run.held.append(plan.held)
         if invoice.is_booked and await self.applier.register_payment(
-            facts, "payment", order.id, plan.payment, invoice, f"{plan.reference}-payment"
+            facts, "payment", order.id, plan.payment, invoice, self._voucher(facts, "payment", order.id, plan.reference)
         ):
             run.done.append(f"payment {plan.payment.amount} registered")
         return invoice
@@ -219,9 +222,15 @@ class OrderProcessor:
         link = facts.invoice
         assert link is not None
         decision = self._late_decision(order, facts)
-        reference = f"{link.reference}-payment"
+        reference = self._voucher(facts, "payment", order.id, link.reference or "")
         if await self.applier.register_payment(facts, "payment", order.id, decision, invoice, reference):
             run.done.append(f"payment {decision.amount} registered")
+
+    def _voucher(self, facts: OrderFacts, kind: str, woo_id: int, document_reference: str) -> str:
+        """A payment (payout) voucher's reference, through the one reference module."""
+        known = facts.payment if kind == "payment" else facts.payouts.get(woo_id)
+        return references.payment_of(self._settings, kind, document_reference, woo_id,
+                                     known.reference if known else None, facts.intents)  # fmt: skip
 
     def _late_decision(self, order: Order, facts: OrderFacts) -> PaymentDecision:
         link = facts.invoice
@@ -278,8 +287,10 @@ class OrderProcessor:
                 run.done.append(f"refund {refund.id} was netted into invoice {invoice.number}")
                 continue
             state = self.invoice_state(facts, invoice, planning=refund.id)
+            known = references.known_creditnote(self._settings, refund.id, link.reference if link else None,
+                                                facts.intents)  # fmt: skip
             plan = plan_creditnote(order, refund, self._settings, CreditNoteContext(
-                invoice=state, already_credited=False, vat_codes=await self._rates()))  # fmt: skip
+                invoice=state, already_credited=False, vat_codes=await self._rates(), reference=known))  # fmt: skip
             await self._journal.save_snapshot(f"refund:{refund.id}", refund.model_dump(mode="json"), plan.to_dict())
             if isinstance(plan, Skip):
                 (run.held if plan.kind == "hold" else run.skipped).append(plan.reason)
@@ -292,7 +303,7 @@ class OrderProcessor:
             run.done.append(f"credit note {note.number or note.id} of {note.total_amount} for refund {refund.id}")
             await self._journal.add_event(key, f"credit note for refund {refund.id}: {note.total_amount}",
                                           data={"reference": plan.reference})  # fmt: skip
-            payout_ref = f"{plan.reference}-payout"
+            payout_ref = self._voucher(facts, "payout", refund.id, plan.reference)
             if await self.applier.register_payment(facts, "payout", refund.id, plan.payout, invoice, payout_ref):
                 run.done.append(f"refund payout {plan.payout.amount} registered")
 
@@ -304,7 +315,8 @@ class OrderProcessor:
         if refund_id in facts.payouts or not stored or not stored.get("register"):
             return
         payout = PaymentDecision(**{**stored, "amount": Decimal(str(stored["amount"]))})
-        if await self.applier.register_payment(facts, "payout", refund_id, payout, invoice, f"{link.reference}-payout"):
+        reference = self._voucher(facts, "payout", refund_id, link.reference or "")
+        if await self.applier.register_payment(facts, "payout", refund_id, payout, invoice, reference):
             run.done.append(f"refund payout {payout.amount} registered")
 
     async def _deleted_refunds(self, key: str, order: Order, facts: OrderFacts) -> None:

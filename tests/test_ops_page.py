@@ -41,7 +41,7 @@ async def strict(tmp_path: Path) -> AsyncIterator[tuple[Stack, ManualClock]]:
 
 
 def booked(s: Stack, order_id: int) -> bool:
-    [row] = [r for r in s.dyn.store.tables["debtor_invoice"].values() if r["requisition"] == f"woo-order-{order_id}"]
+    [row] = [r for r in s.dyn.store.tables["debtor_invoice"].values() if r["requisition"] == f"woo/order-{order_id}"]
     return bool(row["invoice_id_"])
 
 
@@ -116,11 +116,11 @@ async def test_reconciliation_page_agrees_on_the_demos_books_then_points_at_a_mi
         assert f"{len(s.refunds)} refunds" in page and f"{len(s.refunds)} credit notes" in page
         assert re.search(r'<table class="grid oss">.*?<td>DE</td>.*?</table>', dom, re.S)  # this quarter's OSS
         store = s.dyn.store
-        [gone] = [r for r in store.tables["debtor_invoice"].values() if r["requisition"] == f"woo-order-{ids[0]}"]
+        [gone] = [r for r in store.tables["debtor_invoice"].values() if r["requisition"] == f"woo/order-{ids[0]}"]
         del store.tables["debtor_invoice"][gone["id"]]  # (order 0 has no refund)
         dom = await dump_dom(tmp_path, f"{s.agent_url}/reconcile?from=2000-01-01&to=2100-01-01")
         assert "1 difference(s)" in text(dom)
-        assert re.search(rf'<tr class="diff-missing">.*?woo-order-{ids[0]}.*?href="/work/order%3A{ids[0]}"', dom, re.S)
+        assert re.search(rf'<tr class="diff-missing">.*?woo/order-{ids[0]}.*?href="/work/order%3A{ids[0]}"', dom, re.S)
         total = sum([(await s.shop.get_order(i)).total for i in ids[1:]], Decimal(0))
         assert str(total) in text(dom)  # invoiced per currency
         shot = await screenshot(tmp_path, f"{s.agent_url}/reconcile?from=2000-01-01&to=2100-01-01", "reconcile.png")

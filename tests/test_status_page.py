@@ -279,7 +279,7 @@ async def test_item_page_shows_plan_lines_vat_totals_and_dynaccount_link(
     dom = await dump_dom(tmp_path, url)
     page = text(dom)
     assert f"Invoice {link.dyn_number}" in page
-    assert f"Dynaccount id {link.dyn_id}" in page and f"Reference woo-order-{order_id}" in page
+    assert f"Dynaccount id {link.dyn_id}" in page and f"Reference woo/order-{order_id}" in page
     assert f"Amount {link.amount}" in page and f"Total DKK {link.amount}" in page
     assert re.search(r'<span class="vat">K25</span>', dom)  # VAT codes per line, in a table
     assert "Mette Jørgensen" in page and "Timeline" in page and "booked for debtor" in page

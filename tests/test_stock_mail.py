@@ -24,4 +24,4 @@ async def test_a_booking_queues_the_invoice_mail_and_a_stock_run(tmp_path: Path)
         await drive(s, clock)
         assert room.next_reason == "after booking"  # the stock room heard of the booking
         queued = await s.app[JOURNAL].db.read("SELECT reference FROM mail_outbox")
-        assert [r[0] for r in queued] == [f"woo-order-{order_id}"]  # and so did the mail room
+        assert [r[0] for r in queued] == [f"woo/order-{order_id}"]  # and so did the mail room

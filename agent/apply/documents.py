@@ -55,6 +55,7 @@ class Applier(MasterData):
         self._payment_account = payment_account
         self._payment_draft = payment_draft
         self.on_booked: BookedHook | None = None
+        self.dimension = ""  # [shop] dimension_name on payment vouchers (set by the composition root)
 
     async def booked(self, kind: str, plan: dict[str, Any], document: Invoice | CreditNote) -> None:
         """Called before the link says booked, so a crash in between repeats the call, never skips it."""
@@ -209,6 +210,7 @@ class Applier(MasterData):
         registered = await self._dyn.register_payment(
             invoice, amount, unix(payment.date, self._clock.now()), reference,
             bank_account=payment.account or self._payment_account, draft_name=self._payment_draft,
+            dimension=self.dimension,
         )  # fmt: skip
         await self._finish(facts, intent, str(registered.enclosure_id))
         await self._put(facts, kind, woo_id, state="registered", dyn_id=registered.enclosure_id,
@@ -245,7 +247,7 @@ class Applier(MasterData):
             await self._start(facts, f"create-creditnote:{plan.reference}")
             note = await self._dyn.create_creditnote(
                 invoice_id, credit_lines(plan.lines), plan.reference, plan.text,
-                time=unix(plan.date, self._clock.now()),
+                time=unix(plan.date, self._clock.now()), dimension=plan.dimension,
             )  # fmt: skip
             await self._finish(facts, f"create-creditnote:{plan.reference}", str(note.id))
         await self._link_creditnote(plan, note, facts)

@@ -25,7 +25,7 @@ def digest(value: object) -> str:
 def invoice_lines(lines: Sequence[PlanLine]) -> list[LineIn]:
     return [
         LineIn(product_id_=line.product, name=line.name, qty=line.qty, price=line.unit_price,
-               vatcode_name=line.vat_code, discount_percent=line.discount_percent)
+               vatcode_name=line.vat_code, discount_percent=line.discount_percent, txt=line.txt or None)
         for line in lines
     ]  # fmt: skip
 
@@ -71,4 +71,5 @@ def invoice_header(plan: InvoicePlan, debtor_number: str, now: float) -> Invoice
         dlv_zip=dlv.zip if dlv else None, dlv_city=dlv.city if dlv else None,
         dlv_ref_country_name=dlv.country if dlv else None, txt=plan.text,
         time_delivery=unix(plan.delivery_date, 0) if plan.delivery_date else None,  # a renewal's period start
-    )  # fmt: skip
+        dimension_name=plan.dimension or None,
+    ).model_copy(update=dict(plan.header_fields))  # [mapping] invoice_fields, validated against the header's columns

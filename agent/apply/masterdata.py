@@ -18,6 +18,9 @@ from agent.plan import DebtorDecision, ProductSync
 MATCH_COLUMNS = {"email": "email", "vat_number": "vatno", "ean": "ean"}
 
 
+_CREATE_ATTEMPTS = 5
+
+
 class MasterData:
     def __init__(self, journal: Journal, dyn: DynaccountClient) -> None:
         self._journal = journal
@@ -45,8 +48,11 @@ class MasterData:
                 debtor_id, number = found
             if number is None:
                 async with self._allocation_lock:
-                    number = await self._allocate(key, d.allocate_from, probe=False)
-            debtor, number = await self._write_debtor(d, key, number, debtor_id)
+                    number = await self._allocate(key, d.allocate_from, d.allocate_to, probe=False)
+                    debtor = await self._create_new(d, key, number)
+                    number = str(debtor.module_id_)  # "already exists" moved it on
+            else:
+                debtor, number = await self._write_debtor(d, key, number, debtor_id)
             await self._journal.put_link("customer", key, state="synced", dyn_id=debtor.id, dyn_number=number,
                                          data={"digest": wanted})  # fmt: skip
         return number
@@ -78,12 +84,12 @@ class MasterData:
         if d.number:  # the customer's own number (customer id numbering, a shared debtor): update that row
             return await self._dyn.upsert_debtor(fields), number
         own = await self._find_debtor(d)
-        if own is not None:
-            number = own[1]
-        elif not d.number:  # another customer took the number meanwhile: the next free one
-            async with self._allocation_lock:
-                number = await self._allocate(key, d.allocate_from)
-        return await self._dyn.upsert_debtor(debtor_fields(d, number)), number
+        if own is not None:  # the customer's debtor, made meanwhile (another shop's agent)
+            return await self._dyn.put_debtor(debtor_fields(d, own[1]), own[0]), own[1]
+        async with self._allocation_lock:  # another customer took the number: the next free one
+            number = await self._allocate(key, d.allocate_from, d.allocate_to, after=int(number))
+            debtor = await self._create_new(d, key, number)
+        return debtor, str(debtor.module_id_)
 
     async def _find_debtor(self, d: DebtorDecision) -> tuple[int, str] | None:
         """The debtor with this customer's match key, as (internal id, number)."""
@@ -93,17 +99,41 @@ class MasterData:
         rows = await self._dyn.get("debtor", select=("id", "module_id_"), filters={column: d.match_value})
         return (int(rows[0]["id"]), str(rows[0]["module_id_"])) if rows else None
 
-    async def _allocate(self, key: str, start: int | None, *, probe: bool = True) -> str:
-        """Next free debtor number; written to the journal before the debtor is created, so a retry
-        after a crash creates (or finds) the same debtor instead of a second one. Without ``probe`` the
-        number above the journal's highest is not asked about first: the create is refused if it is
-        taken (numbers are unique), and :meth:`_write_debtor` then allocates again, probing."""
-        highest = await self._journal.highest_debtor_number()
-        number = max((start or 10000) - 1, highest or 0) + 1
+    async def _allocate(self, key: str, start: int | None, end: int | None, after: int = 0, *,
+                        probe: bool = True) -> str:  # fmt: skip
+        """Next free debtor number in this agent's range; written to the journal before the debtor is
+        created, so a retry after a crash creates (or finds) the same debtor instead of a second one.
+        Without ``probe`` the number above the journal's highest is not asked about first: a create is
+        refused if the number is taken (numbers are unique, so nothing is overwritten), and
+        :meth:`_write_debtor` then allocates the next, probing."""
+        start = start or 10000
+        # Another shop's agent may share this Dynaccount: the journal's numbers outside our range are
+        # theirs (found by match key), and an allocated number not yet created must never be reused.
+        highest = await self._journal.highest_debtor_number(start, end)
+        number = max(start - 1, highest or 0, after) + 1
         while probe and await self._dyn.find_debtor(str(number)) is not None:
             number += 1
+        if end is not None and number > end:
+            raise WorkError(f"no free debtor number left in [debtors] range_start..range_end ({start}..{end})",
+                            ErrorKind.PERMANENT)  # fmt: skip
         await self._journal.put_link("customer", key, state="allocated", dyn_number=number)
         return str(number)
+
+    async def _create_new(self, d: DebtorDecision, key: str, number: str) -> Debtor:
+        """Create the debtor under a freshly allocated number. A create never overwrites a number that
+        appeared meanwhile (another shop's agent over the same Dynaccount): it is refused ("already
+        exists"), and the customer's own debtor is used if it is that, else the next number."""
+        for _ in range(_CREATE_ATTEMPTS):
+            try:
+                return await self._dyn.create_debtor(debtor_fields(d, number))
+            except DynaccountRejected as exc:
+                if not _already_exists(exc, "module_id_"):
+                    raise
+            own = await self._find_debtor(d)  # the same customer, created by someone else meanwhile
+            if own is not None:
+                return await self._dyn.put_debtor(debtor_fields(d, own[1]), own[0])
+            number = await self._allocate(key, d.allocate_from, d.allocate_to, after=int(number))
+        raise WorkError(f"debtor number {number} keeps being taken; try again", ErrorKind.TRANSIENT)
 
     async def ensure_products(self, products: Sequence[ProductSync]) -> None:
         for p in products:
@@ -115,6 +145,8 @@ class MasterData:
         link = await self._journal.get_link("product", p.sku)
         if link and link.dyn_id and (not p.update or link.data.get("digest") == wanted):
             return
+        # The note says which shop created it: written on creation only, so a product shared by shops keeps
+        # the first one's.
         fields = ProductFields(product_id_=p.sku, name=p.name, price=p.unit_price)
         existing: Product | None = None
         if link and link.dyn_id:  # linked and changed: updated by its id, no look-up
@@ -125,7 +157,7 @@ class MasterData:
             if found is not None:
                 existing = await self._dyn.put_product(fields, found.id) if p.update else found
             else:
-                existing = await self._create_product(p, fields)
+                existing = await self._create_product(p, fields.model_copy(update={"txt": p.note or None}))
         if existing is None:  # deleted again in between: the next attempt creates it
             raise WorkError(f"product {p.sku} vanished while it was being created", ErrorKind.TRANSIENT)
         await self._journal.put_link("product", p.sku, state="synced", dyn_id=existing.id, dyn_number=p.sku,

@@ -42,11 +42,18 @@ DISCOUNT_TYPE_PERCENT = "PERCENT"
 REFERENCE_COLUMN = "requisition"
 PAYMENT_REFERENCE_COLUMN = "txt"
 
+# A-39 (ours; the spec gives no column lengths): `requisition` on invoices and credit notes and a
+# voucher's `txt` hold at most 50 characters; Dynaccount refuses a longer value. The agent never
+# truncates a reference (it would no longer be found): a reference too long is held with its reason.
+REFERENCE_MAX_LENGTH = 50
+
 # a credit note is `put/debtor_creditnote/` with the credited invoice's internal id, then
 # lines that either point at an invoice line (`invoice_product_id`, partial qty allowed) or are
 # free credit lines on a product with their own price and VAT code.
 CREDITNOTE_TABLE = "debtor_creditnote"
-CREDITNOTE_WRITABLE = ("invoice_id", "time", "requisition", "note")
+# A-40 (ours): a credit note takes its own `dimension_name` (department) like the invoice;
+# the sandbox checks it names an existing dimension.
+CREDITNOTE_WRITABLE = ("invoice_id", "time", "requisition", "note", "dimension_name")
 CREDITNOTE_LINE_TABLE = "debtor_creditnote_product"
 CREDITNOTE_LINE_WRITABLE = (
     "creditnote_id", "invoice_product_id", "product_id_", "vatcode_name", "qty", "discount_type",

@@ -87,6 +87,10 @@ class DynaccountClient(PaymentsMixin, CreditNotesMixin):
         debtor deleted meanwhile raises :class:`DynaccountNotFound`."""
         return Debtor.model_validate(await self.put("debtor", fields.form(), debtor_id))
 
+    async def create_debtor(self, fields: DebtorFields) -> Debtor:
+        """A new debtor; Dynaccount refuses a number that exists (``module_id_`` "already exists")."""
+        return Debtor.model_validate(await self.put("debtor", fields.form()))
+
     async def get_debtor_group(self, name: str) -> DebtorGroup | None:
         rows = await self.get("debtor_group", select=GROUP_SELECT, filters={"name": name})
         return DebtorGroup.model_validate(rows[0]) if rows else None

@@ -36,6 +36,7 @@ class CreditNotesMixin(DynaccountApi):
         text: str = "",
         *,
         time: int | None = None,
+        dimension: str = "",
     ) -> CreditNote:
         """A-24: ``put/debtor_creditnote/`` with the booked invoice's internal id, then lines that
         credit invoice lines (partial qty) or free credit lines. The server refuses crediting more
@@ -43,6 +44,8 @@ class CreditNotesMixin(DynaccountApi):
         header: dict[str, FormValue] = {"invoice_id": invoice_id, A.REFERENCE_COLUMN: reference, "note": text}
         if time is not None:
             header["time"] = time
+        if dimension:  # A-40
+            header["dimension_name"] = dimension
         row = await self.put(A.CREDITNOTE_TABLE, header)
         note_id = int(row["id"])
         try:

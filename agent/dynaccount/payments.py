@@ -32,6 +32,7 @@ class PaymentsMixin(DynaccountApi):
         bank_account: str,
         draft_name: str = A.PAYMENT_DRAFT_DEFAULT,
         text: str = "",
+        dimension: str = "",
     ) -> Payment:
         """A-27: ``put/enclosure/`` (txt = reference) in the draft, then ``insert_bulk/accounting/``
         with a LEDGER row debiting ``bank_account`` and a DEBTOR_PAYMENT row crediting the debtor,
@@ -39,6 +40,8 @@ class PaymentsMixin(DynaccountApi):
         if invoice.number is None:
             raise DynaccountRejected("a payment needs a booked invoice", field_errors={"invoice_id_": "not booked"})
         fields: dict[str, FormValue] = {"time": date, A.PAYMENT_REFERENCE_COLUMN: reference, "note": text}
+        if dimension:  # A-40
+            fields["dimension_name"] = dimension
         try:
             enclosure = await self.put("enclosure", {**fields, "draft_id": await self._draft_id(draft_name)})
         except DynaccountRejected as exc:

@@ -1,7 +1,8 @@
 """Work for ``file:<source>:<number>``: the order and its credits are loaded from the journal (where the
 import stored them) instead of WooCommerce, then planned and applied by the same order run.
 
-References are the source's own (``file-<source>-<number>``, credit notes ``file-<source>-credit-<id>``)
+References are the source's own after the shop (``<shop>/file-<source>-<number>``, credit notes
+``<shop>/file-<source>-credit-<id>``, built by :mod:`agent.plan.references`)
 and the order's facts live in the ``file:`` namespace of links and intents, so a file order never
 meets a WooCommerce order of the same id, and importing it again finds what was booked.
 """

@@ -45,11 +45,24 @@ class LinkJournal:
         )
         return [link_row(r) for r in rows]
 
-    async def highest_debtor_number(self) -> int | None:
-        """The highest all-digit debtor number the journal has handed out (allocation starts above it)."""
+    async def document_references(self, not_prefix: str) -> list[tuple[str, str, str]]:
+        """(kind, woo_id, reference) of every invoice and credit note whose reference does not start with
+        ``not_prefix``: documents an earlier version made with the old format, still this shop's (issue 19)."""
+        rows = await self.db.read(
+            "SELECT kind, woo_id, reference FROM links WHERE kind IN ('order', 'refund')"
+            " AND reference IS NOT NULL AND substr(reference, 1, ?) != ?",
+            (len(not_prefix), not_prefix),
+        )
+        return [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
+
+    async def highest_debtor_number(self, low: int = 0, high: int | None = None) -> int | None:
+        """The highest all-digit debtor number in [low, high] the journal has handed out or found
+        (allocation starts above it; numbers outside this agent's range are another shop's)."""
         rows = await self.db.read(
             "SELECT MAX(CAST(dyn_number AS INTEGER)) FROM links WHERE kind = 'customer'"
             " AND dyn_number GLOB '[0-9]*' AND dyn_number NOT GLOB '*[^0-9]*'"
+            " AND CAST(dyn_number AS INTEGER) BETWEEN ? AND ?",
+            (low, high if high is not None else 2**63 - 1),
         )
         return int(rows[0][0]) if rows and rows[0][0] is not None else None
 

@@ -13,7 +13,7 @@ from agent.mail.context import Document, creditnote_context, invoice_context
 from agent.mail.render import CUSTOMER_KINDS, LANGUAGES, TemplateError, render, render_file
 
 SAMPLE_PLAN: dict[str, Any] = {
-    "order_id": 1001, "order_number": "1001", "reference": "woo-order-1001", "currency": "DKK",
+    "order_id": 1001, "order_number": "1001", "reference": "woo/order-1001", "currency": "DKK",
     "date": "2026-03-01T10:00:00", "payment_terms": "Netto 8",
     "debtor": {"name": "Jens Hansen", "company": "", "attention": "", "email": "jens@example.dk", "phone": "",
                "address": "Vestergade 1", "zip": "8000", "city": "Aarhus C", "country": "DK", "vat_number": "",
@@ -22,7 +22,7 @@ SAMPLE_PLAN: dict[str, Any] = {
                "vat_code": "U25", "vat_rate": "25", "net": "160.00", "vat": "40.00"}],
     "payment": {"register": False, "method": "bacs"},
 }  # fmt: skip
-SAMPLE_NOTE: dict[str, Any] = {**SAMPLE_PLAN, "reference": "woo-refund-5", "refund_id": 5}
+SAMPLE_NOTE: dict[str, Any] = {**SAMPLE_PLAN, "reference": "woo/refund-5", "refund_id": 5}
 SAMPLE_TOTAL, SAMPLE_VAT = Decimal("200.00"), Decimal("40.00")
 
 

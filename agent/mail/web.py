@@ -115,4 +115,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/mail", _api_outbox)
     app.router.add_get("/mail/preview/{order_id}", _preview)
     app.router.add_get("/mail/preview/{order_id}/html", _preview_html)
-    app.router.add_post("/mail/{reference}/resend", _resend)
+    app.router.add_post("/mail/{reference:.+}/resend", _resend)  # a reference holds a "/": shop-dk/order-17

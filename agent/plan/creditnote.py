@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 
+from agent.plan import references
 from agent.plan.debtor import vat_number
 from agent.plan.exact import vat_by_code
 from agent.plan.money import ONE, ZERO
@@ -148,8 +149,13 @@ def plan_creditnote(
         return Skip(order.id, "hold", held, refund.id)
     mode = settings.refunds.mode
     number = order.number or str(order.id)
+    try:
+        reference = context.reference or references.creditnote(settings.shop.name, settings.refunds.reference,
+                                                               refund_id=refund.id)  # fmt: skip
+    except references.ReferenceTooLong as exc:
+        return Skip(order.id, "hold", f"{what}: {exc}", refund.id)
     return CreditNotePlan(
-        order_id=order.id, refund_id=refund.id, reference=settings.refunds.reference.format(id=refund.id),
+        order_id=order.id, refund_id=refund.id, reference=reference, dimension=settings.shop.dimension_name,
         invoice_reference=invoice.reference,
         text=refund.reason.strip() or settings.refunds.text.format(number=number, id=order.id),
         date=refund.date_created_gmt, mode=mode, full_refund=full, lines=tuple(lines), totals=totals,

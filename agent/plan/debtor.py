@@ -91,5 +91,5 @@ def decide_debtor(order: Order, settings: PlanSettings, linked: int | None) -> D
         company=bill.company, attention=bill.full_name if bill.company else "", address=_lines(bill),
         zip=bill.postcode, city=bill.city, country=country, email=bill.email, phone=bill.phone,
         vat_number=vat_no, ean=ean, language=debtors.language_by_country.get(country, debtors.default_language),
-        currency=order.currency, delivery=_delivery(order),
+        currency=order.currency, delivery=_delivery(order), allocate_to=debtors.range_end,
     )  # fmt: skip

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from agent.plan import references
 from agent.plan.debtor import decide_debtor, vat_number
 from agent.plan.lines import order_lines
+from agent.plan.mapping import apply_mapping
 from agent.plan.money import ZERO, cents
 from agent.plan.payment import invoice_payment, payment_terms
 from agent.plan.plausible import screen
@@ -74,7 +76,7 @@ def _products(order: Order, settings: PlanSettings) -> tuple[ProductSync, ...]:
         if sku and item.quantity > 0 and sku not in seen:
             # The catalogue net price: before coupons, so a discounted sale doesn't reprice the product.
             price = cents(item.subtotal / item.quantity)
-            seen[sku] = ProductSync(sku, item.name, price, update)
+            seen[sku] = ProductSync(sku, item.name, price, update, references.product(settings.shop.name, sku))
     return tuple(seen.values())
 
 
@@ -130,10 +132,15 @@ def plan_invoice(order: Order, settings: PlanSettings, context: InvoiceContext |
                     missing_vat_code=hold.code if isinstance(hold, UnknownVatCode) else "")  # fmt: skip
     mode = "draft" if held else settings.invoice.mode
     number = order.number or str(order.id)
+    try:
+        reference = context.reference or references.invoice(settings.shop.name, settings.invoice.reference,
+                                                            order_id=order.id, number=number)  # fmt: skip
+    except references.ReferenceTooLong as exc:
+        return Skip(order.id, "hold", f"order {number}: {exc}")
     text, delivery = _text(order, settings, context)
-    return InvoicePlan(
-        order_id=order.id, order_number=number, reference=settings.invoice.reference.format(number=number, id=order.id),
-        text=text, currency=order.currency,
+    plan = InvoicePlan(
+        order_id=order.id, order_number=number, reference=reference, text=text,
+        dimension=settings.shop.dimension_name, currency=order.currency,
         date=order.date_paid_gmt or order.date_created_gmt, mode=mode, held=held, renewal=order.is_renewal,
         debtor=decide_debtor(order, settings, context.debtor_number), products=_products(order, settings),
         lines=tuple(lines), totals=totals, payment_terms=payment_terms(order, settings),
@@ -142,6 +149,7 @@ def plan_invoice(order: Order, settings: PlanSettings, context: InvoiceContext |
         update_draft=context.invoice is not None, refunds_netted=tuple(r.id for r in context.refunds),
         notes=_notes(order), woo_vat_by_code=targets, delivery_date=delivery,
     )  # fmt: skip
+    return apply_mapping(plan, order, settings.mapping, settings.shop.name)
 
 
 def _notes(order: Order) -> tuple[str, ...]:

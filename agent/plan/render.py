@@ -68,9 +68,13 @@ def _invoice(plan: InvoicePlan) -> list[str]:
         out.append("replaces the existing draft invoice" + (
             f" net of refunds {', '.join(map(str, plan.refunds_netted))}" if plan.refunds_netted else ""))  # fmt: skip
     out += _debtor(plan.debtor)
-    out.append(f"Text: {plan.text}   Terms: {plan.payment_terms}   Date: {plan.date}")
+    out.append(f"Text: {plan.text.replace(chr(10), ' / ')}   Terms: {plan.payment_terms}   Date: {plan.date}")
+    if plan.dimension:
+        out.append(f"Dimension: {plan.dimension}")
+    out += [f"Field {column}: {value}" for column, value in plan.header_fields.items()]  # [mapping] invoice_fields
     out.append("Lines:")
-    out += [_line(line) for line in plan.lines]
+    for line in plan.lines:
+        out += [_line(line)] + ([f"    note: {line.txt}"] if line.txt else [])
     out += _totals(plan.totals, plan.currency, "WooCommerce")
     out += _per_code(plan.lines, plan.woo_vat_by_code, "WooCommerce")
     out.append(_payment("Payment", plan.payment))

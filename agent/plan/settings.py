@@ -12,9 +12,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agent.plan.mapping import MappingSettings
 from agent.plan.plausible import PlausibilitySettings
+from agent.plan.references import check_name
 
 MatchKey = Literal["email", "customer_id", "vat_number", "ean", "shared"]
 DocumentMode = Literal["draft", "booked"]
@@ -110,6 +112,10 @@ class DebtorSettings(_Table):
         "Woo customer id + customer_id_offset (guests fall back to the range).",
     )
     range_start: int = Field(10000, ge=1, description="First debtor number the agent may allocate.")
+    range_end: int | None = Field(
+        None, ge=1, description="Last debtor number the agent may allocate (none = no end). Shops sharing one "
+        "Dynaccount give each agent its own range, so two agents never allocate the same number.",
+    )
     customer_id_offset: int = Field(100000, ge=0, description="Added to the Woo customer id (numbering = offset).")
     language_by_country: dict[str, str] = Field(
         default_factory=lambda: {"DK": "da", "GL": "da", "FO": "da"},
@@ -199,7 +205,10 @@ class InvoiceSettings(_Table):
         description="Book coupons as a percentage discount on each line, or as a negative DISCOUNT line per VAT code.",
     )
     text: str = Field("WooCommerce order {number}", description="Invoice text; {number} and {id} are replaced.")
-    reference: str = Field("woo-order-{id}", description="Deterministic reference; must stay unique per order.")
+    reference: str = Field(
+        "order-{id}", description="Deterministic reference after the shop name (\"<shop>/order-17\"); {id} "
+        "(unique) or {number} are replaced; must stay unique per order.",
+    )
     payment_terms_by_method: dict[str, str] = Field(
         default_factory=lambda: {m: "Kontant" for m in _PREPAID},
         description="Dynaccount payment terms name per Woo payment method id.",
@@ -250,10 +259,32 @@ class RefundSettings(_Table):
     text: str = Field(
         "Credit note for WooCommerce order {number}", description="Credit note text when the refund has no reason."
     )
-    reference: str = Field("woo-refund-{id}", description="Deterministic reference; {id} is the refund id.")
+    reference: str = Field(
+        "refund-{id}", description="Deterministic reference after the shop name (\"<shop>/refund-5\"); {id} is "
+        "the refund id.",
+    )
+
+
+class ShopSettings(_Table):
+    name: str = Field(
+        "woo", description="Short name of this shop (letters, digits, '-', at most 15), part of every reference the "
+        "agent writes (\"shop-dk/order-17\"); when not set, derived from [woocommerce] url's host "
+        '("shop.example.dk" → "shop-example-dk").',
+    )
+    dimension_name: str = Field(
+        "", description="Dynaccount dimension (department) put on this shop's invoices, credit notes and payment "
+        'vouchers ("" = none); it must exist in Dynaccount.',
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return check_name(value)
 
 
 class PlanSettings(_Table):
+    shop: ShopSettings = Field(default_factory=ShopSettings, description="Which shop this agent books for.")
+    mapping: MappingSettings = Field(default_factory=MappingSettings, description="Field mapping templates.")
     triggers: TriggerSettings = Field(default_factory=TriggerSettings, description="When an order is invoiced.")
     filters: FilterSettings = Field(default_factory=FilterSettings, description="Orders that are skipped.")
     debtors: DebtorSettings = Field(default_factory=DebtorSettings, description="Customer → debtor rules.")

@@ -56,6 +56,7 @@ class PlanLine(_Serialisable):
     discount_percent: Decimal | None = None
     net: Decimal = ZERO
     vat: Decimal = ZERO
+    txt: str = ""  # a note under the line ([mapping] line_note)
     type_name = "line"
 
     @classmethod
@@ -76,7 +77,10 @@ class PlanLine(_Serialisable):
             kind=data["kind"], source=data["source"], product=data["product"], name=data["name"],
             qty=Decimal(data["qty"]), unit_price=Decimal(data["unit_price"]), vat_code=data["vat_code"],
             vat_rate=Decimal(data["vat_rate"]), discount_percent=None if discount is None else Decimal(discount),
-        )  # fmt: skip
+        ).noted(str(data.get("txt") or ""))  # fmt: skip
+
+    def noted(self, txt: str) -> PlanLine:
+        return dataclasses.replace(self, txt=txt) if txt else self
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,7 @@ class DebtorDecision:
     language: str
     currency: str
     delivery: Address | None = None
+    allocate_to: int | None = None  # [debtors] range_end: this agent's numbers end here
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,7 @@ class ProductSync:
     name: str
     unit_price: Decimal  # ex VAT, before discounts
     update: bool  # create_and_update: overwrite name/price of an existing product
+    note: str = ""  # which shop created it (references.product), written on creation only
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,8 @@ class InvoicePlan(_Serialisable):
     notes: tuple[str, ...] = ()
     woo_vat_by_code: Mapping[str, Decimal] = field(default_factory=dict)  # what the customer paid, per code
     delivery_date: str | None = None  # a renewal's period start
+    dimension: str = ""  # [shop] dimension_name
+    header_fields: Mapping[str, str] = field(default_factory=dict)  # [mapping] invoice_fields, rendered
     type_name = "invoice"
 
 
@@ -186,6 +194,7 @@ class CreditNotePlan(_Serialisable):
     notes: tuple[str, ...] = ()
     woo_vat_by_code: Mapping[str, Decimal] = field(default_factory=dict)
     kept_fee: Decimal = ZERO  # what the shop kept of the refunded lines (restocking fee), incl. VAT
+    dimension: str = ""  # [shop] dimension_name
     type_name = "creditnote"
 
 
@@ -218,6 +227,7 @@ class InvoiceContext:
     refunds: tuple[Refund, ...] = ()  # refunds to net out of a draft invoice (update_draft policy)
     vat_codes: Mapping[str, Decimal] | None = None  # Dynaccount's VAT codes → rate; None = not read
     subscription: Subscription | None = None  # the subscription a renewal order renews, when loaded
+    reference: str | None = None  # the reference the invoice already has (link or intent; may be the old format)
 
 
 @dataclass(frozen=True)
@@ -259,3 +269,4 @@ class CreditNoteContext:
     invoice: InvoiceState | None = None
     already_credited: bool = False  # a credit note for this refund exists
     vat_codes: Mapping[str, Decimal] | None = None
+    reference: str | None = None  # the reference the credit note already has (link or intent)

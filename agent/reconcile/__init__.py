@@ -7,7 +7,10 @@
 from __future__ import annotations
 
 from agent.reconcile.compare import Difference, Report, reconcile
-from agent.reconcile.gather import Gatherer, Period
+from agent.reconcile.gather import Gatherer, Period, open_gatherer
 from agent.reconcile.oss import OssReport, oss_report, parse_quarter
 
-__all__ = ["Difference", "Gatherer", "OssReport", "Period", "Report", "oss_report", "parse_quarter", "reconcile"]
+__all__ = [
+    "Difference", "Gatherer", "OssReport", "Period", "Report", "open_gatherer", "oss_report", "parse_quarter",
+    "reconcile",
+]

@@ -57,7 +57,7 @@ class Counts:
     refunds: int
     invoices: int
     creditnotes: int
-    other_documents: int  # documents in the books the agent did not make (no woo- reference)
+    other_documents: int  # documents this shop's agent did not make (by hand, another shop's)
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def _amount_differences(shop: ShopDoc, book: BookDoc) -> list[str]:
 def _check_shop_doc(shop: ShopDoc, books: Sequence[BookDoc], elsewhere: Mapping[str, BookDoc]) -> list[Difference]:
     ref, what = shop.reference, WHAT[shop.kind]
     if not books:
-        outside = elsewhere.get(ref)
+        outside = elsewhere.get(shop.key)
         if outside is not None:
             msg = f"{what} {outside.number or outside.dyn_id} for {ref} is dated outside the period"
             return [Difference("date", ref, shop.order_id, msg)]
@@ -113,7 +113,7 @@ def _check_shop_doc(shop: ShopDoc, books: Sequence[BookDoc], elsewhere: Mapping[
 
 def _extra(book: BookDoc, shop_elsewhere: Mapping[str, ShopDoc]) -> Difference:
     what = f"{WHAT[book.kind]} {book.number or f'id {book.dyn_id}'}"
-    outside = shop_elsewhere.get(book.reference)
+    outside = shop_elsewhere.get(book.key or "")
     if outside is not None:
         msg = f"{what} ({book.reference}) is in the period, WooCommerce dates it {outside.date[:10]}"
         return Difference("date", book.reference, book.order_id, msg)
@@ -124,16 +124,17 @@ def _extra(book: BookDoc, shop_elsewhere: Mapping[str, ShopDoc]) -> Difference:
 
 def differences(shop: Sequence[ShopDoc], books: Sequence[BookDoc], *, books_elsewhere: Mapping[str, BookDoc],
                 shop_elsewhere: Mapping[str, ShopDoc]) -> list[Difference]:  # fmt: skip
-    by_ref: dict[str, list[BookDoc]] = {}
+    """Books and shop matched by what a document is for (``key``); the elsewhere maps are keyed alike."""
+    by_key: dict[str, list[BookDoc]] = {}
     for book in books:
-        if book.ours:
-            by_ref.setdefault(book.reference, []).append(book)
+        if book.key is not None:
+            by_key.setdefault(book.key, []).append(book)
     out: list[Difference] = []
     expected = set()
     for doc in shop:
-        expected.add(doc.reference)
-        out += _check_shop_doc(doc, by_ref.get(doc.reference, []), books_elsewhere)
-    out += [_extra(docs[0], shop_elsewhere) for ref, docs in by_ref.items() if ref not in expected]
+        expected.add(doc.key)
+        out += _check_shop_doc(doc, by_key.get(doc.key, []), books_elsewhere)
+    out += [_extra(docs[0], shop_elsewhere) for key, docs in by_key.items() if key not in expected]
     return out
 
 

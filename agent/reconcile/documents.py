@@ -18,14 +18,6 @@ ZERO = Decimal(0)
 DocKind = Literal["invoice", "creditnote"]
 
 
-def order_reference(order_id: int | str) -> str:
-    return f"woo-order-{order_id}"
-
-
-def refund_reference(refund_id: int | str) -> str:
-    return f"woo-refund-{refund_id}"
-
-
 def work_key(order_id: int | str) -> str:
     """Every document of an order is handled by the order's work item."""
     return f"order:{order_id}"
@@ -54,10 +46,12 @@ class ShopDoc:
     total: Decimal
     vat: Decimal | None  # None: the shop states no VAT (an amount-only refund)
     vat_by_rate: Mapping[Decimal, Decimal] = field(default_factory=dict)
+    reference: str = ""  # the reference this shop's agent puts on the document (shown in differences)
 
     @property
-    def reference(self) -> str:
-        return order_reference(self.woo_id) if self.kind == "invoice" else refund_reference(self.woo_id)
+    def key(self) -> str:
+        """What the document is for: books and shop are matched by this, not by the reference's text."""
+        return f"{self.kind}:{self.woo_id}"
 
 
 @dataclass(frozen=True)
@@ -82,6 +76,7 @@ class BookDoc:
     vat: Decimal
     lines: tuple[BookLine, ...] = ()
     order_id: int | None = None  # the order behind it: an invoice's reference, a credit note's invoice
+    key: str | None = None  # "invoice:17" when the document is this shop's (see reconcile.naming), else None
 
     @property
     def vat_by_rate(self) -> dict[Decimal, Decimal]:
@@ -89,11 +84,5 @@ class BookDoc:
 
     @property
     def ours(self) -> bool:
-        """Made by the agent (a deterministic reference); other documents are counted, not matched."""
-        return self.reference.startswith(("woo-order-", "woo-refund-"))
-
-
-def order_of_reference(reference: str) -> int | None:
-    prefix = "woo-order-"
-    tail = reference[len(prefix):] if reference.startswith(prefix) else ""
-    return int(tail) if tail.isdigit() else None
+        """Made by this shop's agent; other documents (by hand, another shop's) are counted, not matched."""
+        return self.key is not None

@@ -15,9 +15,11 @@ from decimal import Decimal
 from agent.dynaccount import assumptions as A
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.models import CreditNote, Invoice
+from agent.journal import Journal
 from agent.plan import PlanSettings, Skip, plan_invoice
 from agent.reconcile.compare import Report, reconcile
-from agent.reconcile.documents import ZERO, BookDoc, BookLine, ShopDoc, by_rate, order_of_reference
+from agent.reconcile.documents import ZERO, BookDoc, BookLine, ShopDoc, by_rate
+from agent.reconcile.naming import Naming
 from agent.reconcile.oss import OssReport, oss_report, parse_quarter
 from agent.reconcile.places import CodeInfo, VatPlace, vat_place
 from agent.woo.client import WooClient
@@ -27,19 +29,19 @@ from agent.woo.models import Order, Refund
 LOOKBACK = timedelta(days=31)  # an order paid up to a month after it was created still finds its period
 
 
-
-
 def _customer(order: Order) -> str:
     b = order.billing
     return b.company or f"{b.first_name} {b.last_name}".strip() or b.email or f"customer {order.customer_id}"
 
 
-def shop_invoice(order: Order) -> ShopDoc:
+def shop_invoice(order: Order, naming: Naming) -> ShopDoc:
     """What the order's invoice must say: WooCommerce's total and its ``tax_lines`` per rate."""
     taxes = [(t.rate_percent, t.tax_total + t.shipping_tax_total) for t in order.tax_lines]
+    number = order.number or str(order.id)
     return ShopDoc(
-        "invoice", order.id, order.id, order.number or str(order.id), order.date_paid_gmt or order.date_created_gmt
+        "invoice", order.id, order.id, number, order.date_paid_gmt or order.date_created_gmt
         or "", _customer(order), order.currency, order.total, sum((v for _, v in taxes), ZERO), by_rate(taxes),
+        naming.invoice(order.id, number),
     )  # fmt: skip
 
 
@@ -50,7 +52,7 @@ def _lines_total(refund: Refund) -> Decimal:
     return -sum((net + tax for net, tax in parts), ZERO)
 
 
-def shop_credit(refund: Refund, order: Order) -> ShopDoc:
+def shop_credit(refund: Refund, order: Order, naming: Naming) -> ShopDoc:
     """A refund's credit note. Its VAT is the refund's ``tax_lines`` only when the refund gives back exactly its
     lines: an amount-only refund states no VAT (the agent splits it), and one that keeps a fee (amount below its
     lines) carries less VAT than the lines do, so for both only the total counts."""
@@ -60,7 +62,7 @@ def shop_credit(refund: Refund, order: Order) -> ShopDoc:
     return ShopDoc(
         "creditnote", refund.id, order.id, order.number or str(order.id), refund.date_created_gmt or "",
         _customer(order), order.currency, refund.amount, sum((v for _, v in taxes), ZERO) if stated else None,
-        by_rate(taxes),
+        by_rate(taxes), naming.creditnote(refund.id),
     )  # fmt: skip
 
 
@@ -88,9 +90,17 @@ class Period:
         return first <= at < after
 
 
+async def open_gatherer(woo: WooClient, dyn: DynaccountClient, settings: PlanSettings, journal: Journal) -> Gatherer:
+    """A gatherer that also knows this journal's documents made with an older reference format."""
+    prefix = settings.shop.name + "/"
+    return Gatherer(woo, dyn, settings, Naming.of(settings, await journal.document_references(prefix)))
+
+
 class Gatherer:
-    def __init__(self, woo: WooClient, dyn: DynaccountClient, settings: PlanSettings) -> None:
+    def __init__(self, woo: WooClient, dyn: DynaccountClient, settings: PlanSettings,
+                 naming: Naming | None = None) -> None:  # fmt: skip
         self._woo, self._dyn, self._settings = woo, dyn, settings
+        self._naming = naming or Naming.of(settings)
         self._places: dict[str, VatPlace] = {}
         self._orders: dict[int, Order] = {}
         self._invoice_heads: dict[int, tuple[str, str]] = {}  # invoice id -> (reference, currency)
@@ -107,10 +117,11 @@ class Gatherer:
         await self._load_places()
         shop = await self.shop(period)
         books = await self.books(period)
-        shop_refs, book_refs = {d.reference for d in shop}, {b.reference for b in books if b.ours}
-        books_elsewhere = {b.reference: b for b in await self._books_by_reference(shop_refs - book_refs)}
-        shop_elsewhere = {d.reference: d for d in await self._shop_for(b for b in books
-                                                                       if b.ours and b.reference not in shop_refs)}
+        shop_keys, book_keys = {d.key for d in shop}, {b.key for b in books if b.ours}
+        lacking = [d for d in shop if d.key not in book_keys]
+        books_elsewhere = {b.key or "": b for b in await self._books_by_reference(lacking)}
+        shop_elsewhere = {d.key: d for d in await self._shop_for(b for b in books
+                                                                 if b.ours and b.key not in shop_keys)}
         return reconcile(period.start, period.end, shop, books, books_elsewhere=books_elsewhere,
                          shop_elsewhere=shop_elsewhere)  # fmt: skip
 
@@ -127,13 +138,13 @@ class Gatherer:
         docs = []
         async for order in self._woo.iter_orders(after=start - LOOKBACK, before=end, orderby="date", order="asc"):
             self._orders[order.id] = order
-            doc = shop_invoice(order)
+            doc = shop_invoice(order, self._naming)
             if period.holds(doc.date) and self.expected(order):
                 docs.append(doc)
         for refund in await self._woo.list_all_refunds(after=start - timedelta(seconds=1), before=end):
             parent = await self._order(refund.parent_id or 0)
             if parent is not None and period.holds(refund.date_created_gmt or "") and self.expected(parent):
-                docs.append(shop_credit(refund, parent))
+                docs.append(shop_credit(refund, parent, self._naming))
         return docs
 
     async def _order(self, order_id: int) -> Order | None:
@@ -152,12 +163,12 @@ class Gatherer:
             if order is None or not self.expected(order):
                 continue
             if book.kind == "invoice":
-                found.append(shop_invoice(order))
+                found.append(shop_invoice(order, self._naming))
                 continue
-            refund_id = book.reference.removeprefix("woo-refund-")
-            if refund_id.isdigit():
+            read = self._naming.read(book.reference)
+            if read is not None:
                 try:
-                    found.append(shop_credit(await self._woo.get_refund(order.id, int(refund_id)), order))
+                    found.append(shop_credit(await self._woo.get_refund(order.id, read[1]), order, self._naming))
                 except WooNotFound:
                     continue
         return found
@@ -187,10 +198,17 @@ class Gatherer:
         return tuple(BookLine(self._place(ln.vatcode_name), ln.total_amount - ln.vat_amount, ln.vat_amount)
                      for ln in doc.lines)  # fmt: skip
 
+    def _key(self, kind: str, reference: str) -> tuple[str | None, int | None]:
+        """(``kind:id`` when this shop's document of that kind, the id read from the reference)."""
+        read = self._naming.read(reference)
+        if read is None or read[0] != kind:
+            return None, None
+        return f"{kind}:{read[1]}", read[1]
+
     def _invoice_doc(self, inv: Invoice) -> BookDoc:
+        key, order_id = self._key("invoice", inv.requisition)
         return BookDoc("invoice", inv.id, inv.number, inv.requisition, inv.time, inv.currency_name or "DKK",
-                       inv.is_booked, inv.total_amount, inv.vat_amount, self._lines(inv),
-                       order_of_reference(inv.requisition))  # fmt: skip
+                       inv.is_booked, inv.total_amount, inv.vat_amount, self._lines(inv), order_id, key)  # fmt: skip
 
     async def _credit_doc(self, note: CreditNote) -> BookDoc:
         """A credit note's currency and order are its invoice's (the invoice may lie in an earlier period)."""
@@ -201,15 +219,18 @@ class Gatherer:
             head = (str(row.get("requisition") or ""), str(row.get("currency_name") or ""))
             self._invoice_heads[note.invoice_id] = head
         reference, currency = self._invoice_heads[note.invoice_id]
+        key = self._key("creditnote", note.requisition)[0]
         return BookDoc("creditnote", note.id, note.number, note.requisition, note.time, currency or "DKK",
                        note.is_booked, note.total_amount, note.vat_amount, self._lines(note),
-                       order_of_reference(reference))  # fmt: skip
+                       self._key("invoice", reference)[1], key)  # fmt: skip
 
-    async def _books_by_reference(self, references: Iterable[str]) -> list[BookDoc]:
-        """Documents a period lacks may exist with another date: found by their reference."""
+    async def _books_by_reference(self, lacking: Iterable[ShopDoc]) -> list[BookDoc]:
+        """Documents a period lacks may exist with another date: found by their reference (the older one
+        this journal names for it, else the current format)."""
         found = []
-        for ref in sorted(references):
-            if ref.startswith("woo-order-"):
+        for doc in sorted(lacking, key=lambda d: d.key):
+            ref = self._naming.old_reference(doc.kind, doc.woo_id) or doc.reference
+            if doc.kind == "invoice":
                 invoice = await self._dyn.find_invoice_by_reference(ref)
                 if invoice is not None:
                     found.append(self._invoice_doc(invoice))

@@ -68,6 +68,7 @@ def stack_config(directory: Path, *, agent_port: int, woo_url: str, dyn_url: str
                    "max_attempts": 50},
         "sweep": {"interval_seconds": 5.0, "overlap_seconds": 5.0, "lookback_hours": 1.0},
         "stock": {"interval_seconds": 10.0, "after_booking_seconds": 0.5},
+        "shop": {"name": "woo"},  # references read woo/order-17
     }  # fmt: skip
     for table, values in (overrides or {}).items():
         raw.setdefault(table, {}).update(values)
@@ -99,12 +100,14 @@ async def demo_stack(
     clock: Clock | None = None,
     autostart: bool = True,
     overrides: dict[str, dict[str, Any]] | None = None,
+    dynaccount: SandboxHandle | None = None,
 ) -> AsyncIterator[Stack]:
+    """``dynaccount``: a running Dynaccount sandbox to share (several shops, one company)."""
     port = agent_port or free_port()
-    async with (
-        running_sandbox(SandboxConfig(faults=faults or FaultConfig())) as dyn,
-        running_woo_sandbox(CK, CS, delivery_delay=delivery_delay) as woo,
-    ):
+    async with contextlib.AsyncExitStack() as exits:
+        dyn = dynaccount if dynaccount is not None else await exits.enter_async_context(
+            running_sandbox(SandboxConfig(faults=faults or FaultConfig())))
+        woo = await exits.enter_async_context(running_woo_sandbox(CK, CS, delivery_delay=delivery_delay))
         config = stack_config(directory, agent_port=port, woo_url=woo.base_url, dyn_url=dyn.base_url,
                               overrides=overrides)  # fmt: skip
         async with open_woo(config) as shop:
@@ -207,7 +210,7 @@ async def verify(stack: Stack, order_ids: list[int]) -> Verdict:
     docs = stack.dyn.store
     # the webshop's documents only: file orders are checked against their files (demo_files.verify_files)
     invoices, notes = ([docs.render(t, row) for row in docs.tables[t].values()
-                        if not str(row.get("requisition")).startswith("file-")]
+                        if not str(row.get("requisition")).startswith(f"{stack.config.shop.name}/file-")]
                        for t in ("debtor_invoice", "debtor_creditnote"))  # fmt: skip
     by_ref: dict[str, list[dict[str, Any]]] = {}
     for inv in invoices:
@@ -216,7 +219,7 @@ async def verify(stack: Stack, order_ids: list[int]) -> Verdict:
     missing, mismatched, matched, booked = [], [], 0, 0
     for order_id in order_ids:
         order = await stack.shop.get_order(order_id)
-        found = by_ref.get(f"woo-order-{order_id}", [])
+        found = by_ref.get(f"{stack.config.shop.name}/order-{order_id}", [])
         if order.status not in triggers and not found:
             continue
         if not found:
@@ -234,7 +237,7 @@ async def verify(stack: Stack, order_ids: list[int]) -> Verdict:
     duplicates += len(refund_refs) - len(set(refund_refs))
     note_totals = {str(n.get("requisition")): Decimal(str(n["total_amount"])) for n in notes}
     for refund_id, amount in stack.refunds.items():
-        got = note_totals.get(f"woo-refund-{refund_id}")
+        got = note_totals.get(f"{stack.config.shop.name}/refund-{refund_id}")
         if got is None:
             missing.append(-refund_id)
         elif got != amount:
@@ -254,14 +257,14 @@ async def vat_per_code(stack: Stack, order_ids: list[int]) -> tuple[int, list[st
     store, settings = stack.dyn.store, stack.config.plan
     checked, problems = 0, []
     for order_id in order_ids:
-        invoice = store.find("debtor_invoice", "requisition", f"woo-order-{order_id}")
+        invoice = store.find("debtor_invoice", "requisition", f"{stack.config.shop.name}/order-{order_id}")
         if invoice is None:
             continue
         order = await stack.shop.get_order(order_id)
         problems += invoice_vat_problems(store, invoice, order, settings.vat)
         checked += 1
         for refund in await stack.shop.list_refunds(order_id) if order.refunds else []:
-            note = store.find("debtor_creditnote", "requisition", f"woo-refund-{refund.id}")
+            note = store.find("debtor_creditnote", "requisition", f"{stack.config.shop.name}/refund-{refund.id}")
             if note is not None:
                 problems += creditnote_vat_problems(store, note, refund, order, invoice["total_amount"], settings)
                 checked += 1
@@ -285,10 +288,10 @@ def print_verdict(v: Verdict) -> None:
 
 async def print_reconciliation(stack: Stack) -> bool:
     """The books beside the shop for today, and this quarter's OSS figures, as the page shows them."""
-    from agent.reconcile import Gatherer, Period
+    from agent.reconcile import Period, open_gatherer
     from agent.reconcile.oss import to_table
 
-    gatherer = Gatherer(stack.services.woo, stack.services.dyn, stack.config.plan)
+    gatherer = await open_gatherer(stack.services.woo, stack.services.dyn, stack.config.plan, stack.services.journal)
     tz = ZoneInfo(stack.config.server.timezone)
     today = datetime.now(tz).date()
     report = await gatherer.report(Period(today, today + timedelta(days=1), tz))
@@ -342,11 +345,11 @@ async def _run_stack(args: argparse.Namespace, catcher: CatcherHandle) -> int:
         print(f"demo: status page {stack.agent_url}/  (JSON: {stack.agent_url}/api/status)")
         print(f"demo: WooCommerce sandbox {stack.woo.base_url}  Dynaccount sandbox {stack.dyn.base_url}")
         print(f"demo: mail caught by the demo's SMTP server: {catcher.page_url}")
-        ids = await place_orders(stack, count)
-        ids += await place_refunded_before_seen(stack)
+        placed = await place_orders(stack, count)
+        ids = placed + await place_refunded_before_seen(stack)
         print(f"demo: placed {len(ids)} orders (some refunded before the agent saw them); waiting for the agent …")
         await settle(stack)
-        refunds = await refund_some(stack, ids, DEFAULT_REFUNDS)
+        refunds = await refund_some(stack, placed, DEFAULT_REFUNDS)  # the others are refunded in full already
         print(f"demo: refunded {refunds} times; waiting for the credit notes …")
         await settle(stack)
         verdict = await count_mails(stack, catcher.catcher, await verify(stack, ids))

@@ -67,7 +67,8 @@ async def verify_files(stack: Stack) -> FilesVerdict:
         stored = await FileJournal(journal.db).order(row["source"], row["number"])
         assert stored is not None
         verdict.orders += 1
-        found = invoices.get(f"file-{stored.source}-{stored.number}", [])
+        shop = stack.config.shop.name
+        found = invoices.get(f"{shop}/file-{stored.source}-{stored.number}", [])
         total = Decimal(str(stored.body["total"]))
         if len(found) != 1:
             verdict.problems.append(f"file order {stored.number}: {len(found)} invoices")
@@ -77,7 +78,7 @@ async def verify_files(stack: Stack) -> FilesVerdict:
             verdict.matched += 1
         for credit in stored.credits:
             verdict.credits += 1
-            count = notes.count(f"file-{stored.source}-credit-{credit.id}")
+            count = notes.count(f"{shop}/file-{stored.source}-credit-{credit.id}")
             verdict.creditnotes += count == 1
             if count != 1:
                 verdict.problems.append(f"file order {stored.number}: {count} credit notes for credit {credit.key}")

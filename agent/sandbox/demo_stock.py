@@ -47,7 +47,7 @@ def _unbooked_orders(stack: Stack) -> list[dict[str, object]]:
     invoices = stack.dyn.store.tables["debtor_invoice"].values()
     booked = {str(r.get("requisition")) for r in invoices if r.get("is_booked")}
     state = stack.woo.state
-    return [render_order(o, state.shop, state.home) for o in state.orders.values() if f"woo-order-{o.id}" not in booked]
+    return [render_order(o, state.shop, state.home) for o in state.orders.values() if f"woo/order-{o.id}" not in booked]
 
 
 def verify_stock(stack: Stack) -> StockVerdict:

@@ -18,7 +18,7 @@ from agent.approvals import ApprovalError, Approvals
 from agent.config import Config
 from agent.journal import Journal
 from agent.keys import CONFIG, JOURNAL, SERVICES
-from agent.reconcile import Gatherer, Period
+from agent.reconcile import Gatherer, Period, open_gatherer
 from agent.reconcile import oss as oss_format
 from agent.reconcile.render import to_dict
 from agent.web.api import same_origin
@@ -42,10 +42,10 @@ def _ctx(request: web.Request) -> Ctx:
     return Ctx(app[CONFIG], app[JOURNAL], app.get(SERVICES))
 
 
-def _gatherer(ctx: Ctx) -> Gatherer:
+async def _gatherer(ctx: Ctx) -> Gatherer:
     if ctx.services is None:
         raise web.HTTPServiceUnavailable(text="reconciliation needs the outside systems (not in intake-only mode)")
-    return Gatherer(ctx.services.woo, ctx.services.dyn, ctx.config.plan)
+    return await open_gatherer(ctx.services.woo, ctx.services.dyn, ctx.config.plan, ctx.journal)
 
 
 def _day(text: str, what: str) -> date:
@@ -76,7 +76,7 @@ async def reconcile_page(request: web.Request) -> web.Response:
     quarter = _quarter(request, tz)
     report = oss = None
     if ctx.services is not None:  # opening the page runs it: a bookkeeper comes here for the answer
-        gatherer = _gatherer(ctx)
+        gatherer = await _gatherer(ctx)
         report = await gatherer.report(Period(start, last + timedelta(days=1), tz))
         try:
             oss = await gatherer.oss(quarter, tz)
@@ -89,7 +89,7 @@ async def reconcile_api(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     tz = ZoneInfo(ctx.config.server.timezone)
     start, last = _period(request, tz)
-    report = await _gatherer(ctx).report(Period(start, last + timedelta(days=1), tz))
+    report = await (await _gatherer(ctx)).report(Period(start, last + timedelta(days=1), tz))
     return web.json_response(to_dict(report), status=200)
 
 
@@ -98,7 +98,7 @@ async def oss_export(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     try:
         tz = ZoneInfo(ctx.config.server.timezone)
-        report = await _gatherer(ctx).oss(_quarter(request, tz), tz)
+        report = await (await _gatherer(ctx)).oss(_quarter(request, tz), tz)
     except ValueError as exc:
         raise web.HTTPBadRequest(text=str(exc)) from None
     if request.path.endswith(".csv"):

@@ -31,13 +31,13 @@ async def test_commit_then_fail_lookup_finds_the_invoice(client: DynaccountClien
     await make_debtor(client)
     sandbox.faults.force("commit_then_fail", method="put", name="debtor_invoice")
     with pytest.raises(DynaccountConnectionError) as info:
-        await client.create_invoice(header(), lines(), "woo-order-17")
+        await client.create_invoice(header(), lines(), "woo/order-17")
     assert info.value.maybe_committed
-    found = await client.find_invoice_by_reference("woo-order-17")
+    found = await client.find_invoice_by_reference("woo/order-17")
     assert found is not None and not found.is_booked and found.lines == []  # header only
     fixed = await client.replace_invoice_lines(found.id, header(), lines())
     assert fixed.total_amount == D("427.05")
-    assert len(await client.find_invoices_by_reference("woo-order-17")) == 1
+    assert len(await client.find_invoices_by_reference("woo/order-17")) == 1
     assert sandbox.faults.injected["commit_then_fail"] == 1
 
 
@@ -45,13 +45,13 @@ async def test_commit_then_fail_on_lines_and_booking(client: DynaccountClient, s
     await make_debtor(client)
     sandbox.faults.force("commit_then_fail", method="insert_bulk")
     with pytest.raises(DynaccountConnectionError):
-        await client.create_invoice(header(), lines(), "woo-order-30")
-    found = await client.find_invoice_by_reference("woo-order-30")
+        await client.create_invoice(header(), lines(), "woo/order-30")
+    found = await client.find_invoice_by_reference("woo/order-30")
     assert found is not None and len(found.lines) == 3  # whole invoice exists
     sandbox.faults.force("commit_then_fail", method="action")
     with pytest.raises(DynaccountConnectionError):
         await client.book_invoice(found.id)
-    booked = await client.find_invoice_by_reference("woo-order-30")
+    booked = await client.find_invoice_by_reference("woo/order-30")
     assert booked is not None and booked.is_booked and booked.number == 1001
     assert (await client.book_invoice(found.id)).number == 1001  # re-booking is harmless
     assert (await client.find_product("KRUS-001")).in_stock == 38  # type: ignore[union-attr]  # moved once
@@ -61,7 +61,7 @@ async def test_commit_then_fail_on_payment_leaves_findable_voucher(
     client: DynaccountClient, sandbox: SandboxHandle
 ) -> None:
     await make_debtor(client)
-    invoice = await client.book_invoice((await client.create_invoice(header(), lines(), "woo-order-31")).id)
+    invoice = await client.book_invoice((await client.create_invoice(header(), lines(), "woo/order-31")).id)
     sandbox.faults.force("commit_then_fail", method="put", name="enclosure")
     with pytest.raises(DynaccountConnectionError):
         await client.register_payment(invoice, invoice.total_amount, 0, "woo-payment-31", bank_account="5820")
@@ -105,10 +105,10 @@ async def test_inspection_api(sandbox: SandboxHandle, client: DynaccountClient, 
     assert stock["HOODIE-L"] == "12" and stock["KRUS-001"] == "7"
     assert (await client.find_product("HOODIE-L")).in_stock == 12  # type: ignore[union-attr]
     await make_debtor(client)
-    await client.create_invoice(header(), lines(), "woo-order-40")
+    await client.create_invoice(header(), lines(), "woo/order-40")
     async with session.get(base + "/documents") as resp:
         view = await resp.json()
-    assert view["invoices"][0]["requisition"] == "woo-order-40" and view["invoices"][0]["total_amount"] == "427.05"
+    assert view["invoices"][0]["requisition"] == "woo/order-40" and view["invoices"][0]["total_amount"] == "427.05"
     assert len(view["invoices"][0]["lines"]) == 3
     async with session.post(base + "/faults", json={"force": [{"kind": "5xx", "method": "get"}]}) as resp:
         assert (await resp.json())["forced"][0]["kind"] == "5xx"
@@ -126,9 +126,9 @@ async def test_sqlite_persistence_survives_restart(tmp_path: Path, session: aioh
                                       api_secret=API_SECRET)  # fmt: skip
             if attempt == 0:
                 await make_debtor(client)
-                await client.book_invoice((await client.create_invoice(header(), lines(), "woo-order-50")).id)
+                await client.book_invoice((await client.create_invoice(header(), lines(), "woo/order-50")).id)
             else:
-                found = await client.find_invoice_by_reference("woo-order-50")
+                found = await client.find_invoice_by_reference("woo/order-50")
                 assert found is not None and found.number == 1001 and found.total_amount == D("427.05")
                 assert (await client.find_product("KRUS-001")).in_stock == 38  # type: ignore[union-attr]
 
@@ -164,3 +164,25 @@ def test_document_totals_sum_rounded_lines() -> None:
     totals = rules.document_totals(lines_)
     assert (totals.net_amount, totals.vat_amount, totals.total_amount) == (D("0.06"), D("0.03"), D("0.09"))
     assert rules.line_net(D(3), D("33.33"), D("12.5")) == D("87.49")  # 87.49125
+
+
+async def test_dimension_and_reference_length_are_validated(client: DynaccountClient, sandbox: SandboxHandle) -> None:
+    """Issue 19: a shop's dimension must exist (spec §4: referenced by name); A-39: a reference longer
+    than the column is refused, never cut."""
+    from agent.dynaccount import assumptions as A
+    from agent.dynaccount.errors import DynaccountRejected
+
+    await make_debtor(client)
+    with pytest.raises(DynaccountRejected) as unknown:
+        await client.create_invoice(header().model_copy(update={"dimension_name": "NOPE"}), lines(), "shop-dk/order-1")
+    assert "dimension" in unknown.value.field_errors.get("dimension_name", "")
+    with pytest.raises(DynaccountRejected) as long:
+        await client.create_invoice(header(), lines(), "x" * (A.REFERENCE_MAX_LENGTH + 1))
+    assert "longer than" in long.value.field_errors.get("requisition", "")
+    invoice = await client.create_invoice(header().model_copy(update={"dimension_name": "WEB-DK"}), lines(),
+                                          "s" * 8 + "/" + "9" * (A.REFERENCE_MAX_LENGTH - 9))  # fmt: skip
+    assert sandbox.store.row("debtor_invoice", invoice.id)["dimension_name"] == "WEB-DK"
+    booked = await client.book_invoice(invoice.id)
+    with pytest.raises(DynaccountRejected) as note:
+        await client.create_creditnote(booked.id, [], "shop-dk/refund-1", dimension="NOPE")
+    assert "dimension" in note.value.field_errors.get("dimension_name", "")

@@ -58,28 +58,28 @@ async def test_product_upsert_and_lookup(client: DynaccountClient) -> None:
 
 async def test_invoice_create_totals_book_and_find(client: DynaccountClient, clock: Clock) -> None:
     await make_debtor(client)
-    invoice = await client.create_invoice(header(), lines(), "woo-order-17")
+    invoice = await client.create_invoice(header(), lines(), "woo/order-17")
     assert not invoice.is_booked and invoice.number is None and len(invoice.lines) == 3
     # 2×79.20=158.40 (vat 39.60); 159.20-10%=143.28 (vat 35.82); 39.96 (vat 9.99)
     assert [ln.vat_amount for ln in invoice.lines] == [D("39.60"), D("35.82"), D("9.99")]
     assert invoice.net_amount == D("341.64") and invoice.vat_amount == D("85.41")
     assert invoice.total_amount == D("427.05")
-    assert invoice.payment_name == "Kontant" and invoice.requisition == "woo-order-17"
+    assert invoice.payment_name == "Kontant" and invoice.requisition == "woo/order-17"
 
-    found = await client.find_invoice_by_reference("woo-order-17")
+    found = await client.find_invoice_by_reference("woo/order-17")
     assert found is not None and found.id == invoice.id
     booked = await client.book_invoice(invoice.id)
     assert booked.is_booked and booked.number == 1001 and booked.time_due == NOW
     again = await client.book_invoice(invoice.id)  # idempotent
     assert again.number == 1001
-    found = await client.find_invoice_by_reference("woo-order-17")
+    found = await client.find_invoice_by_reference("woo/order-17")
     assert found is not None and found.is_booked and found.number == 1001
-    assert await client.find_invoice_by_reference("woo-order-18") is None
+    assert await client.find_invoice_by_reference("woo/order-18") is None
 
 
 async def test_booking_moves_stock(client: DynaccountClient, clock: Clock) -> None:
     await make_debtor(client)
-    invoice = await client.create_invoice(header(), lines(), "woo-order-1")
+    invoice = await client.create_invoice(header(), lines(), "woo/order-1")
     assert (await client.find_product("KRUS-001")).in_stock == 40  # type: ignore[union-attr]
     clock.now = NOW + 60
     await client.book_invoice(invoice.id)
@@ -91,7 +91,7 @@ async def test_booking_moves_stock(client: DynaccountClient, clock: Clock) -> No
 
 async def test_booked_invoice_cannot_change(client: DynaccountClient) -> None:
     await make_debtor(client)
-    invoice = await client.book_invoice((await client.create_invoice(header(), lines(), "woo-order-2")).id)
+    invoice = await client.book_invoice((await client.create_invoice(header(), lines(), "woo/order-2")).id)
     with pytest.raises(DynaccountRejected) as info:
         await client.put("debtor_invoice", {"txt": "changed"}, invoice.id)
     assert "is_booked" in info.value.field_errors
@@ -103,29 +103,29 @@ async def test_booked_invoice_cannot_change(client: DynaccountClient) -> None:
 
 async def test_replace_lines_of_draft(client: DynaccountClient) -> None:
     await make_debtor(client)
-    invoice = await client.create_invoice(header(), lines(), "woo-order-3")
+    invoice = await client.create_invoice(header(), lines(), "woo/order-3")
     new = await client.replace_invoice_lines(invoice.id, header(), lines()[:1])
     assert [ln.product_id_ for ln in new.lines] == ["KRUS-001"] and new.total_amount == D("198.00")
-    assert new.requisition == "woo-order-3"
+    assert new.requisition == "woo/order-3"
 
 
 async def test_rejected_line_rolls_back_the_invoice(client: DynaccountClient, sandbox: SandboxHandle) -> None:
     await make_debtor(client)
     bad = [*lines(), LineIn(product_id_="NOPE", name="x", qty=D(1), price=D(1), vatcode_name="K25")]
     with pytest.raises(DynaccountRejected) as info:
-        await client.create_invoice(header(), bad, "woo-order-4")
+        await client.create_invoice(header(), bad, "woo/order-4")
     assert info.value.line_errors == {3: {"product_id_": "product 'NOPE' does not exist"}}
-    assert await client.find_invoice_by_reference("woo-order-4") is None
+    assert await client.find_invoice_by_reference("woo/order-4") is None
     bad_vat = [LineIn(product_id_="FEE", name="x", qty=D(1), price=D(1), vatcode_name="U25")]
     with pytest.raises(DynaccountRejected) as info:
-        await client.create_invoice(header(), bad_vat, "woo-order-5")
+        await client.create_invoice(header(), bad_vat, "woo/order-5")
     assert "vatcode_name" in info.value.line_errors[0]
     assert sandbox.store.tables["debtor_invoice"] == {}
 
 
 async def test_invoice_pdf(client: DynaccountClient) -> None:
     await make_debtor(client)
-    invoice = await client.book_invoice((await client.create_invoice(header(), lines(), "woo-order-6")).id)
+    invoice = await client.book_invoice((await client.create_invoice(header(), lines(), "woo/order-6")).id)
     assert invoice.number is not None
     pdf = await client.invoice_pdf(invoice.number)
     assert pdf.startswith(b"%PDF-") and b"Faktura 1001" in pdf and pdf.rstrip().endswith(b"%%EOF")
@@ -133,7 +133,7 @@ async def test_invoice_pdf(client: DynaccountClient) -> None:
         await client.invoice_pdf(9999)
 
 
-async def _booked(client: DynaccountClient, ref: str = "woo-order-7") -> tuple[int, list[int]]:
+async def _booked(client: DynaccountClient, ref: str = "woo/order-7") -> tuple[int, list[int]]:
     await make_debtor(client)
     invoice = await client.book_invoice((await client.create_invoice(header(), lines(), ref)).id)
     return invoice.id, [ln.id for ln in invoice.lines]
@@ -142,7 +142,7 @@ async def _booked(client: DynaccountClient, ref: str = "woo-order-7") -> tuple[i
 async def test_creditnote_partial_then_limits(client: DynaccountClient) -> None:
     invoice_id, line_ids = await _booked(client)
     note = await client.create_creditnote(invoice_id, [CreditLineIn(invoice_product_id=line_ids[0], qty=D(1))],
-                                          "woo-refund-18", "Retur af 1 krus")  # fmt: skip
+                                          "woo/refund-18", "Retur af 1 krus")  # fmt: skip
     assert note.total_amount == D("99.00") and note.lines[0].product_id_ == "KRUS-001" and not note.is_booked
     with pytest.raises(DynaccountRejected) as info:
         await client.create_creditnote(invoice_id, [CreditLineIn(invoice_product_id=line_ids[0], qty=D(2))], "r2")
@@ -153,7 +153,7 @@ async def test_creditnote_partial_then_limits(client: DynaccountClient) -> None:
     assert (await client.find_product("KRUS-001")).in_stock == 39  # type: ignore[union-attr]
     invoice = await client.get_invoice(invoice_id)
     assert invoice.lines[0].qty_credited == 1
-    found = await client.find_creditnote_by_reference("woo-refund-18")
+    found = await client.find_creditnote_by_reference("woo/refund-18")
     assert found is not None and found.id == note.id and found.note == "Retur af 1 krus"
     assert (await client.creditnote_pdf(1002)).startswith(b"%PDF-")
 
@@ -161,17 +161,17 @@ async def test_creditnote_partial_then_limits(client: DynaccountClient) -> None:
 async def test_free_credit_line_and_invoice_total_limit(client: DynaccountClient) -> None:
     invoice_id, _ = await _booked(client)  # total 427.05
     line = CreditLineIn(product_id_="REFUND", qty=D(1), price=D("100.00"), vatcode_name="K25", name="Delvis refusion")
-    note = await client.create_creditnote(invoice_id, [line], "woo-refund-20")
+    note = await client.create_creditnote(invoice_id, [line], "woo/refund-20")
     assert note.total_amount == D("125.00") and note.vat_amount == D("25.00")
     await client.book_creditnote(note.id)
     # the limit is the invoice total less booked credit notes, checked when the credit note is booked
     too_much = CreditLineIn(product_id_="REFUND", qty=D(1), price=D("241.65"), vatcode_name="K25")
-    over = await client.create_creditnote(invoice_id, [too_much], "woo-refund-21")
+    over = await client.create_creditnote(invoice_id, [too_much], "woo/refund-21")
     with pytest.raises(DynaccountRejected) as info:
         await client.book_creditnote(over.id)
     assert "302.05" in info.value.field_errors["total_amount"]
     exact = CreditLineIn(product_id_="REFUND", qty=D(1), price=D("241.64"), vatcode_name="K25")
-    fits = await client.create_creditnote(invoice_id, [exact], "woo-refund-22")
+    fits = await client.create_creditnote(invoice_id, [exact], "woo/refund-22")
     assert (await client.book_creditnote(fits.id)).total_amount == D("302.05")
 
 
@@ -180,18 +180,18 @@ async def test_full_credit_with_negative_rounding_line_books_whatever_the_line_o
     invoice_id, _ = await _booked(client)  # total 427.05
     first = CreditLineIn(product_id_="REFUND", qty=D(1), price=D("341.65"), vatcode_name="K25")  # 427.06
     rounding = CreditLineIn(product_id_="ROUNDING", qty=D(1), price=D("-0.01"), vatcode_name="")
-    note = await client.create_creditnote(invoice_id, [first, rounding], "woo-refund-30")
+    note = await client.create_creditnote(invoice_id, [first, rounding], "woo/refund-30")
     assert note.total_amount == D("427.05")
     assert (await client.book_creditnote(note.id)).is_booked
 
 
 async def test_creditnote_needs_booked_invoice_and_own_lines(client: DynaccountClient) -> None:
     await make_debtor(client)
-    draft = await client.create_invoice(header(), lines(), "woo-order-8")
+    draft = await client.create_invoice(header(), lines(), "woo/order-8")
     with pytest.raises(DynaccountRejected) as info:
         await client.create_creditnote(draft.id, [CreditLineIn(invoice_product_id=draft.lines[0].id, qty=D(1))], "x")
     assert "booked" in info.value.field_errors["invoice_id"]
-    other_id, _ = await _booked(client, "woo-order-9")
+    other_id, _ = await _booked(client, "woo/order-9")
     with pytest.raises(DynaccountRejected) as info:
         await client.create_creditnote(other_id, [CreditLineIn(invoice_product_id=draft.lines[0].id, qty=D(1))], "y")
     assert "invoice_product_id" in info.value.line_errors[0]

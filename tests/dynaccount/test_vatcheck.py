@@ -40,3 +40,13 @@ async def test_missing_and_wrong_rate_codes_are_reported_with_their_key(tmp_path
         "[vat] oss_code: VAT code 'OSS-DE-7' has rate 19 % in Dynaccount, mapped for 7 %",
         "[vat] oss_code: Dynaccount has no VAT code 'OSS-FR-5.5'; create it with rate 5.5 %",
     ]
+
+
+async def test_a_shop_dimension_dynaccount_lacks_is_reported(tmp_path: Path, sandbox: SandboxHandle) -> None:
+    """Issue 19: `check --dynaccount` names a [shop] dimension_name that is not a Dynaccount department."""
+    for name, found in (("WEB-DK", []), ("WEB-XX", ["[shop] dimension_name 'WEB-XX' does not exist in Dynaccount "
+                                                   "(create the department)"])):  # fmt: skip
+        config = _config(tmp_path / name, sandbox.base_url)
+        config = config.model_copy(update={"shop": config.shop.model_copy(update={"dimension_name": name})})  # type: ignore[attr-defined]
+        async with open_agent(config) as agent:  # type: ignore[arg-type]
+            assert await check_vat_codes(agent) == found

@@ -94,6 +94,7 @@ def agent_config(directory: Path, *, port: int, woo_url: str, dyn_url: str) -> d
                    "max_attempts": 50},
         "sweep": {"interval_seconds": 1.0, "overlap_seconds": 5.0, "lookback_hours": 1.0},
         "stock": {"interval_seconds": 10.0, "after_booking_seconds": 0.5},
+        "shop": {"name": "woo"},
     }  # fmt: skip
 
 
@@ -244,7 +245,7 @@ def _booked(doc: dict[str, Any]) -> bool:
 
 
 def documents(store: Store, table: str, prefix: str) -> dict[int, list[dict[str, Any]]]:
-    """Documents of ``table`` by the Woo id in their deterministic reference (``woo-order-17`` -> 17)."""
+    """Documents of ``table`` by the Woo id in their deterministic reference (``woo/order-17`` -> 17)."""
     found: dict[int, list[dict[str, Any]]] = {}
     for row in store.tables[table].values():
         doc = store.render(table, row)
@@ -263,7 +264,7 @@ def count_documents(store: Store) -> tuple[int, int, int]:
 
 def booked_invoices(store: Store) -> set[int]:
     """Order ids that have a booked invoice."""
-    invoices = documents(store, "debtor_invoice", "woo-order-")
+    invoices = documents(store, "debtor_invoice", "woo/order-")
     return {order_id for order_id, docs in invoices.items() if any(map(_booked, docs))}
 
 
@@ -272,8 +273,8 @@ def audit_books(store: Store, orders: dict[int, Decimal], refunds: dict[int, tup
     refund id -> (order id, amount). Empty when each order has exactly one booked invoice of its
     total and each refund exactly one credit note of its amount on that order's invoice."""
     problems: list[str] = []
-    invoices = documents(store, "debtor_invoice", "woo-order-")
-    notes = documents(store, "debtor_creditnote", "woo-refund-")
+    invoices = documents(store, "debtor_invoice", "woo/order-")
+    notes = documents(store, "debtor_creditnote", "woo/refund-")
     for order_id, total in sorted(orders.items()):
         found = invoices.get(order_id, [])
         if len(found) != 1:
@@ -333,7 +334,7 @@ def journal_story(path: Path, order_ids: list[int], refund_ids: list[int]) -> st
             if key.startswith("order:"):  # the refunds it is stuck on
                 refund_ids += [int(w) for w, d in refund_links if str(d.get("order_id")) == key[6:]]
         for order_id in order_ids[:5]:
-            key, ref = f"order:{order_id}", f"woo-order-{order_id}"
+            key, ref = f"order:{order_id}", f"woo/order-{order_id}"
             lines += [
                 f"-- {key}: work {rows('SELECT state, attempts, reason, error FROM work_items WHERE key = ?', key)}",
                 f"   intents {rows('SELECT key, state, attempts, result FROM intents WHERE key LIKE ?', f'%{ref}%')}",
@@ -342,7 +343,7 @@ def journal_story(path: Path, order_ids: list[int], refund_ids: list[int]) -> st
             events = rows("SELECT level, message FROM events WHERE work_key = ? ORDER BY id DESC LIMIT 8", key)
             lines += [f"   event {level}: {message}" for level, message in reversed(events)]
         for refund_id in sorted(set(refund_ids))[:8]:
-            ref = f"woo-refund-{refund_id}"
+            ref = f"woo/refund-{refund_id}"
             lines += [
                 f"-- refund {refund_id}: intents "
                 f"{rows('SELECT key, state, attempts, result FROM intents WHERE key LIKE ?', f'%{ref}%')}",

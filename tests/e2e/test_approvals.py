@@ -39,7 +39,7 @@ async def strict(make_stack: Callable[..., Any]) -> AsyncIterator[tuple[Stack, M
 
 
 def invoices(s: Stack, order_id: int) -> list[dict[str, Any]]:
-    return [r for r in s.dyn.store.tables["debtor_invoice"].values() if r["requisition"] == f"woo-order-{order_id}"]
+    return [r for r in s.dyn.store.tables["debtor_invoice"].values() if r["requisition"] == f"woo/order-{order_id}"]
 
 
 async def test_approve_books_the_held_invoice_as_planned(strict: tuple[Stack, ManualClock]) -> None:

@@ -39,14 +39,14 @@ async def test_forty_mixed_orders_book_to_the_øre(stack: tuple[Stack, ManualClo
     kept = [li for li in store.tables["debtor_creditnote_product"].values() if li["product_id_"] == "RESTOCKING"]
     assert kept and all(li["total_amount"] < 0 for li in kept)
     renewal = ids[next(n for n, (name, *_) in enumerate(SHAPES) if name == "dk-renewal")]
-    invoice = store.find("debtor_invoice", "requisition", f"woo-order-{renewal}")
+    invoice = store.find("debtor_invoice", "requisition", f"woo/order-{renewal}")
     order = await s.shop.get_order(renewal)
     start = order.date_created_gmt[:10]  # type: ignore[index]
     assert invoice["txt"].startswith(f"WooCommerce order {renewal}: renewal of subscription 6001 for {start} – ")
     assert invoice["time_delivery"] == int(datetime.fromisoformat(start).replace(tzinfo=UTC).timestamp())
     assert invoice["payment_name"] == "Kontant"  # paid by card: the terms say paid
     for order_id in before_seen:  # invoiced as sold, then credited in full
-        invoice = store.find("debtor_invoice", "requisition", f"woo-order-{order_id}")
+        invoice = store.find("debtor_invoice", "requisition", f"woo/order-{order_id}")
         notes = [n for n in store.tables["debtor_creditnote"].values() if n["invoice_id"] == invoice["id"]]
         assert invoice["is_booked"] and [n["total_amount"] for n in notes] == [invoice["total_amount"]]
         item = await s.app[JOURNAL].get_work(f"order:{order_id}")
@@ -65,7 +65,7 @@ async def test_a_code_whose_rate_changed_in_dynaccount_leaves_a_draft_held_with_
     ids = await place_orders(s, shape + 1)
     await drive(s, clock)
     order_id = ids[shape]
-    invoice = s.dyn.store.find("debtor_invoice", "requisition", f"woo-order-{order_id}")
+    invoice = s.dyn.store.find("debtor_invoice", "requisition", f"woo/order-{order_id}")
     assert invoice is not None and not invoice["is_booked"], "never booked on figures that differ from the plan"
     item = await s.app[JOURNAL].get_work(f"order:{order_id}")
     assert item is not None and item.state == "held"
@@ -77,7 +77,7 @@ async def test_a_code_whose_rate_changed_in_dynaccount_leaves_a_draft_held_with_
     item = await s.app[JOURNAL].get_work(f"order:{order_id}")
     assert item is not None and item.state == "held"
     assert "'OSS-DE-7' has rate 19 % in Dynaccount, but the tax is 7 %" in (item.reason or ""), item.reason
-    assert not s.dyn.store.find("debtor_invoice", "requisition", f"woo-order-{order_id}")["is_booked"]
+    assert not s.dyn.store.find("debtor_invoice", "requisition", f"woo/order-{order_id}")["is_booked"]
 
 
 async def test_a_missing_code_is_held_naming_country_rate_and_key(stack: tuple[Stack, ManualClock]) -> None:
@@ -90,14 +90,14 @@ async def test_a_missing_code_is_held_naming_country_rate_and_key(stack: tuple[S
     item = await s.app[JOURNAL].get_work(f"order:{ids[shape]}")
     assert item is not None and item.state == "held", item
     assert "OSS-FR-5.5" in (item.reason or "") and '[vat] by_country_rate "FR:5.5"' in (item.reason or "")
-    assert store.find("debtor_invoice", "requisition", f"woo-order-{ids[shape]}") is None
+    assert store.find("debtor_invoice", "requisition", f"woo/order-{ids[shape]}") is None
     # the bookkeeper creates the code; the agent's cached codes lack it, so it reads them again and books
     store.insert("vatcode", {"name": "OSS-FR-5.5", "rate": Decimal("5.5"), "type": "SALE_OSS", "txt": "OSS FR"})
     await s.shop.update_order(ids[shape], {"customer_note": "code created"})
     await drive(s, clock)
     item = await s.app[JOURNAL].get_work(f"order:{ids[shape]}")
     assert item is not None and item.state == "done", item
-    assert store.find("debtor_invoice", "requisition", f"woo-order-{ids[shape]}")["is_booked"]
+    assert store.find("debtor_invoice", "requisition", f"woo/order-{ids[shape]}")["is_booked"]
 
 
 async def test_an_order_refunded_while_its_webhooks_were_lost_is_found_by_the_sweep(

@@ -17,7 +17,7 @@ from .test_calls_per_order import card_order  # type: ignore[import-not-found]
 
 
 def invoices_of(s: Stack, order_id: int) -> list[dict[str, Any]]:
-    return [r for r in s.dyn.store.tables["debtor_invoice"].values() if r["requisition"] == f"woo-order-{order_id}"]
+    return [r for r in s.dyn.store.tables["debtor_invoice"].values() if r["requisition"] == f"{s.config.shop.name}/order-{order_id}"]
 
 
 def assert_one_booked_invoice_each(s: Stack, *order_ids: int) -> None:
@@ -111,6 +111,6 @@ async def test_a_payment_draft_made_again_in_dynaccount_is_read_again(stack: tup
     assert s.dyn.calls["get/draft"] == reads + 1  # the cached id was refused, the draft read once more
     new_draft = s.dyn.store.find("draft", "name", "Webshop")
     assert new_draft is not None
-    vouchers = [e for e in s.dyn.store.tables["enclosure"].values() if e["txt"] == f"woo-order-{second}-payment"]
+    vouchers = [e for e in s.dyn.store.tables["enclosure"].values() if e["txt"] == f"{s.config.shop.name}/order-{second}-payment"]
     assert len(vouchers) == 1 and vouchers[0]["draft_id"] == new_draft["id"]
     assert_one_booked_invoice_each(s, first, second)

@@ -36,7 +36,7 @@ async def test_plan_shows_lines_and_writes_nothing(stack: tuple[Stack, ManualClo
     before = _books(s)
     text = await run_command(s.config, lambda a, _: show_plan(a, order_id))
     assert _books(s) == before
-    assert "K25" in text and "KRUS-001" in text and "woo-order-" in text
+    assert "K25" in text and "KRUS-001" in text and "woo/order-" in text
     assert await s.app[JOURNAL].get_link("order", order_id) is None
 
 
@@ -47,7 +47,7 @@ async def test_plan_shows_planned_credit_notes(stack: tuple[Stack, ManualClock])
     s.woo.hold()  # the agent does not see the refund yet
     await refund_some(s, [order_id], {0: "line"})
     text = await run_command(s.config, lambda a, _: show_plan(a, order_id))
-    assert "credit" in text.lower() and "woo-refund-" in text
+    assert "credit" in text.lower() and "woo/refund-" in text
     s.woo.release()
 
 

@@ -18,7 +18,7 @@ def _docs(stack: Stack, table: str, reference: str) -> list[dict[str, Any]]:
 
 
 async def _human_books(stack: Stack, order_id: int) -> None:
-    [invoice] = _docs(stack, "debtor_invoice", f"woo-order-{order_id}")
+    [invoice] = _docs(stack, "debtor_invoice", f"woo/order-{order_id}")
     await stack.services.dyn.book_invoice(int(invoice["id"]))
     await stack.services.sweep.run_once()  # the sweep looks at draft invoices again
 
@@ -28,13 +28,13 @@ async def test_update_draft_nets_the_refund_and_never_credits_it_twice(make_stac
     async with ctx as s:
         [order_id] = await place_orders(s, 1)
         await drive(s, clock)
-        [draft] = _docs(s, "debtor_invoice", f"woo-order-{order_id}")
+        [draft] = _docs(s, "debtor_invoice", f"woo/order-{order_id}")
         order = await s.shop.get_order(order_id)
         assert draft["is_booked"] in (False, "NO", 0) and Decimal(str(draft["total_amount"])) == order.total
         await refund_some(s, [order_id], {0: "partial_qty"})
         await drive(s, clock)
         [refund_amount] = s.refunds.values()
-        [draft] = _docs(s, "debtor_invoice", f"woo-order-{order_id}")
+        [draft] = _docs(s, "debtor_invoice", f"woo/order-{order_id}")
         assert Decimal(str(draft["total_amount"])) == order.total - refund_amount
         await _human_books(s, order_id)
         await drive(s, clock)
@@ -62,13 +62,13 @@ async def test_wait_until_booked_then_credit(make_stack: Callable[..., Any]) -> 
         await s.services.sweep.drafts.run()
         item = await s.app[JOURNAL].get_work(f"order:{order_id}")
         assert item is not None and item.state == "waiting"
-        [draft] = _docs(s, "debtor_invoice", f"woo-order-{order_id}")
+        [draft] = _docs(s, "debtor_invoice", f"woo/order-{order_id}")
         order = await s.shop.get_order(order_id)
         assert Decimal(str(draft["total_amount"])) == order.total  # untouched
         await _human_books(s, order_id)
         await drive(s, clock)
         [refund_id] = s.refunds
-        [note] = _docs(s, "debtor_creditnote", f"woo-refund-{refund_id}")
+        [note] = _docs(s, "debtor_creditnote", f"woo/refund-{refund_id}")
         assert Decimal(str(note["total_amount"])) == s.refunds[refund_id]
 
 
@@ -82,7 +82,7 @@ async def test_draft_of_an_order_refunded_in_full_is_updated_and_says_so(make_st
         await refund_some(s, [order_id], {0: "full"})
         await drive(s, clock)
         assert (await s.shop.get_order(order_id)).status == "refunded"
-        [draft] = _docs(s, "debtor_invoice", f"woo-order-{order_id}")
+        [draft] = _docs(s, "debtor_invoice", f"woo/order-{order_id}")
         assert Decimal(str(draft["total_amount"])) == 0 and draft["is_booked"] in (False, "NO", 0)
         item = await s.app[JOURNAL].get_work(f"order:{order_id}")
         [refund_id] = s.refunds

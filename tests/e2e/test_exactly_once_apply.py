@@ -150,7 +150,7 @@ async def test_order_changed_while_the_invoice_is_half_created_leaves_no_empty_d
         [order_id] = await place_orders(stack, 1)
         await stack.woo.wait_idle()
         await stack.services.worker.run_once()  # the header is made, its lines are not
-        assert [i["requisition"] for i in _rows(stack, A.INVOICE_TABLE)] == [f"woo-order-{order_id}"]
+        assert [i["requisition"] for i in _rows(stack, A.INVOICE_TABLE)] == [f"woo/order-{order_id}"]
         if change == "full refund":
             await refund_some(stack, [order_id], {0: "full"})
         else:

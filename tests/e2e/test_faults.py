@@ -84,15 +84,15 @@ def _no_half_made_documents(stack: Any) -> None:
 async def _every_payment_once(stack: Any, ids: list[int]) -> None:
     payments = Counter(str(e.get("txt")) for e in stack.dyn.store.tables["enclosure"].values())
     assert max(payments.values()) == 1  # never two vouchers for one payment or payout
-    for order_id in sorted({f"woo-order-{i}-payment" for i in ids} - set(payments)):
+    for order_id in sorted({f"woo/order-{i}-payment" for i in ids} - set(payments)):
         # the one rule that registers no payment here: cash on delivery refunded before delivery
-        order = await stack.shop.get_order(int(order_id.split("-")[2]))
+        order = await stack.shop.get_order(int(order_id.split("-")[1]))
         assert (order.payment_method, order.status) == ("cod", "refunded"), order_id
     journal = stack.app[JOURNAL]
     for refund_id in stack.refunds:  # a refund of a registered payment is paid back exactly once
         link = await journal.get_link("refund", refund_id)
-        paid = f"woo-order-{link.data['order_id']}-payment" in payments
-        assert payments[f"woo-refund-{refund_id}-payout"] == (1 if paid else 0), refund_id
+        paid = f"woo/order-{link.data['order_id']}-payment" in payments
+        assert payments[f"woo/refund-{refund_id}-payout"] == (1 if paid else 0), refund_id
 
 
 async def test_refunds_under_faults_give_exactly_one_credit_note_each(make_stack: Callable[..., Any]) -> None:
@@ -129,7 +129,7 @@ async def test_interrupted_credit_note_booking_is_resumed_not_replanned(make_sta
         assert item is not None and item.state == "done", (kind, item)
         [(refund_id, amount)] = stack.refunds.items()
         notes = [r for r in stack.dyn.store.tables["debtor_creditnote"].values()
-                 if r.get("requisition") == f"woo-refund-{refund_id}"]
+                 if r.get("requisition") == f"woo/refund-{refund_id}"]
         assert len(notes) == 1 and notes[0]["is_booked"]
         assert Decimal(str(notes[0]["total_amount"])) == amount
         assert await stack.app[JOURNAL].get_link("payout", refund_id) is not None

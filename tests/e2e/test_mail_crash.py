@@ -119,7 +119,7 @@ async def test_twenty_orders_twenty_mails_one_each_across_sigkills(tmp_path: Pat
 
         received = Counter(r.message["Message-ID"] for r in server.recorder.received)
         final = outbox(journal)
-        expected = {f"woo-order-{i}" for i in order_ids}
+        expected = {f"woo/order-{i}" for i in order_ids}
         assert set(final) == expected, sorted(set(final) ^ expected)
         assert [n for n, _ in killed_in_data] == list(KILL_IN_DATA), killed_in_data
         assert len(agent.kills) == 1 and code == 0

@@ -99,7 +99,7 @@ async def test_import_while_the_daemon_runs_gives_one_invoice_per_order(tmp_path
             assert await agent.stop() == 0
         finally:
             agent.ensure_dead()
-        invoices = documents(dyn.store, "debtor_invoice", "woo-order-")
+        invoices = documents(dyn.store, "debtor_invoice", "woo/order-")
         assert {order_id: len(docs) for order_id, docs in invoices.items()} == dict.fromkeys(ids, 1)
         assert _work(agent.journal_path) == {"done": ORDERS}
         log = (tmp_path / "agent.log").read_text(encoding="utf-8", errors="replace")

@@ -14,7 +14,7 @@ from .conftest import drive  # type: ignore[import-not-found]
 
 def _invoice(stack: Stack, order_id: int) -> dict:  # type: ignore[type-arg]
     store = stack.dyn.store
-    [row] = [r for r in store.tables["debtor_invoice"].values() if r.get("requisition") == f"woo-order-{order_id}"]
+    [row] = [r for r in store.tables["debtor_invoice"].values() if r.get("requisition") == f"woo/order-{order_id}"]
     invoice = store.render("debtor_invoice", row)
     invoice["lines"] = [store.render("debtor_invoice_product", li) for li in store.where("debtor_invoice_product",
                                                                                         "invoice_id", row["id"])]
@@ -79,7 +79,7 @@ async def test_order_changes_after_booking_do_not_invoice_again(stack: tuple[Sta
     await s.shop.update_order(order_id, {"status": "completed"})
     await s.shop.update_order(order_id, {"customer_note": "changed later"})
     await drive(s, clock)
-    invoices = [r for r in s.dyn.store.tables["debtor_invoice"].values() if r.get("requisition") == f"woo-order-{order_id}"]
+    invoices = [r for r in s.dyn.store.tables["debtor_invoice"].values() if r.get("requisition") == f"woo/order-{order_id}"]
     assert len(invoices) == 1
 
 

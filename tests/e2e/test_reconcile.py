@@ -10,7 +10,7 @@ from pathlib import Path
 
 from agent.clock import ManualClock
 from agent.dynaccount.models import CreditLineIn, InvoiceHeader, LineIn
-from agent.reconcile import Gatherer, Period, Report
+from agent.reconcile import Gatherer, Period, Report, open_gatherer
 from agent.sandbox.demo import Stack, place_orders, refund_some
 
 from .conftest import drive  # type: ignore[import-not-found]
@@ -24,7 +24,8 @@ def period() -> Period:
 
 
 async def report(s: Stack) -> Report:
-    return await Gatherer(s.services.woo, s.services.dyn, s.config.plan).report(period())
+    gatherer = await open_gatherer(s.services.woo, s.services.dyn, s.config.plan, s.services.journal)
+    return await gatherer.report(period())
 
 
 def write_config(s: Stack, path: Path) -> Path:
@@ -40,6 +41,8 @@ api_id = {c.dynaccount.api_id}
 api_key = "{c.dynaccount.api_key.get_secret_value()}"
 api_secret = "{c.dynaccount.api_secret.get_secret_value()}"
 base_url = "{c.dynaccount.base_url}"
+[shop]
+name = "{c.shop.name}"
 [journal]
 path = "{path.parent / 'cli.sqlite3'}"
 """)
@@ -94,19 +97,19 @@ async def plant_extra_invoice(s: Stack, debtor: str) -> None:
     dyn = s.services.dyn
     header = InvoiceHeader(module_id_=debtor, time=int(datetime.now(UTC).timestamp()), currency_name="DKK")
     lines = [LineIn(product_id_="KRUS-001", name="Krus", qty=Decimal(1), price=Decimal("100.00"), vatcode_name="K25")]
-    invoice = await dyn.create_invoice(header, lines, "woo-order-990001")
+    invoice = await dyn.create_invoice(header, lines, "woo/order-990001")
     await dyn.book_invoice(invoice.id)
 
 
 async def plant_extra_creditnote(s: Stack, invoice_id: int, line_id: int) -> None:
     dyn = s.services.dyn
     note = await dyn.create_creditnote(invoice_id, [CreditLineIn(qty=Decimal(1), invoice_product_id=line_id)],
-                                       "woo-refund-990002")
+                                       "woo/refund-990002")
     await dyn.book_creditnote(note.id)
 
 
 def invoice_row(s: Stack, order_id: int) -> dict:  # type: ignore[type-arg]
-    [row] = [r for r in s.dyn.store.tables["debtor_invoice"].values() if r["requisition"] == f"woo-order-{order_id}"]
+    [row] = [r for r in s.dyn.store.tables["debtor_invoice"].values() if r["requisition"] == f"woo/order-{order_id}"]
     return row
 
 
@@ -133,18 +136,43 @@ async def test_planted_differences_are_each_found_and_the_command_fails(
 
     result = await report(s)
     found = {(d.kind, d.reference): d for d in result.differences}
-    assert ("missing", f"woo-order-{ids[2]}") in found
-    assert ("extra", "woo-order-990001") in found
-    assert ("extra", "woo-refund-990002") in found
-    vat = found[("amount", f"woo-order-{ids[3]}")]
+    assert ("missing", f"woo/order-{ids[2]}") in found
+    assert ("extra", "woo/order-990001") in found
+    assert ("extra", "woo/refund-990002") in found
+    vat = found[("amount", f"woo/order-{ids[3]}")]
     assert "VAT" in vat.message and vat.work_key == f"order:{ids[3]}"
-    assert found[("extra", "woo-refund-990002")].work_key == f"order:{ids[5]}"  # linked through its invoice
+    assert found[("extra", "woo/refund-990002")].work_key == f"order:{ids[5]}"  # linked through its invoice
     assert len(result.differences) == 5  # the VAT difference shows as a total VAT and a per-rate line
     assert not result.ok
     p = period()
     code, out = await cli(s, tmp_path, "--from", day(p.start), "--to", day(p.end))
     assert code == 1, out
-    assert "woo-order-990001" in out and "woo-refund-990002" in out and f"order:{ids[2]}" in out
+    assert "woo/order-990001" in out and "woo/refund-990002" in out and f"order:{ids[2]}" in out
+
+
+async def test_another_shops_documents_are_not_ours_and_old_references_still_match(
+    stack: tuple[Stack, ManualClock],
+) -> None:
+    """Issue 19: a second shop's invoice for the same order number is counted as another document, never
+    matched or called extra; an invoice an earlier version made as ``woo-order-N`` (its journal link names it)
+    still matches its order."""
+    s, clock = stack
+    ids = await booked_books(s, clock)
+    upgraded = invoice_row(s, ids[1])
+    upgraded["requisition"] = f"woo-order-{ids[1]}"
+    link = await s.services.journal.get_link("order", ids[1])
+    assert link is not None
+    await s.services.journal.put_link("order", ids[1], state=link.state, dyn_id=link.dyn_id, dyn_number=link.dyn_number,
+                                      reference=f"woo-order-{ids[1]}", order_id=ids[1])  # fmt: skip
+    other = invoice_row(s, ids[0])
+    header = InvoiceHeader(module_id_=str(other["module_id_"]), time=int(datetime.now(UTC).timestamp()),
+                           currency_name="DKK")  # fmt: skip
+    lines = [LineIn(product_id_="KRUS-001", name="Krus", qty=Decimal(1), price=Decimal("100.00"), vatcode_name="K25")]
+    await s.services.dyn.create_invoice(header, lines, f"shop-de/order-{ids[0]}")
+
+    result = await report(s)
+    assert result.ok, result.differences
+    assert result.counts.invoices == len(ids) and result.counts.other_documents == 1
 
 
 async def test_oss_of_the_quarter_equals_woocommerces_tax_lines(

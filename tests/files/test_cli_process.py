@@ -34,6 +34,8 @@ api_id = {dyn.api_id}
 api_key = "{dyn.api_key.get_secret_value()}"
 api_secret = "{dyn.api_secret.get_secret_value()}"
 base_url = "{dyn.base_url}"
+[shop]
+name = "{stack.config.shop.name}"
 [files]
 default_mapping = "pos"
 """ + (CONTRIB / "mappings.toml").read_text(encoding="utf-8"), encoding="utf-8")
@@ -57,7 +59,7 @@ async def test_files_import_command_books_prints_progress_and_books_nothing_twic
     assert code == 0, (out, err)
     assert "[1/4] file:pos:1001: done" in out and "[4/4] file:pos:1004: done" in out, out
     assert "orders.csv: 4 new; 0 bad row(s); booked: 4 done" in out
-    assert invoice(s, "file-pos-1003")["total"] == Decimal("2229.50")
+    assert invoice(s, "woo/file-pos-1003")["total"] == Decimal("2229.50")
     code, out, _ = await agent_cli("files", "import", str(CONTRIB / "orders.xml"), "--mapping", "market",
                                    "--config", str(config))  # fmt: skip
     assert code == 0 and "2 new" in out, out

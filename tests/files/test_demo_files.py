@@ -25,6 +25,6 @@ async def test_demo_books_webshop_orders_and_the_example_files(tmp_path: Path) -
         assert (files.orders, files.matched, files.credits, files.creditnotes) == (6, 6, 2, 2) and files.ok, files
         assert (await verify(stack, ids)).ok
         # the check is not vacuous: an invoice that differs from its file is a mismatch
-        row = next(r for r in stack.dyn.store.tables["debtor_invoice"].values() if r["requisition"] == "file-pos-1001")
+        row = next(r for r in stack.dyn.store.tables["debtor_invoice"].values() if r["requisition"] == "woo/file-pos-1001")
         row["total_amount"] += 1
         assert not (await verify_files(stack)).ok

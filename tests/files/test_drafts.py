@@ -26,7 +26,7 @@ async def test_credit_of_a_draft_file_invoice_waits_for_the_booking(tmp_path: Pa
         await drive(s, clock)
         item = await s.services.journal.get_work("file:pos:1004")
         assert item is not None and item.state == "waiting", item
-        draft = invoice(s, "file-pos-1004")
+        draft = invoice(s, "woo/file-pos-1004")
         assert draft["total"] == Decimal("396.00") and creditnotes(s, draft["id"]) == []
         assert await s.services.sweep.drafts.run() == 0  # still a draft: nothing re-queued
         await s.services.dyn.book_invoice(int(draft["id"]))  # a human books it in Dynaccount

@@ -44,14 +44,14 @@ async def test_csv_with_bom_semicolons_and_decimal_commas_books_the_files_totals
     expected = {"1001": (D("416.10"), {"K25": D("83.22")}), "1002": (D("317.75"), {"OSS-DE-19": D("50.73")}),
                 "1003": (D("2229.50"), {"K25": D("445.90")}), "1004": (D("396.00"), {"K25": D("79.20")})}
     for number, (total, vat) in expected.items():
-        inv = invoice(s, f"file-pos-{number}")
+        inv = invoice(s, f"woo/file-pos-{number}")
         assert inv["total"] == total and inv["by_code"] == vat, (number, inv)
         assert str(inv["booked"]).upper() in ("YES", "TRUE", "1")
     # the discounted line is a 10 % discount on the catalogue price, as a webshop coupon would be
-    tshirt = [li for li in invoice(s, "file-pos-1001")["lines"] if li["product_id_"] == "TSHIRT-M"]
+    tshirt = [li for li in invoice(s, "woo/file-pos-1001")["lines"] if li["product_id_"] == "TSHIRT-M"]
     assert len(tshirt) == 1 and tshirt[0]["total_amount"] == D("179.10")
     # the negative line of order 1004 became a credit note against its invoice
-    assert creditnotes(s, invoice(s, "file-pos-1004")["id"]) == [D("99.00")]
+    assert creditnotes(s, invoice(s, "woo/file-pos-1004")["id"]) == [D("99.00")]
     books = counts(s)
     # the same bytes again: recognised, nothing new, nothing booked
     summary = await cli(CONTRIB / "orders.csv", out=out)(s.services, True)
@@ -61,7 +61,7 @@ async def test_csv_with_bom_semicolons_and_decimal_commas_books_the_files_totals
     # a credit-note file credits order 1001's discounted T-shirt line
     await cli(CONTRIB / "creditnotes.csv", "pos-credit")(s.services, True)
     await drive(s, clock)
-    assert creditnotes(s, invoice(s, "file-pos-1001")["id"]) == [D("179.10")]
+    assert creditnotes(s, invoice(s, "woo/file-pos-1001")["id"]) == [D("179.10")]
     # ... and importing it again credits nothing twice
     await cli(CONTRIB / "creditnotes.csv", "pos-credit")(s.services, True)
     await drive(s, clock)
@@ -82,9 +82,9 @@ async def test_overlapping_file_books_only_the_new_order(fstack: tuple[Stack, Ma
     summary = await cli(overlap, out=out)(s.services, True)
     assert "1 new" in summary and "2 nothing new (imported before)" in summary, summary
     await drive(s, clock)
-    assert counts(s)[0] == books[0] + 1 and invoice(s, "file-pos-1005")["total"] == D("99.00")
+    assert counts(s)[0] == books[0] + 1 and invoice(s, "woo/file-pos-1005")["total"] == D("99.00")
     for number in ("1002", "1003"):
-        invoice(s, f"file-pos-{number}")  # still exactly one each
+        invoice(s, f"woo/file-pos-{number}")  # still exactly one each
 
 
 async def test_xml_with_namespaces_books_both_orders(fstack: tuple[Stack, ManualClock]) -> None:
@@ -92,7 +92,7 @@ async def test_xml_with_namespaces_books_both_orders(fstack: tuple[Stack, Manual
     summary = await cli(CONTRIB / "orders.xml", "market")(s.services, True)
     assert "2 new" in summary, summary
     await drive(s, clock)
-    first, second = invoice(s, "file-market-X-2001"), invoice(s, "file-market-X-2002")
+    first, second = invoice(s, "woo/file-market-X-2001"), invoice(s, "woo/file-market-X-2002")
     assert first["total"] == D("446.00") and first["by_code"] == {"K25": D("89.20")}
     assert second["total"] == D("100.00") and second["by_code"] == {"OSS-SE-25": D("20.00")}
 
@@ -127,7 +127,7 @@ async def test_broken_rows_are_reported_by_line_and_the_rest_is_booked(
     assert "line 9: not valid UTF-8" in text
     assert "2 new" in summary and "6 bad row(s)" in summary and "exit 1" in out, (summary, out)
     await drive(s, clock)
-    assert invoice(s, "file-pos-2001")["total"] == D("198.00") and invoice(s, "file-pos-2007")["total"] == D("199.00")
+    assert invoice(s, "woo/file-pos-2001")["total"] == D("198.00") and invoice(s, "woo/file-pos-2007")["total"] == D("199.00")
     assert counts(s)[0] == 2
 
 
@@ -137,7 +137,7 @@ async def test_dry_run_shows_plans_and_writes_nothing(fstack: tuple[Stack, Manua
     summary = await cli(CONTRIB / "orders.csv", dry_run=True, out=out)(s.services, True)
     assert "dry run, nothing written" in summary
     text = "\n".join(out)
-    assert "file-pos-1001" in text and "K25" in text and "OSS-DE-19" in text
+    assert "woo/file-pos-1001" in text and "K25" in text and "OSS-DE-19" in text
     journal = s.app[JOURNAL]
     assert await journal.db.read("SELECT * FROM import_files") == []
     assert await journal.db.read("SELECT * FROM file_orders") == []

@@ -29,5 +29,5 @@ async def test_orders_sharing_a_new_debtor_in_one_wave_make_one_debtor(
                       dry_run=False, daemon_running=True, progress=lambda _: None)  # fmt: skip
     await drive(s, clock)
     for n in range(4):
-        assert invoice(s, f"file-pos-{3000 + n}")["total"] == Decimal("99.00")
+        assert invoice(s, f"woo/file-pos-{3000 + n}")["total"] == Decimal("99.00")
     assert len(s.dyn.store.tables["debtor"]) == 1

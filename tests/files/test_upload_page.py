@@ -46,16 +46,16 @@ async def test_upload_form_books_csv_and_xml_recognises_a_reupload_and_lists_bad
         text = await upload(page, s.agent_url, CONTRIB / "orders.csv", "pos")
         assert "orders.csv: 4 new; 0 bad row(s)" in text, text
         await drive(s, clock)
-        assert invoice(s, "file-pos-1001")["total"] == Decimal("416.10")
-        assert invoice(s, "file-pos-1002")["by_code"] == {"OSS-DE-19": Decimal("50.73")}
-        assert creditnotes(s, invoice(s, "file-pos-1004")["id"]) == [Decimal("99.00")]
+        assert invoice(s, "woo/file-pos-1001")["total"] == Decimal("416.10")
+        assert invoice(s, "woo/file-pos-1002")["by_code"] == {"OSS-DE-19": Decimal("50.73")}
+        assert creditnotes(s, invoice(s, "woo/file-pos-1004")["id"]) == [Decimal("99.00")]
         books = counts(s)
         text = await upload(page, s.agent_url, CONTRIB / "orders.csv", "pos")
         assert "The same bytes were imported before as file #1" in text, text
         text = await upload(page, s.agent_url, CONTRIB / "orders.xml", "market")
         assert "2 new" in text, text
         text = await upload(page, s.agent_url, broken, "pos", dry_run=True)
-        assert "dry run, nothing written" in text and "file-pos-2001" in text, text
+        assert "dry run, nothing written" in text and "woo/file-pos-2001" in text, text
         text = await upload(page, s.agent_url, broken, "pos")
         lines = await page.js("[...document.querySelectorAll('tr.row-error')].map(r => r.dataset.line).join(',')")
         assert lines == "3,4,5,6,7", text
@@ -64,12 +64,12 @@ async def test_upload_form_books_csv_and_xml_recognises_a_reupload_and_lists_bad
         assert "Refused:" in text, text
     await drive(s, clock)
     assert counts(s)[0] == books[0] + 2 + 2  # the XML's two orders and the broken file's two good ones
-    assert invoice(s, "file-market-X-2001")["total"] == Decimal("446.00")
+    assert invoice(s, "woo/file-market-X-2001")["total"] == Decimal("446.00")
     # the overview lists the imports, and the item page shows a file order's invoice
     dom = await dump_dom(tmp_path, f"{s.agent_url}/")
     assert re.search(r"#1 orders\.csv \(uploaded 2 times\)", dom), dom[-3000:]
     item = await dump_dom(tmp_path, f"{s.agent_url}/work/file:pos:1001")
-    assert "file-pos-1001" in item and "Invoice" in item
+    assert "woo/file-pos-1001" in item and "Invoice" in item
 
 
 async def test_upload_refuses_cross_site_posts(fstack: tuple[Stack, ManualClock]) -> None:
@@ -115,4 +115,4 @@ async def test_a_failed_file_order_can_be_retried_from_the_page(fstack: tuple[St
     ) as resp:
         assert resp.status == 303
     await drive(s, clock)
-    assert invoice(s, "file-market-X-2001")["total"] == Decimal("446.00")
+    assert invoice(s, "woo/file-market-X-2001")["total"] == Decimal("446.00")

@@ -56,9 +56,9 @@ async def test_item_pages_show_each_mails_state(scenario: tuple[Stack, ManualClo
     assert sent.state == "sent" and "Mail" in page and f"{sent.message_id}" in page.replace("&lt;", "<").replace("&gt;", ">")
     assert "250 2.0.0 Ok: queued as Q1" in page
     dom = await dump_dom(tmp_path, f"{stack.agent_url}/work/order:{orders['refused']}")
-    assert "550 5.1.1 mailbox unavailable" in text(dom) and 'data-mail="woo-order-' in dom
+    assert "550 5.1.1 mailbox unavailable" in text(dom) and 'data-mail="woo/order-' in dom
     dom = await dump_dom(tmp_path, f"{stack.agent_url}/work/order:{orders['lost']}")
-    assert "unknown — check and resend" in text(dom) and 'data-mail="woo-order-' in dom
+    assert "unknown — check and resend" in text(dom) and 'data-mail="woo/order-' in dom
     await screenshot(tmp_path, f"{stack.agent_url}/work/order:{orders['lost']}", "mail-item.png")
 
 

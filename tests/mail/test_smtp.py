@@ -168,4 +168,4 @@ async def test_credit_note_mail_when_configured(mail_stack: MakeStack, clock: Ma
         assert pdf.get_filename() == f"Kreditnota-{note.dyn_number}.pdf"
         assert f"Kreditnota {note.dyn_number}" in pdf_text(pdf.get_content())
         rows = await MailJournal(stack.app[JOURNAL]).for_work(f"order:{ids[1]}")
-        assert [r.reference for r in rows] == [f"woo-order-{ids[1]}", f"woo-refund-{refund_id}"]
+        assert [r.reference for r in rows] == [f"woo/order-{ids[1]}", f"woo/refund-{refund_id}"]

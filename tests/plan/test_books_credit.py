@@ -128,7 +128,7 @@ def test_refunds_netted_into_a_draft_keep_vat_per_code_exact() -> None:
     refunded = order.model_copy(update={"status": "refunded"})
     from agent.plan import ExistingInvoice
 
-    plan = plan_invoice(refunded, PlanSettings(), InvoiceContext(invoice=ExistingInvoice("woo-order-100", False),
+    plan = plan_invoice(refunded, PlanSettings(), InvoiceContext(invoice=ExistingInvoice("woo/order-100", False),
                                                                  refunds=(refund,)))  # fmt: skip
     assert isinstance(plan, InvoicePlan) and plan.held is None, plan
     assert plan.refunds_netted == (43,) and booked_total(plan.lines) == order.total - refund.amount

@@ -132,7 +132,7 @@ def _full(plan: CreditNotePlan) -> None:
 
 
 def _real18(plan: CreditNotePlan) -> None:
-    assert (plan.reference, plan.invoice_reference, plan.text) == ("woo-refund-18", "woo-order-17",
+    assert (plan.reference, plan.invoice_reference, plan.text) == ("woo/refund-18", "woo/order-17",
                                                                     "Kunden returnerede én kaffekrus")  # fmt: skip
     assert plan.payout.register and plan.payout.amount == D("89.10")
 
@@ -172,7 +172,7 @@ CASES = [
          check=_full),
     Case("amount-only-exceeding-capped", amount_only(order17, "500.00"), ["REFUND 1×343.04 K25"], "428.80",
          "85.76", check=_capped),
-    Case("line-refund-exceeding-held", over_credited, skip=("hold", "exceeds what is left on invoice woo-order-17")),
+    Case("line-refund-exceeding-held", over_credited, skip=("hold", "exceeds what is left on invoice woo/order-17")),
     Case("restocking-fee-within-tolerance", lambda: (order17(), build_refund(order17(), 24, items={1: 1},
          amount="89.08"), invoiced(order17())), ["ROUNDING 1×-0.02 -", "KRUS-001 1×71.28 K25"], "89.08", "17.82"),
     # The shop kept 10.00 of the 89.10 line (a restocking fee): the line is credited less a kept-fee line.
@@ -181,7 +181,7 @@ CASES = [
          "15.82"),
     Case("never-invoiced", lambda: (order17(), refund18(), None), skip=("skip", "never invoiced")),
     Case("draft-update-policy", draft("update_draft"), skip=("replan_invoice", "re-plan it net of refund 18")),
-    Case("draft-wait-policy", draft("wait_until_booked"), skip=("wait", "until invoice woo-order-17 is booked"),
+    Case("draft-wait-policy", draft("wait_until_booked"), skip=("wait", "until invoice woo/order-17 is booked"),
          settings=settings(refunds={"draft_policy": "wait_until_booked"})),
     Case("fully-credited", lambda: (order17(), refund18(), replace(invoiced(order17()), credited_total=D("428.80"))),
          skip=("hold", "already fully credited")),
@@ -233,7 +233,7 @@ def test_already_credited_refund_is_done() -> None:
 
 
 def test_draft_invoice_replanned_net_of_refunds() -> None:
-    context = InvoiceContext(invoice=ExistingInvoice("woo-order-17", booked=False), refunds=(refund18(),))
+    context = InvoiceContext(invoice=ExistingInvoice("woo/order-17", booked=False), refunds=(refund18(),))
     plan = plan_invoice(order17(), PlanSettings(), context)
     assert isinstance(plan, InvoicePlan)
     assert shown(plan)[-1] == "KRUS-001 -1×71.28 K25"
@@ -243,7 +243,7 @@ def test_draft_invoice_replanned_net_of_refunds() -> None:
 
 def test_draft_invoice_net_of_amount_only_refund() -> None:
     order = order17()
-    context = InvoiceContext(invoice=ExistingInvoice("woo-order-17", booked=False),
+    context = InvoiceContext(invoice=ExistingInvoice("woo/order-17", booked=False),
                              refunds=(build_refund(order, 50, amount="28.80"),))  # fmt: skip
     plan = plan_invoice(order, PlanSettings(), context)
     assert isinstance(plan, InvoicePlan)

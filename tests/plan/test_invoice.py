@@ -66,7 +66,7 @@ def _held(plan: InvoicePlan) -> None:
 
 
 def _renewal(plan: InvoicePlan) -> None:
-    assert plan.renewal and plan.reference == "woo-order-6120" and plan.payment.register
+    assert plan.renewal and plan.reference == "woo/order-6120" and plan.payment.register
 
 
 def _products(plan: InvoicePlan) -> None:
@@ -173,7 +173,7 @@ CASES = [
          skip=("skip", "subscription renewal status 'processing'"),
          settings=settings(triggers={"renewal_statuses": ["completed"]})),
     Case("done-already-booked", cart(KRUS), skip=("done", "already invoiced"),
-         context=InvoiceContext(invoice=ExistingInvoice("woo-order-100", booked=True))),
+         context=InvoiceContext(invoice=ExistingInvoice("woo/order-100", booked=True))),
 ]
 
 
@@ -210,7 +210,7 @@ def test_half_øre_tax_is_booked_exactly_not_accepted_as_a_difference() -> None:
 
 def test_draft_mode_defers_payment_and_draft_invoice_is_replaced() -> None:
     plan = plan_invoice(build_order(Cart([KRUS])), settings(invoice={"mode": "draft"}),
-                        InvoiceContext(invoice=ExistingInvoice("woo-order-100", booked=False)))  # fmt: skip
+                        InvoiceContext(invoice=ExistingInvoice("woo/order-100", booked=False)))  # fmt: skip
     assert isinstance(plan, InvoicePlan)
     assert plan.mode == "draft" and plan.update_draft and not plan.payment.register
     assert "draft" in plan.payment.reason
@@ -250,7 +250,7 @@ def test_vat_override_by_rate_id_maps_an_otherwise_unmapped_rate() -> None:
 def test_real_order_17_plan_facts() -> None:
     plan = plan_invoice(order17(), PlanSettings())
     assert isinstance(plan, InvoicePlan)
-    assert (plan.reference, plan.text, plan.currency, plan.mode) == ("woo-order-17", "WooCommerce order 17", "DKK",
+    assert (plan.reference, plan.text, plan.currency, plan.mode) == ("woo/order-17", "WooCommerce order 17", "DKK",
                                                                      "booked")  # fmt: skip
     assert plan.debtor.language == "da" and plan.debtor.address == "Nørrebrogade 12, 2. th"
     assert plan.payment.register and plan.payment.date == "2026-11-24T05:56:53"

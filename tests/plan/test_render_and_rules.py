@@ -32,7 +32,7 @@ def test_render_invoice_shows_the_key_facts() -> None:
     plan = plan_invoice(build_order(Cart([Item("Krus", "99", 1, "KRUS")], shipping=[("GLS", "39.50")])),
                         PlanSettings())  # fmt: skip
     text = render_plan(plan)
-    for fact in ("Invoice for order 100 (woo-order-100), booked", "Debtor: B2C group 'B2C'", "match by email",
+    for fact in ("Invoice for order 100 (woo/order-100), booked", "Debtor: B2C group 'B2C'", "match by email",
                  "KRUS", "K25", "SHIPPING", "ROUNDING", "rounding line 0.01", "total 148.37",
                  "Payment: register 148.37", "Terms: Kontant", "VAT K25               29.67   WooCommerce      29.67"):  # fmt: skip
         assert fact in text, fact
@@ -44,7 +44,7 @@ def test_render_credit_note_and_skip() -> None:
     plan = plan_creditnote(order17(), refund18(), PlanSettings(), CreditNoteContext(InvoiceState.from_plan(
         invoice, booked=True)))  # fmt: skip
     text = render_plan(plan)
-    assert "Credit note for refund 18 (woo-refund-18), invoice woo-order-17" in text
+    assert "Credit note for refund 18 (woo/refund-18), invoice woo/order-17" in text
     assert "KRUS-001" in text and "total 89.10" in text and "Payout: none" in text
     skip = Skip(17, "hold", "no VAT code is mapped", refund_id=None)
     assert render_plan(skip) == "HOLD: order 17: no VAT code is mapped\n"

@@ -65,8 +65,8 @@ def doc(kind: str, n: int, lines: list[tuple[VatPlace, str, str]], *, booked: bo
         currency: str = "DKK") -> BookDoc:  # fmt: skip
     book_lines = tuple(BookLine(p, D(net), D(vat)) for p, net, vat in lines)
     total = sum((ln.net + ln.vat for ln in book_lines), D(0))
-    return BookDoc(kind, n, n, f"woo-order-{n}", 0, currency, booked, total,  # type: ignore[arg-type]
-                   sum((ln.vat for ln in book_lines), D(0)), book_lines)  # fmt: skip
+    return BookDoc(kind, n, n, f"shop/order-{n}", 0, currency, booked, total,  # type: ignore[arg-type]
+                   sum((ln.vat for ln in book_lines), D(0)), book_lines, n, f"{kind}:{n}")  # fmt: skip
 
 
 PLANTED = [

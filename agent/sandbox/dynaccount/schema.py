@@ -86,6 +86,12 @@ def render(name: str, value: Any) -> Any:
     return value
 
 
+# the columns the agent's references go in hold at most this many characters.
+MAX_LENGTH = {(A.INVOICE_TABLE, A.REFERENCE_COLUMN): A.REFERENCE_MAX_LENGTH,
+              (A.CREDITNOTE_TABLE, A.REFERENCE_COLUMN): A.REFERENCE_MAX_LENGTH,
+              ("enclosure", A.PAYMENT_REFERENCE_COLUMN): A.REFERENCE_MAX_LENGTH}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class TableSpec:
     writable: tuple[str, ...]
@@ -118,6 +124,8 @@ SCHEMA: dict[str, TableSpec] = {
     "currency": TableSpec(_t("name"), required=("name",), unique=("name",)),
     "unit": TableSpec(_t("name"), required=("name",), unique=("name",)),
     "draft": TableSpec(_t("name"), required=("name",), unique=("name",)),
+    # Spec §4: `dimension` (department, "afdeling"), referenced by name from documents and postings.
+    "dimension": TableSpec(_t("name", "txt"), required=("name",), unique=("name",)),
     "product_group": TableSpec(
         _t("name", "is_stocked", "account_id_"), required=("name",), unique=("name",),
         refs={"account_id_": ("account", "account_id_")},
@@ -155,7 +163,7 @@ SCHEMA: dict[str, TableSpec] = {
            "fi_payment_id_", "accountoff_id", "public_url", *TOTALS),
         required=("module_id_",),
         refs={"module_id_": ("debtor", "module_id_"), "payment_name": ("payment", "name"),
-              "currency_name": ("currency", "name")},
+              "currency_name": ("currency", "name"), "dimension_name": ("dimension", "name")},
     ),
     A.INVOICE_LINE_TABLE: TableSpec(
         A.INVOICE_LINE_WRITABLE,
@@ -168,7 +176,8 @@ SCHEMA: dict[str, TableSpec] = {
         A.CREDITNOTE_WRITABLE,
         _t("is_booked", "module_id", "module_id_", "invoice_id_", "credit_invoice_id_", "sha1_ref", "lang",
            "attention", "address", "zip", "city", "txt", *TOTALS),
-        required=("invoice_id",), refs={"invoice_id": (A.INVOICE_TABLE, "id")},
+        required=("invoice_id",),
+        refs={"invoice_id": (A.INVOICE_TABLE, "id"), "dimension_name": ("dimension", "name")},
     ),
     A.CREDITNOTE_LINE_TABLE: TableSpec(
         A.CREDITNOTE_LINE_WRITABLE,
@@ -180,7 +189,7 @@ SCHEMA: dict[str, TableSpec] = {
     "enclosure": TableSpec(
         _t("time", "draft_id", "dimension_name", "enc_id_", "txt", "note"),
         _t("is_booked", "system", "dimension_id", "balance_amount", "vat_amount", "profit_amount"),
-        required=("draft_id",), refs={"draft_id": ("draft", "id")},
+        required=("draft_id",), refs={"draft_id": ("draft", "id"), "dimension_name": ("dimension", "name")},
     ),
     "accounting": TableSpec(
         _t("enclosure_id", "type", "account_id_", "accountoff_id_", "vatcode_name", "dimension_name",
@@ -189,6 +198,6 @@ SCHEMA: dict[str, TableSpec] = {
         _t("time", "bank_recon_id", "currency_amount", "is_readonly"),
         required=("enclosure_id", "type", "amount"),
         refs={"enclosure_id": ("enclosure", "id"), "vatcode_name": ("vatcode", "name"),
-              "currency_name": ("currency", "name")},
+              "currency_name": ("currency", "name"), "dimension_name": ("dimension", "name")},
     ),
 }

@@ -68,6 +68,8 @@ def seed(store: Store) -> None:
             "payment_method": "BANK_ACCOUNT", "lang": "da",
         })  # fmt: skip
     store.insert("draft", {"name": "Webshop"})
+    for name, txt in (("WEB-DK", "Webshop .dk"), ("WEB-DE", "Webshop .de"), ("B2B", "B2B-shop")):
+        store.insert("dimension", {"name": name, "txt": txt})
     for number, name in SERVICE_PRODUCTS:
         add_product(store, number, name, Decimal(0), stocked=False)
     for number, name, price, stock in DEMO_PRODUCTS:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import docs
-from .schema import SCHEMA, FieldError, TableSpec, coerce, render
+from .schema import MAX_LENGTH, SCHEMA, FieldError, TableSpec, coerce, render
 
 Row = dict[str, Any]
 RESERVED = ("select", "order", "limit")
@@ -185,6 +185,8 @@ class Store:
                 errors[column] = "is read-only"
             elif column not in spec.writable:
                 errors[column] = "unknown column"
+            elif len(raw) > MAX_LENGTH.get((table, column), len(raw)):
+                errors[column] = f"is longer than {MAX_LENGTH[(table, column)]} characters"
             else:
                 try:
                     values[column] = coerce(column, raw)
