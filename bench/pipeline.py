@@ -70,6 +70,7 @@ class Result:
     kinds: dict[str, list[str]] = field(default_factory=dict)  # new / returning customer -> order keys
     by_item: dict[str, Counter[str]] = field(default_factory=dict)  # work key -> calls by method
     rerun_calls: Counter[str] = field(default_factory=Counter)  # calls when every done order is re-opened once
+    cpu_seconds: float = 0.0  # this process's CPU in the window: the agent and both in-process sandboxes
 
     def per_kind(self, kind: str) -> tuple[int, Counter[str]]:
         keys = self.kinds.get(kind, [])
@@ -194,12 +195,14 @@ async def run_case(concurrency: int, parallel_calls: int | None, args: argparse.
             by_call = _count_calls(stack)
             by_item = _count_by_item(stack)
             before, runs = stack.dyn.stats["requests"], stack.services.worker.processed
+            cpu = time.process_time()
             start = time.time()  # the journal's timestamps come from the same clock (SystemClock)
             ids = await place_orders(stack, args.orders, seed=args.seed)
             placed = time.time() - start
             keys = {f"order:{i}" for i in ids}
             ended = await _wait_for_orders(stack, keys, args.timeout)
             end = max(at for _, at in ended.values())
+            cpu = time.process_time() - cpu
             calls = stack.dyn.stats["requests"] - before
             runs = stack.services.worker.processed - runs
             if calls != sum(by_call.values()):
@@ -217,7 +220,7 @@ async def run_case(concurrency: int, parallel_calls: int | None, args: argparse.
             items = {k: Counter(v) for k, v in by_item.items()}
             rerun = await _rerun_done(stack, keys, args.timeout) if ok and not args.no_rerun else Counter()
             return Result(concurrency, gate, len(ids), end - start, placed, calls, runs, Counter(by_call), args.latency_ms,
-                          states, verdict.booked, ok, problems, kinds, items, rerun)  # fmt: skip
+                          states, verdict.booked, ok, problems, kinds, items, rerun, cpu)  # fmt: skip
 
 
 def print_table(results: list[Result], args: argparse.Namespace) -> bool:
@@ -268,7 +271,8 @@ def print_table(results: list[Result], args: argparse.Namespace) -> bool:
 def print_kinds(r: Result) -> None:
     """Calls per order by method for a new and a returning customer (calls in the order's own work item,
     re-runs included), and what re-opening every done order once costs (the sweep's overlap)."""
-    print(f"case concurrency {r.concurrency}, max_parallel_calls {r.parallel_calls}:")
+    print(f"case concurrency {r.concurrency}, max_parallel_calls {r.parallel_calls}: CPU of this process "
+          f"(agent and both sandboxes) {r.cpu_seconds / r.orders * 1000:.0f} ms per order")
     for kind in ("new", "returning"):
         n, calls = r.per_kind(kind)
         if not n:
@@ -284,7 +288,7 @@ def print_kinds(r: Result) -> None:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    cases: list[tuple[int, int | None]] = [(c, None) for c in args.concurrency]
+    cases: list[tuple[int, int | None]] = [] if args.parallel_only else [(c, None) for c in args.concurrency]
     if args.parallel_calls:
         cases += [(c, args.parallel_calls) for c in args.concurrency if c > 1]
     results = [await run_case(c, p, args) for c, p in cases]
@@ -301,6 +305,7 @@ def main() -> int:
                         help="also run each concurrency > 1 with this max_parallel_calls (0: don't)")  # fmt: skip
     parser.add_argument("--no-sweep", action="store_true",
                         help="leave the REST sweep off (the demo's runs every 5 s and re-opens recent orders)")  # fmt: skip
+    parser.add_argument("--parallel-only", action="store_true", help="only the max_parallel_calls case(s)")
     parser.add_argument("--no-rerun", action="store_true", help="skip re-opening the done orders after each case")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for one case")
