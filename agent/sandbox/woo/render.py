@@ -128,7 +128,7 @@ def customer_json(customer: Customer, state: ShopState) -> dict[str, Any]:
         "date_modified": local(when), "date_modified_gmt": gmt(when), "email": customer.email,
         "first_name": customer.first_name, "last_name": customer.last_name, "role": "customer",
         "username": customer.username, "billing": dict(customer.billing), "shipping": shipping,
-        "is_paying_customer": True, "avatar_url": "", "meta_data": list(customer.meta_data),
+        "is_paying_customer": customer.paying, "avatar_url": "", "meta_data": list(customer.meta_data),
         "_links": _links(f"{api}/{customer.id}", api),
     }
 
