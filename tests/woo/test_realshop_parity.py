@@ -217,3 +217,20 @@ async def test_restock_refund_of_an_order_that_never_took_stock_restocks_nothing
     await _refund_one_mug(client, paid["id"], restock=False)
     assert sandbox.stock(11) == 48
     assert _line_meta(await client.request("GET", f"orders/{paid['id']}"), 11) == {"_reduced_stock": "2"}
+
+
+async def test_new_variation_payload_has_wordpress_slugs_and_its_parent_link(
+        client: WooClient, sandbox: WooSandbox, receiver: Receiver) -> None:
+    """Real ``product.created`` of "T-shirt - L": slug ``t-shirt-l`` (sanitize_title: accents off, one dash),
+    attribute slug ``storrelse`` for "Størrelse", and an ``up`` link to the parent."""
+    real = json.loads(observed("variation-created.json")["body"])
+    await _register(client, receiver, "product.created")
+    made = await client.request("POST", "products/13/variations", json={
+        "regular_price": "199.00", "sku": "TSHIRT-XL", "attributes": [{"name": "Størrelse", "option": "L"}]})
+    await sandbox.flush()
+    payload = loads(receiver.deliveries()[0].body)
+    assert (payload["name"], payload["slug"]) == (real["name"], real["slug"]) == ("T-shirt - L", "t-shirt-l")
+    assert payload["attributes"] == real["attributes"]
+    assert list(payload["_links"]) == list(real["_links"])
+    assert payload["_links"]["up"] == [{"href": f"{sandbox.base_url}wp-json/wc/v3/products/13"}]
+    assert made["attributes"] == real["attributes"]

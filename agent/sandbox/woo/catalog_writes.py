@@ -11,6 +11,8 @@ Payloads are built by the same renderers as the REST answers.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,15 @@ SHIPPING_KEYS = tuple(k for k in BILLING_KEYS if k != "email")
 CATEGORIES: dict[int, tuple[str, str]] = {
     15: ("Uncategorized", "uncategorized"), 20: ("Kaffe", "kaffe"), 21: ("Tøj", "toj"), 22: ("Aviser", "aviser"),
 }  # fmt: skip
+
+
+_ACCENTS = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ß": "ss", "Æ": "Ae", "Ø": "O", "Å": "A"})
+
+
+def wp_slug(text: str) -> str:
+    """WordPress's sanitize_title: accents off (remove_accents), lower case, one dash between words."""
+    plain = unicodedata.normalize("NFKD", text.translate(_ACCENTS)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", plain.lower()).strip("-")
 
 
 def _category(raw: Any) -> dict[str, object]:
@@ -62,7 +73,7 @@ def create_product(state: ShopState, fields: Mapping[str, Any], parent_id: int =
     name = str(fields.get("name") or "")
     attrs: tuple[tuple[str, str, str], ...] = ()
     if parent is not None:
-        attrs = tuple((str(a.get("name", "")).lower(), str(a.get("name", "")), str(a.get("option")))
+        attrs = tuple((wp_slug(str(a.get("name", ""))), str(a.get("name", "")), str(a.get("option")))
                       for a in fields.get("attributes") or [] if isinstance(a, dict))  # fmt: skip
         options = ", ".join(o for _, _, o in attrs)
         name = f"{parent.product.name} - {options}" if options else parent.product.name
