@@ -15,7 +15,7 @@ import pytest
 
 from agent.sandbox.woo import WooSandbox
 from agent.woo.client import WooClient
-from agent.woo.errors import WooNotFound
+from agent.woo.errors import WooNotFound, WooRejected
 from agent.woo.models import loads
 
 from .conftest import Receiver
@@ -234,3 +234,19 @@ async def test_new_variation_payload_has_wordpress_slugs_and_its_parent_link(
     assert list(payload["_links"]) == list(real["_links"])
     assert payload["_links"]["up"] == [{"href": f"{sandbox.base_url}wp-json/wc/v3/products/13"}]
     assert made["attributes"] == real["attributes"]
+
+
+async def test_a_trashed_product_is_not_listed_and_cannot_be_trashed_twice(client: WooClient) -> None:
+    """Real: after ``DELETE products/<id>`` (trash) ``GET products/<id>`` still answers (status ``trash``) but
+    ``GET products?sku=`` and the plain listing no longer show it; a second trash is 410
+    ``woocommerce_rest_already_trashed``; after ``force=true`` the id is a 404."""
+    await client.request("DELETE", "products/11")
+    assert (await client.request("GET", "products/11"))["status"] == "trash"
+    assert await client.request("GET", "products", params={"sku": "KRUS-001"}) == []
+    assert 11 not in [p["id"] for p in await client.request("GET", "products")]
+    with pytest.raises(WooRejected) as info:
+        await client.request("DELETE", "products/11")
+    assert (info.value.code, info.value.status) == ("woocommerce_rest_already_trashed", 410)
+    await client.request("DELETE", "products/11", params={"force": "true"})
+    with pytest.raises(WooNotFound):
+        await client.request("GET", "products/11")

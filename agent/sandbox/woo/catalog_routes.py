@@ -25,7 +25,8 @@ def _state(request: web.Request) -> ShopState:
 async def list_products(request: web.Request) -> web.Response:
     state, q = _state(request), request.query
     state.count("GET products")
-    items = list(state.items.values())
+    # The default status "any" leaves the trash out, for SKU lookups too (real shop, 2026-11-30).
+    items = [i for i in state.items.values() if (i.status == "trash") == (q.get("status") == "trash")]
     if q.get("sku"):
         wanted = set(q["sku"].split(","))  # exact match, and variations too (spec §4.3)
         if len(wanted) > 1:

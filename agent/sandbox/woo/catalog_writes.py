@@ -93,7 +93,11 @@ def create_product(state: ShopState, fields: Mapping[str, Any], parent_id: int =
 
 
 def delete_product(state: ShopState, product_id: int, force: bool) -> CatalogueItem:
+    from agent.sandbox.woo.state import ShopError
+
     item = state.item(product_id)
+    if not force and item.status == "trash":
+        raise ShopError("woocommerce_rest_already_trashed", "The product has already been deleted.", 410)
     if not force:
         state.on_hook("wp_trash_post", product_id)  # wp_delete_post (force) fires no hook a webhook listens to
     if force:
