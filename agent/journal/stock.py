@@ -60,6 +60,12 @@ class SkuOutcome(Protocol):
 
 
 @dataclass(frozen=True)
+class UnbookedOrder:
+    order: dict[str, Any]  # the latest snapshot
+    invoice_id: int | None  # its invoice in Dynaccount, not booked as far as the journal knows
+
+
+@dataclass(frozen=True)
 class StockRow:
     sku: str
     dyn_qty: str | None
@@ -180,20 +186,22 @@ class StockJournal:
         rows = await self._db.read("SELECT state, COUNT(*) FROM stock_items GROUP BY state")
         return {str(r[0]): int(r[1]) for r in rows}
 
-    async def unbooked_orders(self) -> list[dict[str, Any]]:
-        """The latest snapshot of every order without a booked invoice (their stock left the shop, not
-        Dynaccount). Walks the order snapshots by their index; small next to one Dynaccount read."""
+    async def unbooked_orders(self) -> list[UnbookedOrder]:
+        """The latest snapshot of every order whose link does not say booked (their stock left the shop;
+        Dynaccount's moves on booking), with the id of its unbooked invoice where one exists: Dynaccount may
+        have booked that one already (the link is written after the booking call, or a human booked the
+        draft), which only Dynaccount can say. Walks the order snapshots by their index."""
         rows = await self._db.read(
-            "SELECT s.resource FROM snapshots s"
+            "SELECT s.resource, l.dyn_id FROM snapshots s"
+            " LEFT JOIN links l ON l.kind = 'order' AND l.woo_id = substr(s.work_key, 7)"
             " WHERE s.id IN (SELECT MAX(id) FROM snapshots WHERE work_key >= 'order:' AND work_key < 'order;'"
             "                GROUP BY work_key)"
-            " AND NOT EXISTS (SELECT 1 FROM links l WHERE l.kind = 'order' AND l.woo_id = substr(s.work_key, 7)"
-            "                 AND l.state = 'booked')")
+            " AND (l.state IS NULL OR l.state != 'booked')")
         out = []
-        for (resource,) in rows:
+        for resource, dyn_id in rows:
             order = json.loads(resource)
             if isinstance(order, dict):
-                out.append(order)
+                out.append(UnbookedOrder(order, int(dyn_id) if dyn_id else None))
         return out
 
     async def save_run(self, summary: dict[str, Any]) -> None:
