@@ -105,3 +105,18 @@ async def test_a_sale_the_journal_hears_of_after_a_run_makes_the_sku_due_again(
     assert s.woo.state.items[KRUS].stock_quantity == 58
     assert verify_stock(s).ok, verify_stock(s).mismatched
     assert (await sync(s)).changed == 0  # and then nothing is due until something moves
+
+
+async def test_a_draft_deleted_in_dynaccount_leaves_its_sale_sold_and_the_run_going(
+        make_stack: Callable[..., Any]) -> None:  # fmt: skip
+    clock, ctx = make_stack(invoice={"mode": "draft"})
+    async with ctx as s:
+        dyn_stock(s, KRUS_001=50)
+        await sync(s)
+        placed = await s.shop.create_order(order())
+        await drive(s, clock)
+        invoice = s.dyn.store.find("debtor_invoice", "requisition", f"woo/order-{placed.id}")
+        await s.services.dyn.delete("debtor_invoice", int(invoice["id"]))  # a human removes the draft
+        dyn_stock(s, KRUS_001=60)
+        summary = await sync(s)
+        assert summary.error is None and s.woo.state.items[KRUS].stock_quantity == 58  # still sold, not booked
