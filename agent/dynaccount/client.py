@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from . import assumptions as A
-from .errors import DynaccountRejected
+from .errors import DynaccountNotFound, DynaccountRejected
 from .models import (
     CreditLineIn,
     CreditNote,
@@ -31,6 +31,7 @@ from .models import (
     ProductFields,
     StockLevel,
     VatCode,
+    parse_flag,
     parse_time,
 )
 from .payments import PaymentsMixin
@@ -140,6 +141,14 @@ class DynaccountClient(PaymentsMixin, DynaccountApi):
     async def get_invoice(self, invoice_id: int) -> Invoice:
         rows = await self.get(A.INVOICE_TABLE, invoice_id, select=INVOICE_SELECT)
         return await self._with_invoice_lines(rows[0])
+
+    async def invoice_booked(self, invoice_id: int) -> bool:
+        """Whether the invoice is booked: one header read, no lines. A deleted one is not booked."""
+        try:
+            rows = await self.get(A.INVOICE_TABLE, invoice_id, select=("id", "is_booked"))
+        except DynaccountNotFound:
+            return False
+        return bool(rows) and parse_flag(rows[0].get("is_booked"))
 
     async def find_invoices_by_reference(self, reference: str) -> list[Invoice]:
         """All invoices carrying ``reference`` (more than one means a duplicate to report)."""

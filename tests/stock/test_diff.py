@@ -35,6 +35,18 @@ def test_changed(level: DynStock, memory: Memory | None, expected: bool) -> None
     assert bool(found) is expected
 
 
+@pytest.mark.parametrize(("own_sold", "sold", "expected"), [
+    (None, {}, False), (0, {"B": 3}, False),  # nothing sold of this SKU, before and now
+    (2, {"A": 2}, False),  # the same units still sold, not booked
+    (None, {"A": 2}, True), (0, {"A": 2}, True),  # a sale the last run did not know of
+    (2, {}, True), (2, {"A": 1}, True),  # booked (or cancelled, restocked) since, Dynaccount not moved
+])  # fmt: skip
+def test_a_change_in_units_sold_not_booked_makes_the_sku_due(own_sold: int | None, sold: dict[str, int],
+                                                              expected: bool) -> None:  # fmt: skip
+    memory = Memory("A", "5", "100", None, "ok", own_sold)
+    assert bool(changed([DynStock("A", D(5), time="100")], {"A": memory}, "in_stock", sold=sold)) is expected
+
+
 def test_reserved_stock_is_one_rule() -> None:
     level = DynStock("A", D(10), D(3))
     assert (shop_quantity(level, "in_stock"), shop_quantity(level, "available")) == (D(10), D(7))
