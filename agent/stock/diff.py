@@ -90,15 +90,17 @@ def sold_not_booked(orders: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """Units per SKU the shop took out of its stock for orders whose invoice Dynaccount has not booked yet.
 
     WooCommerce marks every line it reduced with ``_reduced_stock`` (and removes it when the stock is put
-    back on cancel); a refund that restocked adds ``_restock_refunded_items``. Dynaccount only moves when
-    the invoice is booked (A-35), so until then these units are gone from the shop but not from Dynaccount.
+    back on cancel). A refund that restocks lowers ``_reduced_stock`` by the units it put back (and counts
+    them in ``_restock_refunded_items``; wc_restock_refunded_items, seen on a real 10.0.2 shop), so
+    ``_reduced_stock`` alone is what is still out. Dynaccount only moves when the invoice is booked (A-35),
+    so until then these units are gone from the shop but not from Dynaccount.
     """
     units: dict[str, int] = {}
     for order in orders:
         for line in order.get("line_items") or []:
             sku = str(line.get("sku") or "")
             meta = {m.get("key"): m.get("value") for m in line.get("meta_data") or [] if isinstance(m, dict)}
-            taken = _int(meta.get("_reduced_stock")) - _int(meta.get("_restock_refunded_items"))
+            taken = _int(meta.get("_reduced_stock"))
             if sku and taken:
                 units[sku] = units.get(sku, 0) + taken
     return units
