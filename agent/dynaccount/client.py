@@ -30,6 +30,7 @@ from .models import (
     ProductFields,
     StockLevel,
     VatCode,
+    parse_flag,
     parse_time,
 )
 from .payments import PaymentsMixin
@@ -160,6 +161,14 @@ class DynaccountClient(PaymentsMixin, CreditNotesMixin):
         """``invoice`` (read without its lines) with its lines read."""
         rows = await self.get_all(A.INVOICE_LINE_TABLE, select=INVOICE_LINE_SELECT, filters={"invoice_id": invoice.id})
         return invoice.model_copy(update={"lines": [InvoiceLine.model_validate(ln) for ln in rows]})
+
+    async def invoice_booked(self, invoice_id: int) -> bool:
+        """Whether the invoice is booked: one header read, no lines. A deleted one is not booked."""
+        try:
+            rows = await self.get(A.INVOICE_TABLE, invoice_id, select=("id", "is_booked"))
+        except DynaccountNotFound:
+            return False
+        return bool(rows) and parse_flag(rows[0].get("is_booked"))
 
     async def find_invoices_by_reference(self, reference: str) -> list[Invoice]:
         """All invoices carrying ``reference`` (more than one means a duplicate to report)."""
