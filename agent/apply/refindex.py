@@ -136,6 +136,11 @@ class References:
         if self._task is None:
             self._task = asyncio.create_task(self._keep_loading(), name="reference index")
 
+    async def wait(self) -> None:
+        """Until the background load ended (the bench measures from a complete index)."""
+        if self._task is not None:
+            await asyncio.wait({self._task})
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
