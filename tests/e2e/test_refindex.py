@@ -165,3 +165,31 @@ async def test_rows_deleted_while_the_pages_are_read_are_never_skipped(
             assert index.invoices.needs_lookup(str(draft["requisition"])), draft["requisition"]
         assert index.invoices.complete and index.invoices.calls > len(drafts) // 3  # it stepped back
         assert not index.invoices.needs_lookup(f"woo/order-{max(ids) + 1000}")
+
+
+async def test_the_daemon_is_ready_before_the_index_is_loaded_and_loads_it_in_the_background(tmp_path: Any) -> None:
+    """Readiness never waits for the index: with its first page slowed (a forced fault, not a sleep) the agent
+    answers /healthz and the index is still incomplete; it completes in the background task."""
+    import aiohttp
+
+    from agent.sandbox.demo import demo_stack
+    from agent.sandbox.dynaccount.faults import FaultConfig
+
+    faults = FaultConfig(slow_ms=1500)
+    async with demo_stack(tmp_path, faults=faults, delivery_delay=0.0, autostart=True,
+                          overrides={"sweep": {"enabled": False}}) as s:  # fmt: skip
+        references = s.services.references
+        assert references is not None
+        # the slow page is forced once the stack is up: the load started at start-up may already be past it,
+        # so a second index (what a restart begins with) is loaded the daemon's way, in the background
+        s.dyn.faults.force("slow", times=1, method="get", name=A.INVOICE_TABLE)
+        fresh = references.renewed()
+        fresh.start()
+        async with aiohttp.ClientSession() as http, http.get(f"{s.agent_url}/healthz") as resp:
+            assert resp.status == 200
+        assert not fresh.complete and fresh.invoices.needs_lookup("woo/order-1")
+        await fresh.wait()
+        await references.wait()
+        assert fresh.complete and references.complete
+        assert not fresh.invoices.needs_lookup("woo/order-1")
+        await fresh.stop()
