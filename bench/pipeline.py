@@ -192,6 +192,10 @@ async def run_case(concurrency: int, parallel_calls: int | None, args: argparse.
         async with demo_stack(Path(tmp), faults=faults, overrides=overrides, delivery_delay=0.0) as stack:
             gate = stack.config.dynaccount.max_parallel_calls
             assert stack.config.worker.concurrency == concurrency
+            assert stack.services.references is not None
+            await stack.services.references.wait()  # the daemon's background load (a fresh company: one page each)
+            if not stack.services.references.complete:
+                raise RuntimeError("the reference index did not load")
             by_call = _count_calls(stack)
             by_item = _count_by_item(stack)
             before, runs = stack.dyn.stats["requests"], stack.services.worker.processed

@@ -22,6 +22,7 @@ from agent.apply.fields import (
     unix,
 )
 from agent.apply.masterdata import MasterData
+from agent.apply.refindex import References
 from agent.clock import Clock
 from agent.dynaccount.assumptions import (
     CREDITNOTE_LINE_TABLE,
@@ -56,6 +57,7 @@ class Applier(MasterData):
         self._payment_draft = payment_draft
         self.on_booked: BookedHook | None = None
         self.dimension = ""  # [shop] dimension_name on payment vouchers (set by the composition root)
+        self.references: References | None = None  # the daemon's reference index (set by the composition root)
 
     async def booked(self, kind: str, plan: dict[str, Any], document: Invoice | CreditNote) -> None:
         """Called before the link says booked, so a crash in between repeats the call, never skips it."""
@@ -129,6 +131,8 @@ class Applier(MasterData):
             # Booked meanwhile: a plan netting refunds no longer applies; the refunds become credit notes.
             raise WorkError(f"invoice {invoice.number} was booked meanwhile; re-planning", ErrorKind.TRANSIENT)
         if invoice is None:
+            if self.references is not None:
+                self.references.invoices.add(plan.reference)  # before the call: its answer may be lost
             await self._start(facts, f"create-invoice:{plan.reference}")
             invoice = await self._dyn.create_invoice(header, lines, plan.reference)  # read once: its totals
             await self._finish(facts, f"create-invoice:{plan.reference}", str(invoice.id))
@@ -153,7 +157,10 @@ class Applier(MasterData):
             # A booked invoice's lines are not needed here; a draft's are compared and verified.
             return invoice if invoice.is_booked else await self._dyn.with_lines(invoice)
         # No link: an earlier attempt may have created it and lost the answer, or the journal itself
-        # was lost (a restored backup, a reinstall): one look-up by reference before creating.
+        # was lost (a restored backup, a reinstall): one look-up by reference before creating, unless the
+        # complete reference index says no document of ours can carry it (agent.apply.refindex, A-44).
+        if self.references is not None and not self.references.invoices.needs_lookup(plan.reference, facts.intents):
+            return None
         return await self._dyn.find_invoice_by_reference(plan.reference)
 
     async def discard_unfinished_invoice(self, facts: OrderFacts) -> list[Invoice]:
@@ -244,6 +251,8 @@ class Applier(MasterData):
             await self._discard_creditnote(note)
             note = None
         if note is None:
+            if self.references is not None:
+                self.references.creditnotes.add(plan.reference)
             await self._start(facts, f"create-creditnote:{plan.reference}")
             note = await self._dyn.create_creditnote(
                 invoice_id, credit_lines(plan.lines), plan.reference, plan.text,
@@ -273,6 +282,8 @@ class Applier(MasterData):
         link = facts.refunds.get(plan.refund_id)
         if link and link.dyn_id:
             return await self._dyn.get_creditnote(int(link.dyn_id))
+        if self.references is not None and not self.references.creditnotes.needs_lookup(plan.reference, facts.intents):
+            return None  # the complete index: no document of ours carries it (A-44)
         return await self._dyn.find_creditnote_by_reference(plan.reference)  # no link: look before creating
 
     async def _link_creditnote(self, plan: CreditNotePlan, note: CreditNote, facts: OrderFacts) -> None:
