@@ -17,6 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from agent.apply import Applier
+from agent.apply.refindex import References
 from agent.apply.vatcodes import VatCodes
 from agent.catalog import Catalog, customers_on, products_on
 from agent.catalog import topics as catalog_topics
@@ -136,6 +137,9 @@ async def open_services(config: Config, journal: Journal, clock: Clock,
         applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
         applier.dimension = config.shop.dimension_name
+        # Loaded only by the daemon, which owns the journal; until then every create looks up first.
+        applier.references = References(dyn, config.plan.shop.name, config.plan.invoice.reference,
+                                        config.plan.refunds.reference)  # fmt: skip
         vat_codes = VatCodes(dyn)  # codes read on first use
         orders = OrderProcessor(journal, woo, applier, config.plan, vat_codes)
         files = _files(config, journal, woo, applier, vat_codes)
@@ -155,7 +159,8 @@ async def open_services(config: Config, journal: Journal, clock: Clock,
             topics=webhook_topics(config),
         )  # fmt: skip
         worker.gate, sweep.on_error, sweep.on_reached = health.paused, health.failed, health.reached
-        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher, files, catalog)
+        yield Services(config, clock, journal, woo, dyn, orders, worker, sweep, health, dispatcher, files, catalog,
+                       applier.references)  # fmt: skip
 
 
 @contextlib.asynccontextmanager
@@ -202,6 +207,8 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
             app[INTAKE].on_work = services.worker.wake
             checking: asyncio.Task[None] | None = None
             if app[AUTOSTART]:
+                assert services.references is not None
+                services.references.start()  # in the background: readiness never waits for it
                 services.worker.start()
                 if config.sweep.enabled:
                     services.sweep.start()
@@ -212,7 +219,9 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await checking
             # One loop failing to stop must not keep the others from stopping (nor the journal from closing).
-            for name, stop in (("sweep", services.sweep.stop), ("worker", services.worker.stop)):
+            assert services.references is not None
+            for name, stop in (("sweep", services.sweep.stop), ("worker", services.worker.stop),
+                               ("reference index", services.references.stop)):  # fmt: skip
                 try:
                     await stop()
                 except Exception:

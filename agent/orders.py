@@ -17,6 +17,7 @@ from typing import Any
 from agent.apply import Applier
 from agent.apply.vatcodes import VatCodes
 from agent.approvals import ApprovalContext, Approvals, book_as_planned
+from agent.dynaccount.errors import DynaccountRejected
 from agent.dynaccount.models import Invoice
 from agent.journal import Journal, Link, OrderFacts, WorkItem
 from agent.journal.worklist import Summary, WorkListJournal
@@ -162,15 +163,15 @@ class OrderProcessor:
             plan = self.plan(order, refunds, facts, await self._vat_codes.refresh(), subscription, settings)
         return plan
 
-    async def _invoice(self, key: str, order: Order, refunds: list[Refund], facts: OrderFacts,
-                       run: OrderRun, decisions: ApprovalContext) -> Invoice | None:  # fmt: skip
+    async def _invoice(self, key: str, order: Order, refunds: list[Refund], facts: OrderFacts, run: OrderRun,
+                       decisions: ApprovalContext, *, retried: bool = False) -> Invoice | None:  # fmt: skip
         await self.applier.sync_booked(facts)
         plan = await self.plan_checked(order, refunds, facts, decisions.settings)
         plan = await self._released(key, order, facts, decisions, plan)
         await self._journal.save_snapshot(key, order.model_dump(mode="json"), plan.to_dict())
         if isinstance(plan, Skip):
             if plan.kind == "done" and facts.invoice is not None and facts.invoice.dyn_id:
-                invoice = await self.applier.get_invoice(int(facts.invoice.dyn_id))
+                invoice = await self._booked_invoice(order, refunds, facts)
                 await self._late_payment(order, facts, invoice, run)
                 run.done.append(f"invoice {invoice.number} already booked")
                 return invoice
@@ -187,6 +188,13 @@ class OrderProcessor:
             if self._vat_codes is not None:
                 await self._vat_codes.refresh()  # a code's rate may have changed: the next plan sees it
             return None
+        except DynaccountRejected as exc:
+            # A VAT code the cache knows was refused (renamed or removed in Dynaccount): read the codes
+            # again and plan once more, which holds the order with the reason if the code is gone.
+            if retried or self._vat_codes is None or not _refused_vat_code(exc):
+                raise
+            await self._vat_codes.refresh()
+            return await self._invoice(key, order, refunds, facts, run, decisions, retried=True)
         what = f"invoice {invoice.number} booked" if invoice.is_booked else f"draft invoice id {invoice.id}"
         if plan.refunds_netted:  # [refunds] draft_policy = update_draft: say so, the order may read "refunded"
             what += f" net of refund(s) {', '.join(map(str, plan.refunds_netted))}"
@@ -213,8 +221,7 @@ class OrderProcessor:
         """A booked invoice whose payment becomes due later (bank transfer marked paid, COD completed)."""
         link = facts.invoice
         assert link is not None
-        decision = invoice_payment(order, self._settings, mode="booked", held=None, registered=False,
-                                   amount=Decimal(link.amount or "0"))  # fmt: skip
+        decision = self._late_decision(order, facts)
         reference = self._voucher(facts, "payment", order.id, link.reference or "")
         if await self.applier.register_payment(facts, "payment", order.id, decision, invoice, reference):
             run.done.append(f"payment {decision.amount} registered")
@@ -224,6 +231,25 @@ class OrderProcessor:
         known = facts.payment if kind == "payment" else facts.payouts.get(woo_id)
         return references.payment_of(self._settings, kind, document_reference, woo_id,
                                      known.reference if known else None, facts.intents)  # fmt: skip
+
+    def _late_decision(self, order: Order, facts: OrderFacts) -> PaymentDecision:
+        link = facts.invoice
+        assert link is not None
+        return invoice_payment(order, self._settings, mode="booked", held=None, registered=False,
+                               amount=Decimal(link.amount or "0"))  # fmt: skip
+
+    async def _booked_invoice(self, order: Order, refunds: list[Refund], facts: OrderFacts) -> Invoice:
+        """The booked invoice of a finished order, read from Dynaccount only if this pass has work for it
+        (a payment or a refund not yet in the books); else as the link recorded it, so a re-run of a done
+        order (a late delivery, the sweep's overlap window) makes no call."""
+        link = facts.invoice
+        assert link is not None and link.dyn_id
+        payment_due = facts.payment is None and self._late_decision(order, facts).register
+        if payment_due or not all(_refund_settled(r.id, facts) for r in refunds):
+            return await self.applier.get_invoice(int(link.dyn_id))
+        return Invoice(id=int(link.dyn_id), invoice_id_=int(link.dyn_number) if link.dyn_number else None,
+                       requisition=link.reference or "", is_booked=True, total_amount=Decimal(link.amount or "0"),
+                       vat_amount=Decimal(str(link.data.get("vat", "0"))))  # fmt: skip
 
     # -- refunds ----------------------------------------------------------------------------------
 
@@ -321,6 +347,20 @@ def summary(order: Order) -> Summary:
     customer = b.company or f"{b.first_name} {b.last_name}".strip() or b.email or f"customer {order.customer_id}"
     return Summary(order.number or str(order.id), order.date_created_gmt or "", customer, b.email or "",
                    str(order.total), order.currency)  # fmt: skip
+
+
+def _refund_settled(refund_id: int, facts: OrderFacts) -> bool:
+    """Nothing of the refund is left for Dynaccount: credited (its payout registered or not to be), or
+    netted into the draft invoice (only the journal then learns so)."""
+    link = facts.refunds.get(refund_id)
+    if link is not None and link.state == "booked":
+        payout = link.data.get("plan", {}).get("payout") or {}
+        return refund_id in facts.payouts or not payout.get("register")
+    return (link is not None and link.state == "netted") or refund_id in _netted(facts)
+
+
+def _refused_vat_code(exc: DynaccountRejected) -> bool:
+    return any("vatcode_name" in errors for errors in exc.line_errors.values()) or "vatcode_name" in exc.field_errors
 
 
 def _netted(facts: OrderFacts) -> set[int]:

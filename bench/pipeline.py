@@ -10,18 +10,25 @@ The Dynaccount calls made in that window give calls per order, and with them the
 names: ``calls/order × orders × latency ÷ worker concurrency`` seconds, i.e. the time the run would
 take if nothing but the injected latency cost anything and ``concurrency`` calls were always in
 flight. ``ratio`` is achieved rate ÷ floor rate (1.0 = at the floor). Every run is checked with
-``agent.sandbox.demo.verify`` (one invoice per order, totals to the øre); a wrong run reports no figure.
+``agent.sandbox.demo.verify`` (one invoice per order, totals to the øre); a wrong run reports no figure
+and the benchmark exits 1.
 
-    .venv/bin/python bench/pipeline.py [--orders 60] [--latency-ms 20] [--synchronous NORMAL]
+Calls per order are also printed by method for a **new** and a **returning** customer (the first order
+placed of a customer, as the planner matches customers, is a new customer's): the client's per-call hook
+runs in the task that made the call, and the worker names each item's task ``work <key>``. After each
+case every done order is re-opened once (as the sweep's overlap window does) and the calls that costs
+are printed (goal: none).
 
-By default three cases run: worker concurrency 1 and 8 with the shipped ``[dynaccount]
-max_parallel_calls`` (1: calls serialised, A-14), and concurrency 8 with ``max_parallel_calls`` 8,
-which is what the ÷ concurrency floor presumes. ``--parallel-calls 0`` leaves out the third case,
-``--concurrency 1 8 16`` adds cases, ``--no-sweep`` turns off the REST sweep (the demo runs it every
-5 s with a 5 s overlap, and each pass re-opens the orders modified in that window, so calls/order
-and runs/order depend on how long a case takes).
+    .venv/bin/python bench/pipeline.py [--orders 60] [--latency-ms 150] [--concurrency 8] [--synchronous NORMAL]
+
+By default two cases run at worker concurrency 8: the shipped ``[dynaccount] max_parallel_calls``
+(1: calls serialised, A-14; goal ratio ≥ 0.9 to ``1 ÷ (calls/order × latency)``), and
+``max_parallel_calls`` 8 (goal ≥ 0.8 to the ÷ 8 floor). The default latency is the issue's 150 ms a call:
+at a few ms the in-process sandboxes' and the agent's own CPU (tens of ms per order on a small shared
+machine) is what the ÷ 8 floor leaves no room for, which is not Dynaccount's latency. ``--concurrency 1 8``
+adds the serial case, ``--parallel-calls 0`` leaves out the parallel one, ``--no-sweep`` turns off the
+REST sweep (the demo runs it every 5 s with a 5 s overlap).
 """
-
 from __future__ import annotations
 
 import argparse
@@ -30,13 +37,15 @@ import logging
 import sys
 import tempfile
 import time
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.app import JOURNAL
+from agent.journal import CHANGED
+from agent.plan.debtor import decide_debtor
 from agent.sandbox.demo import Stack, demo_stack, place_orders, verify
 from agent.sandbox.dynaccount.faults import FaultConfig
 
@@ -58,6 +67,17 @@ class Result:
     booked: int
     ok: bool
     problems: list[str]
+    kinds: dict[str, list[str]] = field(default_factory=dict)  # new / returning customer -> order keys
+    by_item: dict[str, Counter[str]] = field(default_factory=dict)  # work key -> calls by method
+    rerun_calls: Counter[str] = field(default_factory=Counter)  # calls when every done order is re-opened once
+    cpu_seconds: float = 0.0  # this process's CPU in the window: the agent and both in-process sandboxes
+
+    def per_kind(self, kind: str) -> tuple[int, Counter[str]]:
+        keys = self.kinds.get(kind, [])
+        total: Counter[str] = Counter()
+        for key in keys:
+            total.update(self.by_item.get(key, Counter()))
+        return len(keys), total
 
     @property
     def rate(self) -> float:
@@ -97,6 +117,48 @@ def _count_calls(stack: Stack) -> Counter[str]:
     return counted
 
 
+def _count_by_item(stack: Stack) -> dict[str, Counter[str]]:
+    """Dynaccount calls by work item: the client tells its per-call hook of every call, in the task that
+    made it, and the worker runs each item in a task named ``work <key>`` (calls outside: ``-``)."""
+    client = stack.services.dyn
+    by_item: dict[str, Counter[str]] = defaultdict(Counter)
+    hook = client._on_call  # the daemon's own observers keep being told
+
+    def observe(method: str, outcome: str, seconds: float) -> None:
+        task = asyncio.current_task()
+        name = task.get_name() if task is not None else ""
+        by_item[name.removeprefix("work ") if name.startswith("work ") else "-"][method] += 1
+        if hook is not None:
+            hook(method, outcome, seconds)
+
+    client._on_call = observe
+    return by_item
+
+
+async def _customer_kinds(stack: Stack, ids: list[int]) -> dict[str, list[str]]:
+    """Each order's customer, as the planner matches it: the first order placed of a customer is a new
+    customer's, later ones a returning customer's."""
+    seen: set[str] = set()
+    kinds: dict[str, list[str]] = {"new": [], "returning": []}
+    for order_id in ids:
+        d = decide_debtor(await stack.shop.get_order(order_id), stack.config.plan, None)
+        key = f"{d.kind}:{d.match_key}:{d.match_value}"
+        kinds["returning" if key in seen else "new"].append(f"order:{order_id}")
+        seen.add(key)
+    return kinds
+
+
+async def _rerun_done(stack: Stack, keys: set[str], limit: float) -> Counter[str]:
+    """Re-open every done order once, as a sweep pass or a late delivery does, and count the calls."""
+    journal = stack.app[JOURNAL]
+    counted = _count_calls(stack)
+    for key in sorted(keys):
+        await journal.hint_work(key, fingerprint=CHANGED)
+    stack.services.worker.wake()
+    await _wait_for_orders(stack, keys, limit)
+    return counted
+
+
 async def _wait_for_orders(stack: Stack, keys: set[str], limit: float) -> dict[str, tuple[str, float]]:
     """Poll the journal until every order's work item has ended and nothing else is pending."""
     journal = stack.app[JOURNAL]
@@ -130,14 +192,21 @@ async def run_case(concurrency: int, parallel_calls: int | None, args: argparse.
         async with demo_stack(Path(tmp), faults=faults, overrides=overrides, delivery_delay=0.0) as stack:
             gate = stack.config.dynaccount.max_parallel_calls
             assert stack.config.worker.concurrency == concurrency
+            assert stack.services.references is not None
+            await stack.services.references.wait()  # the daemon's background load (a fresh company: one page each)
+            if not stack.services.references.complete:
+                raise RuntimeError("the reference index did not load")
             by_call = _count_calls(stack)
+            by_item = _count_by_item(stack)
             before, runs = stack.dyn.stats["requests"], stack.services.worker.processed
+            cpu = time.process_time()
             start = time.time()  # the journal's timestamps come from the same clock (SystemClock)
             ids = await place_orders(stack, args.orders, seed=args.seed)
             placed = time.time() - start
             keys = {f"order:{i}" for i in ids}
             ended = await _wait_for_orders(stack, keys, args.timeout)
             end = max(at for _, at in ended.values())
+            cpu = time.process_time() - cpu
             calls = stack.dyn.stats["requests"] - before
             runs = stack.services.worker.processed - runs
             if calls != sum(by_call.values()):
@@ -151,8 +220,11 @@ async def run_case(concurrency: int, parallel_calls: int | None, args: argparse.
             )
             problems += [f"{n} order items ended {s}" for s, n in states.items() if s != "done"]
             ok = verdict.ok and not problems and verdict.invoiced == len(ids) == verdict.booked
-            return Result(concurrency, gate, len(ids), end - start, placed, calls, runs, by_call, args.latency_ms, states,
-                          verdict.booked, ok, problems)  # fmt: skip
+            kinds = await _customer_kinds(stack, ids)
+            items = {k: Counter(v) for k, v in by_item.items()}
+            rerun = await _rerun_done(stack, keys, args.timeout) if ok and not args.no_rerun else Counter()
+            return Result(concurrency, gate, len(ids), end - start, placed, calls, runs, Counter(by_call), args.latency_ms,
+                          states, verdict.booked, ok, problems, kinds, items, rerun, cpu)  # fmt: skip
 
 
 def print_table(results: list[Result], args: argparse.Namespace) -> bool:
@@ -182,15 +254,45 @@ def print_table(results: list[Result], args: argparse.Namespace) -> bool:
         mix = ok[0].by_call
         per = ", ".join(f"{k} {v / ok[0].orders:.2f}" for k, v in mix.most_common())
         print(f"calls per order (concurrency {ok[0].concurrency}): {per}")
+        for r in ok:
+            print_kinds(r)
         print("placing the orders alone took: "
               + ", ".join(f"{r.place_seconds:.2f} s (c={r.concurrency}, p={r.parallel_calls})" for r in ok))  # fmt: skip
+    for r in ok:
+        if r.concurrency == 8 and r.parallel_calls == 1:
+            got = r.rate / r.gated_floor_rate
+            print(f"goal: concurrency 8, serialised calls: ratio to 1 ÷ (calls/order × latency) {got:.2f} ≥ 0.90: "
+                  f"{'met' if got >= 0.9 else 'NOT met'}")
+        if r.concurrency == 8 and r.parallel_calls == 8:
+            got = r.rate / r.floor_rate
+            print(f"goal: concurrency 8, max_parallel_calls 8: ratio to the ÷ 8 floor {got:.2f} ≥ 0.80: "
+                  f"{'met' if got >= 0.8 else 'NOT met'}")
     print("floor/s = orders ÷ (calls/order × orders × latency ÷ concurrency); "
           "gated floor/s divides by min(concurrency, max_parallel_calls) instead; ratio = orders/s ÷ floor/s")  # fmt: skip
     return good
 
 
+def print_kinds(r: Result) -> None:
+    """Calls per order by method for a new and a returning customer (calls in the order's own work item,
+    re-runs included), and what re-opening every done order once costs (the sweep's overlap)."""
+    print(f"case concurrency {r.concurrency}, max_parallel_calls {r.parallel_calls}: CPU of this process "
+          f"(agent and both sandboxes) {r.cpu_seconds / r.orders * 1000:.0f} ms per order")
+    for kind in ("new", "returning"):
+        n, calls = r.per_kind(kind)
+        if not n:
+            continue
+        per = ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(calls.items(), key=lambda kv: (-kv[1], kv[0])))
+        print(f"  {kind:>9} customer: {n:3} orders, {sum(calls.values()) / n:5.2f} calls/order: {per}")
+    outside = r.by_item.get("-", Counter())
+    if outside:
+        print(f"  outside order items: {sum(outside.values())} calls ({', '.join(f'{k} {v}' for k, v in outside.items())})")
+    if r.rerun_calls is not None and r.ok:
+        print(f"  re-opening every done order once: {sum(r.rerun_calls.values()) / r.orders:.2f} calls/order"
+              + (f" ({', '.join(f'{k} {v}' for k, v in r.rerun_calls.items())})" if r.rerun_calls else ""))
+
+
 async def _main(args: argparse.Namespace) -> int:
-    cases: list[tuple[int, int | None]] = [(c, None) for c in args.concurrency]
+    cases: list[tuple[int, int | None]] = [] if args.parallel_only else [(c, None) for c in args.concurrency]
     if args.parallel_calls:
         cases += [(c, args.parallel_calls) for c in args.concurrency if c > 1]
     results = [await run_case(c, p, args) for c, p in cases]
@@ -200,13 +302,15 @@ async def _main(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=60)
-    parser.add_argument("--latency-ms", type=int, default=20)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8], help="worker concurrencies to run")
+    parser.add_argument("--latency-ms", type=int, default=150)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[8], help="worker concurrencies to run")
     parser.add_argument("--synchronous", choices=("NORMAL", "FULL"), default="NORMAL")
     parser.add_argument("--parallel-calls", type=int, default=8,
                         help="also run each concurrency > 1 with this max_parallel_calls (0: don't)")  # fmt: skip
     parser.add_argument("--no-sweep", action="store_true",
                         help="leave the REST sweep off (the demo's runs every 5 s and re-opens recent orders)")  # fmt: skip
+    parser.add_argument("--parallel-only", action="store_true", help="only the max_parallel_calls case(s)")
+    parser.add_argument("--no-rerun", action="store_true", help="skip re-opening the done orders after each case")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for one case")
     args = parser.parse_args()

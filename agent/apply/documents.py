@@ -22,6 +22,7 @@ from agent.apply.fields import (
     unix,
 )
 from agent.apply.masterdata import MasterData
+from agent.apply.refindex import References
 from agent.clock import Clock
 from agent.dynaccount.assumptions import (
     CREDITNOTE_LINE_TABLE,
@@ -30,6 +31,7 @@ from agent.dynaccount.assumptions import (
     INVOICE_TABLE,
 )
 from agent.dynaccount.client import DynaccountClient
+from agent.dynaccount.errors import DynaccountRejected
 from agent.dynaccount.models import CreditNote, Invoice
 from agent.journal import Journal, Link, OrderFacts
 from agent.outcomes import ErrorKind, WorkError
@@ -55,6 +57,7 @@ class Applier(MasterData):
         self._payment_draft = payment_draft
         self.on_booked: BookedHook | None = None
         self.dimension = ""  # [shop] dimension_name on payment vouchers (set by the composition root)
+        self.references: References | None = None  # the daemon's reference index (set by the composition root)
 
     async def booked(self, kind: str, plan: dict[str, Any], document: Invoice | CreditNote) -> None:
         """Called before the link says booked, so a crash in between repeats the call, never skips it."""
@@ -62,7 +65,9 @@ class Applier(MasterData):
             await self.on_booked(kind, plan, document)
 
     async def get_invoice(self, invoice_id: int) -> Invoice:
-        return await self._dyn.get_invoice(invoice_id)
+        """A booked invoice's header: payments and credit notes need its id, number, debtor, currency and
+        totals, never its lines (credit notes are planned from the stored plan's lines)."""
+        return await self._dyn.get_invoice(invoice_id, lines=False)
 
     async def sync_booked(self, facts: OrderFacts) -> None:
         """Trust Dynaccount over the journal: an invoice booked after its link was last written (a crash
@@ -71,7 +76,7 @@ class Applier(MasterData):
         link = facts.invoice
         if link is None or not link.dyn_id or link.state == "booked":
             return
-        current = await self._dyn.get_invoice(int(link.dyn_id))
+        current = await self._dyn.get_invoice(int(link.dyn_id), lines=False)  # only its booked state matters
         if current.is_booked:
             await self.booked("invoice", link.data.get("plan", {}), current)
             await self._put(facts, "order", facts.order_id, state="booked", dyn_id=current.id,
@@ -94,6 +99,31 @@ class Applier(MasterData):
     # -- invoices ---------------------------------------------------------------------------------
 
     async def apply_invoice(self, plan: InvoicePlan, debtor_number: str, facts: OrderFacts) -> Invoice:
+        try:
+            return await self._apply_invoice(plan, debtor_number, facts)
+        except DynaccountRejected as exc:
+            if not await self._forget_stale(plan, exc):
+                raise
+            log.info("invoice %s: Dynaccount refused a cached number (%s); writing it again", plan.reference, exc)
+        # Once more with what Dynaccount has now. Nothing of the refused attempt stays (the header of
+        # rejected lines is removed by the client), and the look-up by reference runs again first.
+        debtor_number = await self.ensure_debtor(plan.debtor)
+        await self.ensure_products(plan.products)
+        return await self._apply_invoice(plan, debtor_number, facts)
+
+    async def _forget_stale(self, plan: InvoicePlan, exc: DynaccountRejected) -> bool:
+        """A debtor or product the journal knows was removed in Dynaccount (its number is refused):
+        forget it, so it is written again. VAT codes are the planner's (re-read there)."""
+        if "module_id_" in exc.field_errors:
+            await self.forget_debtor(plan.debtor)
+            return True
+        lines = invoice_lines(plan.lines)
+        skus = {lines[i].product_id_ for i, errors in exc.line_errors.items() if "product_id_" in errors
+                and i < len(lines)}  # fmt: skip
+        await self.forget_products(sorted(skus))
+        return bool(skus)
+
+    async def _apply_invoice(self, plan: InvoicePlan, debtor_number: str, facts: OrderFacts) -> Invoice:
         header = invoice_header(plan, debtor_number, self._clock.now())
         lines = invoice_lines(plan.lines)
         invoice = await self._existing_invoice(plan, facts)
@@ -101,8 +131,10 @@ class Applier(MasterData):
             # Booked meanwhile: a plan netting refunds no longer applies; the refunds become credit notes.
             raise WorkError(f"invoice {invoice.number} was booked meanwhile; re-planning", ErrorKind.TRANSIENT)
         if invoice is None:
+            if self.references is not None:
+                self.references.invoices.add(plan.reference)  # before the call: its answer may be lost
             await self._start(facts, f"create-invoice:{plan.reference}")
-            invoice = await self._dyn.create_invoice(header, lines, plan.reference)
+            invoice = await self._dyn.create_invoice(header, lines, plan.reference)  # read once: its totals
             await self._finish(facts, f"create-invoice:{plan.reference}", str(invoice.id))
         elif not invoice.is_booked and not same_lines(invoice, lines):
             # A draft whose order changed, or whose lines an interrupted attempt left incomplete.
@@ -113,16 +145,22 @@ class Applier(MasterData):
                    doc_lines=[DocLine(li.vatcode_name, li.vat_amount) for li in invoice.lines])  # fmt: skip
         if plan.mode == "booked" and not invoice.is_booked:
             await self._start(facts, f"book-invoice:{plan.reference}")
-            invoice = await self._dyn.book_invoice(invoice.id)  # A-20; harmless if repeated
+            invoice = await self._dyn.book_invoice(invoice)  # A-20; harmless if repeated; its answer is the row
             await self._finish(facts, f"book-invoice:{plan.reference}", str(invoice.number))
+            facts.seen_unbooked.add(plan.reference)
             await self._link_invoice(plan, invoice, facts)
         return invoice
 
     async def _existing_invoice(self, plan: InvoicePlan, facts: OrderFacts) -> Invoice | None:
         if facts.invoice and facts.invoice.dyn_id:
-            return await self._dyn.get_invoice(int(facts.invoice.dyn_id))
+            invoice = await self._dyn.get_invoice(int(facts.invoice.dyn_id), lines=False)
+            # A booked invoice's lines are not needed here; a draft's are compared and verified.
+            return invoice if invoice.is_booked else await self._dyn.with_lines(invoice)
         # No link: an earlier attempt may have created it and lost the answer, or the journal itself
-        # was lost (a restored backup, a reinstall): one look-up by reference before creating.
+        # was lost (a restored backup, a reinstall): one look-up by reference before creating, unless the
+        # complete reference index says no document of ours can carry it (agent.apply.refindex, A-44).
+        if self.references is not None and not self.references.invoices.needs_lookup(plan.reference, facts.intents):
+            return None
         return await self._dyn.find_invoice_by_reference(plan.reference)
 
     async def discard_unfinished_invoice(self, facts: OrderFacts) -> list[Invoice]:
@@ -164,8 +202,10 @@ class Applier(MasterData):
             return False
         if not payment.register:  # (no longer) to register: an interrupted attempt's voucher may be left
             return await self._settle_payment_attempt(facts, kind, woo_id, intent, reference)
-        # No link: registered by an attempt that lost the answer, or before the journal was lost.
-        found = await self._dyn.find_payment_by_reference(reference)
+        # No link: registered by an attempt that lost the answer, or before the journal was lost, unless
+        # this pass saw the document unbooked and booked it: a voucher needs the booked number (A-41).
+        fresh = reference.removesuffix(f"-{kind}") in facts.seen_unbooked and intent not in facts.intents
+        found = None if fresh else await self._dyn.find_payment_by_reference(reference)
         if found is not None and found.complete:
             await self._put(facts, kind, woo_id, state="registered", dyn_id=found.enclosure_id,
                             reference=reference, amount=str(found.amount))  # fmt: skip
@@ -211,6 +251,8 @@ class Applier(MasterData):
             await self._discard_creditnote(note)
             note = None
         if note is None:
+            if self.references is not None:
+                self.references.creditnotes.add(plan.reference)
             await self._start(facts, f"create-creditnote:{plan.reference}")
             note = await self._dyn.create_creditnote(
                 invoice_id, credit_lines(plan.lines), plan.reference, plan.text,
@@ -223,8 +265,9 @@ class Applier(MasterData):
                    doc_lines=[DocLine(li.vatcode_name, li.vat_amount) for li in note.lines])  # fmt: skip
         if plan.mode == "booked" and not note.is_booked:
             await self._start(facts, f"book-creditnote:{plan.reference}")
-            note = await self._dyn.book_creditnote(note.id)
+            note = await self._dyn.book_creditnote(note.id, note.lines)
             await self._finish(facts, f"book-creditnote:{plan.reference}", str(note.number))
+            facts.seen_unbooked.add(plan.reference)
             await self._link_creditnote(plan, note, facts)
         return note
 
@@ -239,6 +282,8 @@ class Applier(MasterData):
         link = facts.refunds.get(plan.refund_id)
         if link and link.dyn_id:
             return await self._dyn.get_creditnote(int(link.dyn_id))
+        if self.references is not None and not self.references.creditnotes.needs_lookup(plan.reference, facts.intents):
+            return None  # the complete index: no document of ours carries it (A-44)
         return await self._dyn.find_creditnote_by_reference(plan.reference)  # no link: look before creating
 
     async def _link_creditnote(self, plan: CreditNotePlan, note: CreditNote, facts: OrderFacts) -> None:

@@ -18,11 +18,16 @@ class VatCodes:
 
     async def rates(self) -> Mapping[str, Decimal]:
         if self._rates is None:
-            await self.refresh()
-        assert self._rates is not None
+            async with self._lock:  # orders starting together read the codes once, not once each
+                if self._rates is None:
+                    self._rates = await self._read()
         return self._rates
 
     async def refresh(self) -> Mapping[str, Decimal]:
         async with self._lock:
-            self._rates = {code.name: code.rate for code in await self._dyn.list_vatcodes()}
+            self._rates = await self._read()
         return self._rates
+
+    async def _read(self) -> dict[str, Decimal]:
+        # Bounded by the account's own code list (tens of codes), replaced whole on every read.
+        return {code.name: code.rate for code in await self._dyn.list_vatcodes()}

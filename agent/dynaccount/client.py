@@ -8,17 +8,16 @@ caller finds the document by its reference (``requisition``) and converges from 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
-from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from . import assumptions as A
-from .errors import DynaccountRejected
+from .creditnotes import CREDITNOTE_SELECT, CreditNotesMixin, _answered, _discount, _preferred, _whole
+from .errors import DynaccountNotFound, DynaccountRejected
 from .models import (
-    CreditLineIn,
     CreditNote,
-    CreditNoteLine,
     Debtor,
     DebtorFields,
     DebtorGroup,
@@ -31,11 +30,12 @@ from .models import (
     ProductFields,
     StockLevel,
     VatCode,
+    parse_flag,
     parse_time,
 )
 from .payments import PaymentsMixin
 from .signing import FormValue
-from .transport import DynaccountApi, JsonRow
+from .transport import JsonRow
 
 log = logging.getLogger(__name__)
 _Doc = TypeVar("_Doc", Invoice, CreditNote)
@@ -59,18 +59,15 @@ INVOICE_LINE_SELECT = (
     "id", "product_id_", "name", "qty", "price", "vatcode_name", "discount_type", "discount_value",
     "vat_amount", "total_amount", "qty_credited",
 )  # fmt: skip
-CREDITNOTE_SELECT = (
-    "id", "invoice_id", "invoice_id_", "credit_invoice_id_", "requisition", "note", "is_booked", "time",
-    "vat_amount", "total_amount",
-)  # fmt: skip
-CREDITNOTE_LINE_SELECT = (
-    "id", "invoice_product_id", "product_id_", "name", "qty", "price", "vatcode_name", "vat_amount",
-    "total_amount",
-)  # fmt: skip
 
 
-class DynaccountClient(PaymentsMixin, DynaccountApi):
+class DynaccountClient(PaymentsMixin, CreditNotesMixin):
     """``DynaccountClient(session, base_url=…, api_id=…, api_key=…, api_secret=…, timeout=…)``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._draft_ids: dict[str, int] = {}  # booking drafts by name (PaymentsMixin): they do not change per order
+        self._drafts_lock = asyncio.Lock()
 
     # -- debtors, groups, setup tables ----------------------------------------------------------
 
@@ -83,8 +80,13 @@ class DynaccountClient(PaymentsMixin, DynaccountApi):
 
         A-10: the whole field set the agent owns is sent on update, too."""
         existing = await self.find_debtor(fields.module_id_)
-        row = await self.put("debtor", fields.form(), existing.id if existing else None)
-        return Debtor.model_validate(row)
+        return await self.put_debtor(fields, existing.id if existing else None)
+
+    async def put_debtor(self, fields: DebtorFields, debtor_id: int | None = None) -> Debtor:
+        """Create (no id) or update the debtor whose internal id the caller already knows: no look-up.
+        A create with a taken number is refused (``module_id_`` "already exists"); an update of a
+        debtor deleted meanwhile raises :class:`DynaccountNotFound`."""
+        return Debtor.model_validate(await self.put("debtor", fields.form(), debtor_id))
 
     async def create_debtor(self, fields: DebtorFields) -> Debtor:
         """A new debtor; Dynaccount refuses a number that exists (``module_id_`` "already exists")."""
@@ -112,10 +114,13 @@ class DynaccountClient(PaymentsMixin, DynaccountApi):
 
     async def upsert_product(self, fields: ProductFields) -> Product:
         """A-25: only the columns in ``assumptions.PRODUCT_WRITABLE`` are written."""
-        form = {k: v for k, v in fields.form().items() if k in A.PRODUCT_WRITABLE}
         existing = await self.find_product(fields.product_id_)
-        row = await self.put("product", form, existing.id if existing else None)
-        return Product.model_validate(row)
+        return await self.put_product(fields, existing.id if existing else None)
+
+    async def put_product(self, fields: ProductFields, product_id: int | None = None) -> Product:
+        """Create (no id) or update a product whose internal id the caller knows: no look-up."""
+        form = {k: v for k, v in fields.form().items() if k in A.PRODUCT_WRITABLE}
+        return Product.model_validate(await self.put("product", form, product_id))
 
     async def stock_levels(self) -> list[StockLevel]:
         """A-28: no "changed since" filter exists, so read every product, paged, and diff
@@ -131,15 +136,39 @@ class DynaccountClient(PaymentsMixin, DynaccountApi):
         row = await self.put(A.INVOICE_TABLE, {**header.form(), A.REFERENCE_COLUMN: reference})
         invoice_id = int(row["id"])
         try:
-            await self.insert_bulk(A.INVOICE_LINE_TABLE, [_invoice_line_form(invoice_id, ln) for ln in lines])
+            answered = await self.insert_bulk(
+                A.INVOICE_LINE_TABLE, [_invoice_line_form(invoice_id, ln) for ln in lines]
+            )
         except DynaccountRejected:
             await self._compensate(A.INVOICE_TABLE, invoice_id)
             raise
-        return await self.get_invoice(invoice_id)
+        # The lines are as the insert answered them (A-11: one row per line, with Dynaccount's amounts);
+        # only the header's totals changed since the put answered, so only the header is read: the
+        # verification read before booking (issue 12).
+        header_row = (await self.get(A.INVOICE_TABLE, invoice_id, select=INVOICE_SELECT))[0]
+        if not _whole(answered, len(lines)):  # an answer without its rows' amounts: read them, never guess
+            return await self._with_invoice_lines(header_row)
+        return _invoice(header_row, answered)
 
-    async def get_invoice(self, invoice_id: int) -> Invoice:
+    async def get_invoice(self, invoice_id: int, *, lines: bool = True) -> Invoice:
+        """The invoice; ``lines=False`` reads the header only (one call), e.g. to see whether it is booked."""
         rows = await self.get(A.INVOICE_TABLE, invoice_id, select=INVOICE_SELECT)
-        return await self._with_invoice_lines(rows[0])
+        if not rows:
+            raise DynaccountNotFound(f"get/{A.INVOICE_TABLE}: invoice {invoice_id} not found", status=404)
+        return await self._with_invoice_lines(rows[0]) if lines else _invoice(rows[0], [])
+
+    async def with_lines(self, invoice: Invoice) -> Invoice:
+        """``invoice`` (read without its lines) with its lines read."""
+        rows = await self.get_all(A.INVOICE_LINE_TABLE, select=INVOICE_LINE_SELECT, filters={"invoice_id": invoice.id})
+        return invoice.model_copy(update={"lines": [InvoiceLine.model_validate(ln) for ln in rows]})
+
+    async def invoice_booked(self, invoice_id: int) -> bool:
+        """Whether the invoice is booked: one header read, no lines. A deleted one is not booked."""
+        try:
+            rows = await self.get(A.INVOICE_TABLE, invoice_id, select=("id", "is_booked"))
+        except DynaccountNotFound:
+            return False
+        return bool(rows) and parse_flag(rows[0].get("is_booked"))
 
     async def find_invoices_by_reference(self, reference: str) -> list[Invoice]:
         """All invoices carrying ``reference`` (more than one means a duplicate to report)."""
@@ -155,9 +184,7 @@ class DynaccountClient(PaymentsMixin, DynaccountApi):
             log.warning("%d invoices carry reference %s", len(found), reference)
         return _preferred(found)
 
-    async def replace_invoice_lines(
-        self, invoice_id: int, header: InvoiceHeader, lines: Sequence[LineIn]
-    ) -> Invoice:
+    async def replace_invoice_lines(self, invoice_id: int, header: InvoiceHeader, lines: Sequence[LineIn]) -> Invoice:
         """Rewrite an unbooked invoice: header (keeping its reference), then all lines."""
         current = await self.get_invoice(invoice_id)
         await self.put(A.INVOICE_TABLE, {**header.form(), A.REFERENCE_COLUMN: current.requisition}, invoice_id)
@@ -166,18 +193,24 @@ class DynaccountClient(PaymentsMixin, DynaccountApi):
         await self.insert_bulk(A.INVOICE_LINE_TABLE, [_invoice_line_form(invoice_id, ln) for ln in lines])
         return await self.get_invoice(invoice_id)
 
-    async def book_invoice(self, invoice_id: int) -> Invoice:
-        """A-20: booking is ``action/book_debtor_invoice/`` with ``invoice_id``; the number is
-        assigned on booking (A-29). Booking an already booked invoice returns it unchanged."""
+    async def book_invoice(self, invoice: Invoice | int) -> Invoice:
+        """A-20: booking is ``action/book_debtor_invoice/`` with ``invoice_id``, answering the booked
+        row; the number is assigned on booking (A-29). Booking an already booked invoice returns it
+        unchanged. Given the :class:`Invoice` (with its lines), nothing is read back: booking does not
+        change lines, and the answer carries the header."""
+        invoice_id = invoice if isinstance(invoice, int) else invoice.id
         try:
-            await self.action(A.BOOK_INVOICE_ACTION, {A.BOOK_INVOICE_PARAM: invoice_id})
+            answer = await self.action(A.BOOK_INVOICE_ACTION, {A.BOOK_INVOICE_PARAM: invoice_id})
         except DynaccountRejected as exc:
-            invoice = await self.get_invoice(invoice_id)
-            if not invoice.is_booked:
+            current = await self.get_invoice(invoice_id)
+            if not current.is_booked:
                 raise
             log.info("invoice %s was already booked (%s)", invoice_id, exc)
-            return invoice
-        return await self.get_invoice(invoice_id)
+            return current
+        booked = _answered(answer, invoice_id)
+        if booked is None or isinstance(invoice, int):
+            return await self.get_invoice(invoice_id)
+        return _invoice(booked, [line.model_dump() for line in invoice.lines])
 
     async def invoice_pdf(self, invoice_number: int) -> bytes:
         """A-21: ``document/debtor_invoice/{invoice number}/`` returns application/pdf."""
@@ -212,95 +245,12 @@ class DynaccountClient(PaymentsMixin, DynaccountApi):
             offset += size
 
     async def _with_invoice_lines(self, row: JsonRow) -> Invoice:
-        lines = await self.get_all(
-            A.INVOICE_LINE_TABLE, select=INVOICE_LINE_SELECT, filters={"invoice_id": row["id"]}
-        )
+        lines = await self.get_all(A.INVOICE_LINE_TABLE, select=INVOICE_LINE_SELECT, filters={"invoice_id": row["id"]})
         return Invoice.model_validate({**row, "lines": [InvoiceLine.model_validate(ln) for ln in lines]})
 
-    # -- credit notes ---------------------------------------------------------------------------
 
-    async def create_creditnote(
-        self,
-        invoice_id: int,
-        lines: Sequence[CreditLineIn],
-        reference: str,
-        text: str = "",
-        *,
-        time: int | None = None,
-        dimension: str = "",
-    ) -> CreditNote:
-        """A-24: ``put/debtor_creditnote/`` with the booked invoice's internal id, then lines that
-        credit invoice lines (partial qty) or free credit lines. The server refuses crediting more
-        than an invoice line's remaining quantity or more than the invoice total."""
-        header: dict[str, FormValue] = {"invoice_id": invoice_id, A.REFERENCE_COLUMN: reference, "note": text}
-        if time is not None:
-            header["time"] = time
-        if dimension:  # A-40
-            header["dimension_name"] = dimension
-        row = await self.put(A.CREDITNOTE_TABLE, header)
-        note_id = int(row["id"])
-        try:
-            await self.insert_bulk(A.CREDITNOTE_LINE_TABLE, [_credit_line_form(note_id, ln) for ln in lines])
-        except DynaccountRejected:
-            await self._compensate(A.CREDITNOTE_TABLE, note_id)
-            raise
-        return await self.get_creditnote(note_id)
-
-    async def get_creditnote(self, creditnote_id: int) -> CreditNote:
-        rows = await self.get(A.CREDITNOTE_TABLE, creditnote_id, select=CREDITNOTE_SELECT)
-        return await self._with_credit_lines(rows[0])
-
-    async def find_creditnote_by_reference(self, reference: str) -> CreditNote | None:
-        rows = await self.get(
-            A.CREDITNOTE_TABLE, select=CREDITNOTE_SELECT, filters={A.REFERENCE_COLUMN: reference}, order="id"
-        )
-        if len(rows) > 1:
-            log.warning("%d credit notes carry reference %s", len(rows), reference)
-        notes = [await self._with_credit_lines(r) for r in rows]
-        return _preferred(notes)
-
-    async def book_creditnote(self, creditnote_id: int) -> CreditNote:
-        """A-20 (analogue): ``action/book_debtor_creditnote/`` with ``creditnote_id``; stock of
-        stocked products comes back (A-35)."""
-        try:
-            await self.action(A.BOOK_CREDITNOTE_ACTION, {A.BOOK_CREDITNOTE_PARAM: creditnote_id})
-        except DynaccountRejected:
-            note = await self.get_creditnote(creditnote_id)
-            if not note.is_booked:
-                raise
-            return note
-        return await self.get_creditnote(creditnote_id)
-
-    async def creditnote_pdf(self, creditnote_number: int) -> bytes:
-        """A-21: ``document/debtor_creditnote/{number}/``."""
-        return await self.document(A.CREDITNOTE_DOCUMENT, creditnote_number)
-
-    async def _with_credit_lines(self, row: JsonRow) -> CreditNote:
-        lines = await self.get_all(
-            A.CREDITNOTE_LINE_TABLE, select=CREDITNOTE_LINE_SELECT, filters={"creditnote_id": row["id"]}
-        )
-        return CreditNote.model_validate({**row, "lines": [CreditNoteLine.model_validate(ln) for ln in lines]})
-
-    async def _compensate(self, table: str, row_id: int) -> None:
-        """Delete a parent whose children were rejected; a failure here is logged, not raised,
-        so the caller sees the original rejection (the orphan is found by reference later)."""
-        try:
-            await self.delete(table, row_id)
-        except Exception as exc:  # the original error matters more
-            log.warning("could not roll back %s %s: %s", table, row_id, exc)
-
-
-def _preferred(docs: Sequence[_Doc]) -> _Doc | None:
-    """A booked document wins over drafts; otherwise the oldest."""
-    booked = [d for d in docs if d.is_booked]
-    return booked[0] if booked else (docs[0] if docs else None)
-
-
-def _discount(form: dict[str, FormValue], percent: Decimal | None) -> None:
-    """A-30: a percentage discount is ``discount_type=PERCENT`` + ``discount_value``."""
-    if percent:
-        form["discount_type"] = A.DISCOUNT_TYPE_PERCENT
-        form["discount_value"] = percent
+def _invoice(header: JsonRow, lines: Sequence[JsonRow]) -> Invoice:
+    return Invoice.model_validate({**header, "lines": [InvoiceLine.model_validate(ln) for ln in lines]})
 
 
 def _invoice_line_form(invoice_id: int, line: LineIn) -> dict[str, FormValue]:
@@ -315,23 +265,6 @@ def _invoice_line_form(invoice_id: int, line: LineIn) -> dict[str, FormValue]:
         "discount_type": "",
         "discount_value": "",
         "txt": line.txt or "",
-    }
-    _discount(form, line.discount_percent)
-    return form
-
-
-def _credit_line_form(creditnote_id: int, line: CreditLineIn) -> dict[str, FormValue]:
-    """A-24: empty columns mean "as on the invoice line"."""
-    form: dict[str, FormValue] = {
-        "creditnote_id": creditnote_id,
-        "invoice_product_id": line.invoice_product_id or "",
-        "product_id_": line.product_id_ or "",
-        "qty": line.qty,
-        "price": "" if line.price is None else line.price,
-        "vatcode_name": line.vatcode_name or "",
-        "name": line.name or "",
-        "discount_type": "",
-        "discount_value": "",
     }
     _discount(form, line.discount_percent)
     return form

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from . import assumptions as A
@@ -12,9 +13,15 @@ from .transport import DynaccountApi, JsonRow
 
 ENCLOSURE_SELECT = ("id", "time", "draft_id", "txt", "note")
 ACCOUNTING_SELECT = ("id", "type", "account_id_", "accountoff_id_", "invoice_id_", "amount")
+_MAX_DRAFTS = 16
+
+
 
 
 class PaymentsMixin(DynaccountApi):
+    _draft_ids: dict[str, int]  # set by the client's __init__
+    _drafts_lock: asyncio.Lock
+
     async def register_payment(
         self,
         invoice: Invoice,
@@ -32,24 +39,41 @@ class PaymentsMixin(DynaccountApi):
         carrying the invoice number for matching. A rejected row set deletes the voucher again."""
         if invoice.number is None:
             raise DynaccountRejected("a payment needs a booked invoice", field_errors={"invoice_id_": "not booked"})
-        drafts = await self.get("draft", select=("id",), filters={"name": draft_name})
-        if not drafts:
-            raise DynaccountRejected(
-                f"booking draft {draft_name!r} not found", field_errors={"draft_name": "not found"}
-            )
-        enclosure = await self.put(
-            "enclosure",
-            {"time": date, "draft_id": drafts[0]["id"], A.PAYMENT_REFERENCE_COLUMN: reference, "note": text,
-             **({"dimension_name": dimension} if dimension else {})},
-        )
+        fields: dict[str, FormValue] = {"time": date, A.PAYMENT_REFERENCE_COLUMN: reference, "note": text}
+        if dimension:  # A-40
+            fields["dimension_name"] = dimension
+        try:
+            enclosure = await self.put("enclosure", {**fields, "draft_id": await self._draft_id(draft_name)})
+        except DynaccountRejected as exc:
+            if "draft_id" not in exc.field_errors:
+                raise
+            # The draft the cached id named is gone (deleted, or re-created under the same name): read again.
+            self._draft_ids.pop(draft_name, None)
+            enclosure = await self.put("enclosure", {**fields, "draft_id": await self._draft_id(draft_name)})
         enclosure_id = int(enclosure["id"])
         try:
-            await self.insert_bulk("accounting", _payment_rows(enclosure_id, invoice, amount, bank_account))
+            rows = await self.insert_bulk("accounting", _payment_rows(enclosure_id, invoice, amount, bank_account))
         except DynaccountRejected:
             await self.delete("enclosure", enclosure_id)
             raise
-        found = await self._payment(enclosure)
-        return found
+        if len(rows) != 2 or not all("amount" in r and "type" in r for r in rows):  # A-41: else read them
+            return await self._payment(enclosure)
+        return _payment_of(enclosure, rows)
+
+    async def _draft_id(self, name: str) -> int:
+        """The booking draft's id by name, read once (drafts are made by hand in the UI and stay)."""
+        if name in self._draft_ids:
+            return self._draft_ids[name]
+        async with self._drafts_lock:  # payments starting together read it once, not once each
+            if name not in self._draft_ids:
+                drafts = await self.get("draft", select=("id",), filters={"name": name})
+                if not drafts:
+                    raise DynaccountRejected(f"booking draft {name!r} not found",
+                                             field_errors={"draft_name": "not found"})  # fmt: skip
+                if len(self._draft_ids) >= _MAX_DRAFTS:  # bounded: a config names one or two drafts
+                    self._draft_ids.clear()
+                self._draft_ids[name] = int(drafts[0]["id"])
+            return self._draft_ids[name]
 
     async def find_payment_by_reference(self, reference: str) -> Payment | None:
         """The voucher carrying ``reference``; ``complete`` is False if its rows are missing
@@ -64,18 +88,23 @@ class PaymentsMixin(DynaccountApi):
 
     async def _payment(self, enclosure: JsonRow) -> Payment:
         rows = await self.get_all("accounting", select=ACCOUNTING_SELECT, filters={"enclosure_id": enclosure["id"]})
-        debtor_rows = [r for r in rows if r.get("type") == A.PAYMENT_DEBTOR_TYPE]
-        debtor = debtor_rows[0] if debtor_rows else {}
-        number = debtor.get("invoice_id_")
-        return Payment(
-            enclosure_id=int(enclosure["id"]),
-            reference=str(enclosure.get(A.PAYMENT_REFERENCE_COLUMN, "")),
-            amount=Decimal(str(debtor.get("amount") or "0")),
-            invoice_number=int(number) if number not in (None, "", 0) else None,
-            debtor_number=str(debtor.get("accountoff_id_", "")),
-            time=int(enclosure["time"]) if enclosure.get("time") else None,
-            complete=len(rows) == 2 and bool(debtor_rows),
-        )
+        return _payment_of(enclosure, rows)
+
+
+def _payment_of(enclosure: JsonRow, rows: list[JsonRow]) -> Payment:
+    """The voucher and its accounting rows as a :class:`Payment` (complete: both rows are there)."""
+    debtor_rows = [r for r in rows if r.get("type") == A.PAYMENT_DEBTOR_TYPE]
+    debtor = debtor_rows[0] if debtor_rows else {}
+    number = debtor.get("invoice_id_")
+    return Payment(
+        enclosure_id=int(enclosure["id"]),
+        reference=str(enclosure.get(A.PAYMENT_REFERENCE_COLUMN, "")),
+        amount=Decimal(str(debtor.get("amount") or "0")),
+        invoice_number=int(number) if number not in (None, "", 0) else None,
+        debtor_number=str(debtor.get("accountoff_id_", "")),
+        time=int(enclosure["time"]) if enclosure.get("time") else None,
+        complete=len(rows) == 2 and bool(debtor_rows),
+    )
 
 
 def _payment_rows(

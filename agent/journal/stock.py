@@ -30,6 +30,7 @@ class Memory:
     dyn_time: str | None
     written_qty: int | None
     state: str
+    own_sold: int | None = None  # units of this SKU sold and not booked when last decided
 
 
 class SkuOutcome(Protocol):
@@ -57,6 +58,14 @@ class SkuOutcome(Protocol):
     def write_qty(self) -> int | None: ...
     @property
     def sold(self) -> int: ...
+    @property
+    def own_sold(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class UnbookedOrder:
+    order: dict[str, Any]  # the latest snapshot
+    invoice_id: int | None  # its invoice in Dynaccount, not booked as far as the journal knows
 
 
 @dataclass(frozen=True)
@@ -88,8 +97,8 @@ class StockJournal:
 
     async def memory(self) -> dict[str, Memory]:
         rows = await self._db.read(
-            "SELECT sku, dyn_qty, dyn_time, written_qty, state FROM stock_items")
-        return {r[0]: Memory(r[0], r[1], r[2], r[3], r[4]) for r in rows}
+            "SELECT sku, dyn_qty, dyn_time, written_qty, state, own_sold FROM stock_items")
+        return {r[0]: Memory(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows}
 
     async def record(self, results: Sequence[SkuOutcome], written: Iterable[int] = ()) -> None:
         """Keep every SKU's outcome; ``written`` are the owner ids WooCommerce confirmed in this run."""
@@ -99,16 +108,16 @@ class StockJournal:
             done = r.owner_id in wrote and r.write_qty is not None
             rows.append((r.sku, None if r.quantity is None else str(r.quantity), r.time, r.shop_id, r.parent_id,
                          r.owner_id, r.write_qty if done else r.shop_qty, r.write_qty, r.sold,
-                         r.write_qty if done else None, now if done else None, r.state, r.reason, now))
+                         r.write_qty if done else None, now if done else None, r.state, r.reason, now, r.own_sold))
         async with self._db.transaction() as conn:
             await conn.executemany(
                 "INSERT INTO stock_items (sku, dyn_qty, dyn_time, shop_id, parent_id, owner_id, shop_qty,"
-                " target_qty, sold_qty, written_qty, written_at, state, reason, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (sku) DO UPDATE SET"
+                " target_qty, sold_qty, written_qty, written_at, state, reason, updated_at, own_sold)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (sku) DO UPDATE SET"
                 " dyn_qty = excluded.dyn_qty, dyn_time = excluded.dyn_time,"
                 " shop_id = COALESCE(excluded.shop_id, shop_id), parent_id = COALESCE(excluded.parent_id, parent_id),"
                 " owner_id = COALESCE(excluded.owner_id, owner_id), shop_qty = COALESCE(excluded.shop_qty, shop_qty),"
-                " target_qty = excluded.target_qty, sold_qty = excluded.sold_qty,"
+                " target_qty = excluded.target_qty, sold_qty = excluded.sold_qty, own_sold = excluded.own_sold,"
                 " written_qty = COALESCE(excluded.written_qty, written_qty),"
                 " written_at = COALESCE(excluded.written_at, written_at),"
                 " state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at",
@@ -180,20 +189,22 @@ class StockJournal:
         rows = await self._db.read("SELECT state, COUNT(*) FROM stock_items GROUP BY state")
         return {str(r[0]): int(r[1]) for r in rows}
 
-    async def unbooked_orders(self) -> list[dict[str, Any]]:
-        """The latest snapshot of every order without a booked invoice (their stock left the shop, not
-        Dynaccount). Walks the order snapshots by their index; small next to one Dynaccount read."""
+    async def unbooked_orders(self) -> list[UnbookedOrder]:
+        """The latest snapshot of every order whose link does not say booked (their stock left the shop;
+        Dynaccount's moves on booking), with the id of its unbooked invoice where one exists: Dynaccount may
+        have booked that one already (the link is written after the booking call, or a human booked the
+        draft), which only Dynaccount can say. Walks the order snapshots by their index."""
         rows = await self._db.read(
-            "SELECT s.resource FROM snapshots s"
+            "SELECT s.resource, l.dyn_id FROM snapshots s"
+            " LEFT JOIN links l ON l.kind = 'order' AND l.woo_id = substr(s.work_key, 7)"
             " WHERE s.id IN (SELECT MAX(id) FROM snapshots WHERE work_key >= 'order:' AND work_key < 'order;'"
             "                GROUP BY work_key)"
-            " AND NOT EXISTS (SELECT 1 FROM links l WHERE l.kind = 'order' AND l.woo_id = substr(s.work_key, 7)"
-            "                 AND l.state = 'booked')")
+            " AND (l.state IS NULL OR l.state != 'booked')")
         out = []
-        for (resource,) in rows:
+        for resource, dyn_id in rows:
             order = json.loads(resource)
             if isinstance(order, dict):
-                out.append(order)
+                out.append(UnbookedOrder(order, int(dyn_id) if dyn_id else None))
         return out
 
     async def save_run(self, summary: dict[str, Any]) -> None:

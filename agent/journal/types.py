@@ -118,6 +118,9 @@ class OrderFacts:
     # Orders from another source than WooCommerce (files: "file:") keep their links under prefixed kinds
     # and order ids ("file:order", order_id "file:7"), so their ids never meet a WooCommerce order's.
     namespace: str = ""
+    # References of documents this pass saw unbooked and then booked (not stored): no payment voucher
+    # can carry such a reference yet, so registering its payment needs no look-up first.
+    seen_unbooked: set[str] = field(default_factory=set)
 
     @property
     def key(self) -> str:

@@ -10,8 +10,8 @@ and line templates also ``line`` and ``line_meta``. Pure: no I/O.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -27,10 +27,11 @@ HEADER_COLUMNS = (
 )  # fmt: skip
 
 if TYPE_CHECKING:
+    from jinja2 import Template
     from jinja2.sandbox import SandboxedEnvironment
 
 
-@cache
+@functools.cache
 def _env() -> SandboxedEnvironment:
     """Built when a template is first parsed or rendered: without [mapping] templates the agent never
     loads Jinja (issue 17: idle RSS)."""
@@ -109,9 +110,16 @@ def _metas(meta: list[MetaData]) -> dict[str, Any]:
     return {m.key: m.value for m in meta}
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    """A template compiled once: jinja2 compiles every ``from_string`` anew (Python source, then bytecode),
+    which cost more CPU per order than the rest of the plan. Bounded: a config has a few templates."""
+    return _env().from_string(source)
+
+
 def render(name: str, source: str, **context: Any) -> str:
     try:
-        return _env().from_string(source).render(**context).strip()
+        return _compiled(source).render(**context).strip()
     except Exception as exc:  # any error a template raises holds the order, named
         raise MappingError(f"[mapping] {name}: {type(exc).__name__}: {exc}") from None
 

@@ -146,3 +146,40 @@ def _fresh(build: Callable[[], str]) -> str | None:
         return build()
     except ReferenceTooLong:
         return None
+
+
+def _reading(prefix: str, fmt: str) -> re.Pattern[str] | None:
+    """A reference format (``order-{id}``, ``{number}``) as a pattern that reads the id (or number) back;
+    None when the format cannot be read back (a placeholder used twice)."""
+    body = re.escape(fmt).replace(r"\{id\}", r"(?P<id>\d+)").replace(r"\{number\}", r"(?P<number>[^/]+?)")
+    try:
+        return re.compile(f"^{re.escape(prefix)}{body}$")
+    except re.error:
+        return None
+
+
+def reader(shop: str, fmt: str, legacy: str) -> Callable[[str], int | None]:
+    """What a document's reference is for: the order (or refund) id its format carries, read with this shop's
+    format and the formats without the shop it recognises (``fmt`` alone, ``legacy``); a ``{number}`` format is
+    read as an id when the number is all digits. None: not readable (another shop's, hand-made, a file's).
+
+    A function of the text alone, so a reference and the same text in Dynaccount always read the same
+    (the reference index relies on exactly that: it may over-report, never miss)."""
+    patterns = [p for p in (_reading(shop + SEPARATOR, fmt), _reading("", fmt), _reading("", legacy)) if p]
+
+    def read(reference: str) -> int | None:
+        for pattern in patterns:
+            found = pattern.match(reference)
+            if found is None:
+                continue
+            value = found.groupdict().get("id") or found.groupdict().get("number") or ""
+            if value.isdigit():
+                return int(value)
+        return None
+
+    return read
+
+
+def own(shop: str, reference: str) -> bool:
+    """Whether ``reference`` carries this shop's name: only this shop's agent writes such references (A-44)."""
+    return reference.startswith(shop + SEPARATOR)

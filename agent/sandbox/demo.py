@@ -27,6 +27,7 @@ from aiohttp import web
 from agent.app import JOURNAL, SERVICES, Services, create_app, open_woo
 from agent.clock import Clock
 from agent.config import Config, parse_config
+from agent.dynaccount.errors import DynaccountError
 from agent.sandbox.books_check import creditnote_vat_problems, invoice_vat_problems
 from agent.sandbox.demo_catalog import CATALOG, print_catalog, shop_owner_edits
 from agent.sandbox.demo_orders import REFUNDED_BEFORE_SEEN, SHAPES, RefundSpec, order_payloads, refund_payload
@@ -101,8 +102,11 @@ async def demo_stack(
     autostart: bool = True,
     overrides: dict[str, dict[str, Any]] | None = None,
     dynaccount: SandboxHandle | None = None,
+    load_references: bool = True,
 ) -> AsyncIterator[Stack]:
-    """``dynaccount``: a running Dynaccount sandbox to share (several shops, one company)."""
+    """``dynaccount``: a running Dynaccount sandbox to share (several shops, one company). Without
+    ``autostart`` the reference index is loaded before the stack is handed over (``load_references``), as
+    the daemon's background load would have finished; with it, the daemon loads it in the background."""
     port = agent_port or free_port()
     async with contextlib.AsyncExitStack() as exits:
         dyn = dynaccount if dynaccount is not None else await exits.enter_async_context(
@@ -119,9 +123,22 @@ async def demo_stack(
             try:
                 await stack.services.sweep.heal_webhooks()
                 await woo.wait_idle()  # the creation pings
+                if load_references and not autostart:
+                    await _load_references(stack)
                 yield stack
             finally:
                 await runner.cleanup()
+
+
+async def _load_references(stack: Stack) -> None:
+    """The index loaded as the daemon's background task would, through injected faults (a failed page is read
+    again; a load that never completes leaves the index incomplete: real look-ups, as while it loads)."""
+    references = stack.services.references
+    for _ in range(20):
+        if references is None or references.complete:
+            return
+        with contextlib.suppress(DynaccountError):
+            await references.load()
 
 
 async def place_orders(stack: Stack, count: int, *, seed: int = 7) -> list[int]:

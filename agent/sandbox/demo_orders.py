@@ -53,7 +53,7 @@ SHAPES: list[tuple[str, str, list[tuple[int, int, int]], dict[str, Any]]] = [
     ("dk-fixed-cart", "DK", [(11, 0, 1), (13, 100, 1), (105, 0, 1)],
      {"coupon_lines": [{"code": "fast50"}], "shipping_lines": [GLS], "payment_method": "mobilepay"}),
     ("dk-renewal", "DK", [(105, 0, 1)],
-     {"meta": {"_subscription_renewal": "6001"}, "payment_method": "stripe"}),
+     {"meta": {"_subscription_renewal": "6001"}, "payment_method": "stripe", "created_via": "subscription"}),
     ("dk-cod", "DK", [(12, 0, 2), (11, 0, 1)], {"shipping_lines": [GLS], "payment_method": "cod"}),
     ("dk-zero-rate-fee", "DK", [(106, 0, 2), (11, 0, 1)],
      {"fee_lines": [{"name": "Ekspeditionsgebyr", "total": "15.00", "tax_status": "taxable"}],
@@ -107,7 +107,7 @@ def _payload(n: int, name: str, country: str, items: list[tuple[int, int, int]],
         "meta_data": [{"key": k, "value": v} for k, v in {**extra.get("meta", {}), "_demo_shape": name}.items()],
         "set_paid": True,
     }  # fmt: skip
-    for key in ("coupon_lines", "shipping_lines", "fee_lines"):
+    for key in ("coupon_lines", "shipping_lines", "fee_lines", "created_via"):
         if key in extra:
             payload[key] = extra[key]
     return payload

@@ -51,7 +51,8 @@ class SkuResult:
     owner_id: int | None = None
     shop_qty: int | None = None
     write_qty: int | None = None
-    sold: int = 0  # units sold in the shop and not yet booked, kept out of write_qty
+    sold: int = 0  # units sold in the shop and not yet booked, kept out of write_qty (the stock owner's sum)
+    own_sold: int = 0  # of which this SKU's: what the next run compares (:func:`changed`)
 
 
 @dataclass
@@ -66,18 +67,21 @@ def shop_quantity(level: DynStock, mode: QuantityMode) -> Decimal:
 
 
 def changed(levels: Iterable[DynStock], memory: Mapping[str, Memory], mode: QuantityMode, *,
-            full: bool = False) -> list[Candidate]:  # fmt: skip
+            full: bool = False, sold: Mapping[str, int] | None = None) -> list[Candidate]:  # fmt: skip
     """Dynaccount products whose stock moved since the last run, or whose last run did not end well.
 
     ``time_stock_change`` not moving and the same quantity means nothing to do (A-28: Dynaccount has no
     "changed since" filter, so this comparison is the filter). A SKU that failed is retried every run.
+    The shop's number is Dynaccount's less ``sold`` (:func:`sold_not_booked`), so a SKU whose sold units
+    changed is due too: else a number decided on a journal that lagged (an order heard of late) stays.
     """
     out = []
     for level in levels:
         quantity = shop_quantity(level, mode)
         seen = memory.get(level.sku)
         if (full or seen is None or seen.state in RETRY_STATES or seen.dyn_time != level.time
-                or seen.dyn_qty != str(quantity)):
+                or seen.dyn_qty != str(quantity) or (sold is not None
+                                                      and (seen.own_sold or 0) != sold.get(level.sku, 0))):
             out.append(Candidate(level.sku, quantity, level.time))
     return out
 
@@ -86,15 +90,17 @@ def sold_not_booked(orders: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """Units per SKU the shop took out of its stock for orders whose invoice Dynaccount has not booked yet.
 
     WooCommerce marks every line it reduced with ``_reduced_stock`` (and removes it when the stock is put
-    back on cancel); a refund that restocked adds ``_restock_refunded_items``. Dynaccount only moves when
-    the invoice is booked (A-35), so until then these units are gone from the shop but not from Dynaccount.
+    back on cancel). A refund that restocks lowers ``_reduced_stock`` by the units it put back (and counts
+    them in ``_restock_refunded_items``; wc_restock_refunded_items, seen on a real 10.0.2 shop), so
+    ``_reduced_stock`` alone is what is still out. Dynaccount only moves when the invoice is booked (A-35),
+    so until then these units are gone from the shop but not from Dynaccount.
     """
     units: dict[str, int] = {}
     for order in orders:
         for line in order.get("line_items") or []:
             sku = str(line.get("sku") or "")
             meta = {m.get("key"): m.get("value") for m in line.get("meta_data") or [] if isinstance(m, dict)}
-            taken = _int(meta.get("_reduced_stock")) - _int(meta.get("_restock_refunded_items"))
+            taken = _int(meta.get("_reduced_stock"))
             if sku and taken:
                 units[sku] = units.get(sku, 0) + taken
     return units
@@ -136,7 +142,7 @@ def plan_writes(candidates: Sequence[Candidate], shop: Mapping[str, Sequence[Pro
 def _one(cand: Candidate, items: Sequence[Product], quantities: Mapping[str, Decimal],
          siblings: Mapping[int, Sequence[Product]], enable: bool,
          sold: Mapping[str, int]) -> tuple[SkuResult, StockUpdate | None]:  # fmt: skip
-    base = SkuResult(cand.sku, "error", "", cand.quantity, cand.time)
+    base = SkuResult(cand.sku, "error", "", cand.quantity, cand.time, own_sold=sold.get(cand.sku, 0))
     if not items:
         return _with(base, reason="no product or variation in the shop has this SKU"), None
     if len(items) > 1:

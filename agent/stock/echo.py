@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agent.dynaccount.client import DynaccountClient
 from agent.journal import Journal, WorkItem
 from agent.journal.stock import StockJournal, StockRow
 from agent.outcomes import Outcome
-from agent.stock.diff import sold_not_booked
+from agent.stock.shop import sold_now
 from agent.woo.client import WooClient
 
 
@@ -48,8 +49,8 @@ async def echo_reason(stock: StockJournal, topic: str | None, body: bytes, *, ca
 class ProductCheck:
     """The worker's processor for ``product:``/``variation:`` work while stock sync is on."""
 
-    def __init__(self, stock: StockJournal, journal: Journal, woo: WooClient) -> None:
-        self._stock, self._journal, self._woo = stock, journal, woo
+    def __init__(self, stock: StockJournal, journal: Journal, woo: WooClient, dyn: DynaccountClient) -> None:
+        self._stock, self._journal, self._woo, self._dyn = stock, journal, woo, dyn
 
     async def __call__(self, item: WorkItem) -> Outcome:
         rows = [r for r in await self._stock.by_owner(int(item.resource_id)) if r.target_qty is not None]
@@ -58,8 +59,8 @@ class ProductCheck:
         product = await self._woo.get_product(int(item.resource_id))  # the delivery may be stale: read now
         shop_qty = product.stock_quantity
         # Sales since the last run took stock in the shop that Dynaccount has not booked yet: not a disagreement.
-        sold_now = sold_not_booked(await self._stock.unbooked_orders())
-        sold = sum(sold_now.get(r.sku, 0) for r in rows)
+        pending = await sold_now(self._stock, self._dyn)
+        sold = sum(pending.get(r.sku, 0) for r in rows)
         messages = [await self._compare(row, shop_qty, sold, item.key) for row in rows]
         return Outcome("done", "; ".join(messages))
 

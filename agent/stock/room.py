@@ -19,8 +19,8 @@ from agent.config import StockConfig
 from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import DynaccountError
 from agent.journal.stock import StockJournal
-from agent.stock.diff import SkuResult, WritePlan, changed, plan_writes, shop_quantity, sold_not_booked
-from agent.stock.shop import find_in_shop, read_dynaccount
+from agent.stock.diff import SkuResult, WritePlan, changed, plan_writes, shop_quantity
+from agent.stock.shop import find_in_shop, read_dynaccount, sold_now
 from agent.woo.client import WooClient
 from agent.woo.errors import WooError
 from agent.woo.stock import StockItemError
@@ -90,7 +90,8 @@ class StockRoom:
     async def _run(self, summary: RunSummary, full: bool) -> None:
         levels = await read_dynaccount(self._dyn)
         summary.compared = len(levels)
-        candidates = changed(levels, await self.journal.memory(), self.config.quantity, full=full)
+        sold = await sold_now(self.journal, self._dyn)  # after read_dynaccount: see sold_now
+        candidates = changed(levels, await self.journal.memory(), self.config.quantity, full=full, sold=sold)
         summary.changed = len(candidates)
         if not candidates:
             return
@@ -100,7 +101,6 @@ class StockRoom:
         view = await find_in_shop(self._woo, [c.sku for c in candidates])
         summary.shop_reads = view.calls
         quantities = {lv.sku: shop_quantity(lv, self.config.quantity) for lv in levels}
-        sold = sold_not_booked(await self.journal.unbooked_orders())
         plan = plan_writes(candidates, view.by_sku, quantities, view.families,
                            enable=self.config.enable_stock_management, sold=sold)  # fmt: skip
         results = plan.results if summary.dry_run else await self._write(plan, summary)

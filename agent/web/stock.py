@@ -54,7 +54,7 @@ async def _stock_ctx(app: web.Application) -> AsyncIterator[None]:
         return await echo_reason(stock, topic, body, catalog=config.products.on_shop_events)
 
     app[INTAKE].echo_check = echo
-    check = ProductCheck(stock, app[JOURNAL], services.woo)
+    check = ProductCheck(stock, app[JOURNAL], services.woo, services.dyn)
     if services.dispatcher is not None:
         services.dispatcher.chain("product", check)  # before the catalog's product sync, when that is on
         services.dispatcher.chain("variation", check)

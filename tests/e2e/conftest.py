@@ -33,10 +33,11 @@ async def drive(stack: Stack, clock: ManualClock, *, rounds: int = 400) -> int:
 
 @pytest.fixture
 def make_stack(tmp_path: Path) -> Callable[..., Any]:
-    def make(faults: FaultConfig | None = None, **overrides: dict[str, Any]) -> Any:
+    def make(faults: FaultConfig | None = None, *, load_references: bool = True, **overrides: dict[str, Any]) -> Any:
+        """``load_references=False``: the reference index stays incomplete (as while it loads)."""
         clock = ManualClock()
         return clock, demo_stack(tmp_path / "stack", faults=faults, delivery_delay=0.0, clock=clock, autostart=False,
-                                 overrides=overrides)
+                                 overrides=overrides, load_references=load_references)
 
     return make
 

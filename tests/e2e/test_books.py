@@ -41,6 +41,8 @@ async def test_forty_mixed_orders_book_to_the_øre(stack: tuple[Stack, ManualClo
     renewal = ids[next(n for n, (name, *_) in enumerate(SHAPES) if name == "dk-renewal")]
     invoice = store.find("debtor_invoice", "requisition", f"woo/order-{renewal}")
     order = await s.shop.get_order(renewal)
+    # As WooCommerce Subscriptions 7.9.0 makes a renewal order (tests/fixtures/woocommerce-realcheck/renewal-*.json)
+    assert (order.created_via, order.meta("_subscription_renewal")) == ("subscription", "6001")
     start = order.date_created_gmt[:10]  # type: ignore[index]
     assert invoice["txt"].startswith(f"WooCommerce order {renewal}: renewal of subscription 6001 for {start} – ")
     assert invoice["time_delivery"] == int(datetime.fromisoformat(start).replace(tzinfo=UTC).timestamp())

@@ -255,6 +255,29 @@ async def test_units_sold_but_not_booked_are_not_given_back(shop: tuple[Stack, M
     assert s.woo.state.calls.get("batch item", 0) == items_before
 
 
+async def test_restocked_refund_before_booking_counts_the_units_still_sold(shop: tuple[Stack, ManualClock]) -> None:
+    """A real WooCommerce 10.0.2 lowers ``_reduced_stock`` itself when a refund restocks (2 → 1, with
+    ``_restock_refunded_items`` 1: tests/fixtures/woocommerce-realcheck/refund-restock.json), so the unit still
+    sold is ``_reduced_stock`` alone — subtracting the restocked units again handed it back to the shop."""
+    s, clock = shop
+    await sync(s)
+    order = await s.shop.create_order({
+        "payment_method": "bacs", "status": "on-hold", "line_items": [{"product_id": 11, "quantity": 2}],
+        "billing": {"first_name": "Mette", "last_name": "Hansen", "country": "DK", "email": "m@example.dk"},
+    })  # fmt: skip
+    mug = (await s.shop.request("GET", f"orders/{order.id}"))["line_items"][0]
+    await s.shop.request("POST", f"orders/{order.id}/refunds", json={
+        "amount": "99.00", "api_refund": False, "api_restock": True,
+        "line_items": [{"id": mug["id"], "quantity": 1, "refund_total": "79.20",
+                        "refund_tax": [{"id": 1, "refund_total": "19.80"}]}]})  # fmt: skip
+    await drive(s, clock)
+    assert s.woo.state.items[11].stock_quantity == 49
+    dyn_stock(s, KRUS_001=60)  # goods received; the order is not booked yet
+    await sync(s)
+    assert s.woo.state.items[11].stock_quantity == 59  # one mug is still sold
+    assert "1 sold in the shop, not yet booked" in (await row(s, "KRUS-001")).reason
+
+
 async def test_demo_stock_verdict_follows_dynaccount_and_can_fail(stack: tuple[Stack, ManualClock]) -> None:
     s, clock = stack
     await s.app[STOCK].sync(reason="start")

@@ -18,6 +18,7 @@ import logging
 import signal
 import socket
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,7 @@ FAULTS = web.AppKey("dynaccount_faults", FaultInjector)
 CONFIG = web.AppKey("dynaccount_config", SandboxConfig)
 STATS = web.AppKey("dynaccount_stats", dict[str, int])
 PEERS = web.AppKey("dynaccount_peers", set[str])
+CALLS = web.AppKey("dynaccount_calls", Counter[str])
 
 
 def create_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
@@ -75,6 +77,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> web.Application:
     app[FAULTS] = FaultInjector(config.faults)
     app[STATS] = {"requests": 0, "auth_failures": 0}
     app[PEERS] = set()
+    app[CALLS] = Counter()
     add_control_routes(app)
     app.router.add_route("*", "/{tail:.*}", handle_api)
     return app
@@ -103,6 +106,7 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
     if len(parts) not in (5, 6) or parts[0] != signing.API_VERSION:
         return _error(404, {"url": "expected /v7/{api_id}/{api_key}/{method}/{name}/[{id}/]"})
     _, api_id, api_key, method, name, *rest = parts
+    app[CALLS][f"{method}/{name}"] += 1  # the request log by method: what tests pin calls per order with
     faults = app[FAULTS]
     delay = faults.delay(method, name)
     if delay:
@@ -248,6 +252,11 @@ class SandboxHandle:
     @property
     def stats(self) -> dict[str, int]:
         return self.app[STATS]
+
+    @property
+    def calls(self) -> Counter[str]:
+        """Every API request received, by ``method/name`` (answered or not)."""
+        return self.app[CALLS]
 
     @property
     def peers(self) -> set[str]:

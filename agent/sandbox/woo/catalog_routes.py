@@ -14,6 +14,8 @@ from agent.sandbox.woo.seed import CatalogueItem
 from agent.sandbox.woo.state import ShopError, ShopState
 
 BATCH_LIMIT = 100
+VARIATION_ENDPOINT = ("To manipulate product variations you should use the "
+                      "/products/&lt;product_id&gt;/variations/&lt;id&gt; endpoint.")
 
 
 def _state(request: web.Request) -> ShopState:
@@ -23,7 +25,8 @@ def _state(request: web.Request) -> ShopState:
 async def list_products(request: web.Request) -> web.Response:
     state, q = _state(request), request.query
     state.count("GET products")
-    items = list(state.items.values())
+    # The default status "any" leaves the trash out, for SKU lookups too (real shop, 2026-11-30).
+    items = [i for i in state.items.values() if (i.status == "trash") == (q.get("status") == "trash")]
     if q.get("sku"):
         wanted = set(q["sku"].split(","))  # exact match, and variations too (spec §4.3)
         if len(wanted) > 1:
@@ -47,18 +50,28 @@ async def get_product(request: web.Request) -> web.Response:
     return json_response(product_json(state.item(int(request.match_info["id"])), state))
 
 
-async def update_product(request: web.Request) -> web.Response:
-    state, product_id = _state(request), int(request.match_info["id"])
-    if product_id not in state.items:  # PUT on an unknown id is a 400, GET a 404 (spec §4.3)
+def _product_to_write(state: ShopState, product_id: Any) -> int:
+    """PUT/batch on an unknown id is a 400 (GET a 404, spec §4.3); a variation is a 404 (real shop, 2026-11-30)."""
+    if not isinstance(product_id, int) or product_id not in state.items:
         raise ShopError("woocommerce_rest_product_invalid_id", "Invalid ID.", 400)
+    if state.items[product_id].type == "variation":
+        # WC10 products controller: a variation id on the products endpoint (PUT and batch; GET still works).
+        raise ShopError("woocommerce_rest_invalid_product_id", VARIATION_ENDPOINT, 404)
+    return product_id
+
+
+async def update_product(request: web.Request) -> web.Response:
+    state = _state(request)
+    product_id = _product_to_write(state, int(request.match_info["id"]))
     item = state.update_product(product_id, await read_body(request))
     return json_response(product_json(item, state))
 
 
-def _variation(state: ShopState, parent_id: int, variation_id: int, status: int) -> CatalogueItem:
+def _variation(state: ShopState, parent_id: int, variation_id: int) -> CatalogueItem:
+    """Unknown, not a variation, or another parent's: 404 for GET, PUT and each batch item alike (real shop)."""
     item = state.items.get(variation_id)
     if item is None or item.type != "variation" or item.product.parent_id != parent_id:
-        raise ShopError("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", status)
+        raise ShopError("woocommerce_rest_product_variation_invalid_id", "Invalid ID.", 404)
     return item
 
 
@@ -71,13 +84,13 @@ async def list_variations(request: web.Request) -> web.Response:
 
 async def get_variation(request: web.Request) -> web.Response:
     state = _state(request)
-    item = _variation(state, int(request.match_info["id"]), int(request.match_info["vid"]), 404)
+    item = _variation(state, int(request.match_info["id"]), int(request.match_info["vid"]))
     return json_response(variation_json(item, state))
 
 
 async def update_variation(request: web.Request) -> web.Response:
     state = _state(request)
-    item = _variation(state, int(request.match_info["id"]), int(request.match_info["vid"]), 400)
+    item = _variation(state, int(request.match_info["id"]), int(request.match_info["vid"]))
     return json_response(variation_json(state.update_product(item.id, await read_body(request)), state))
 
 
@@ -115,10 +128,8 @@ def _batch_update(state: ShopState, parent_id: int | None, raw: Any) -> dict[str
     item_id = raw.get("id") if isinstance(raw, dict) else None
     try:
         if parent_id is None:
-            if not isinstance(item_id, int) or item_id not in state.items:
-                raise ShopError("woocommerce_rest_product_invalid_id", "Invalid ID.", 400)
-            return product_json(state.update_product(item_id, raw), state)
-        item = _variation(state, parent_id, item_id if isinstance(item_id, int) else -1, 400)
+            return product_json(state.update_product(_product_to_write(state, item_id), raw), state)
+        item = _variation(state, parent_id, item_id if isinstance(item_id, int) else -1)
         return variation_json(state.update_product(item.id, raw), state)
     except ShopError as exc:
         return _item_error(item_id, exc)
@@ -129,10 +140,8 @@ async def products_batch(request: web.Request) -> web.Response:
 
 
 async def variations_batch(request: web.Request) -> web.Response:
-    state = _state(request)
-    parent_id = int(request.match_info["id"])
-    state.item(parent_id)
-    return await _batch(request, parent_id)
+    # An unknown parent is no error of the request: every item answers 404 on its own (real shop).
+    return await _batch(request, int(request.match_info["id"]))
 
 
 async def create_product(request: web.Request) -> web.Response:
@@ -150,9 +159,9 @@ async def delete_product(request: web.Request) -> web.Response:
     state = _state(request)
     pid = int(request.match_info.get("vid") or request.match_info["id"])
     force = request.query.get("force") in ("true", "1")
-    body = product_json(state.item(pid), state)
+    body = product_json(state.item(pid), state)  # WC answers the product as it was before the delete
     writes.delete_product(state, pid, force)
-    return json_response(body if force else product_json(state.item(pid), state))
+    return json_response(body)
 
 
 async def create_customer(request: web.Request) -> web.Response:

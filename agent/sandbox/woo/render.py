@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.sandbox.woo.catalog_writes import wp_slug
 from agent.sandbox.woo.orderjson import gmt, local
 from agent.sandbox.woo.seed import TAX_RATES, CatalogueItem
 from agent.sandbox.woo.state import Customer, ShopState
@@ -24,10 +25,6 @@ def _links(href: str, collection: str, up: str | None = None) -> dict[str, Any]:
     if up:
         links["up"] = [{"href": up}]
     return links
-
-
-def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
 
 
 def _stock_status(item: CatalogueItem, state: ShopState) -> str:
@@ -57,12 +54,12 @@ def product_json(item: CatalogueItem, state: ShopState) -> dict[str, Any]:
     is_var = item.type == "variation"
     manage, qty = _stock_fields(item, state)
     created, modified = state.created, state.modified.get(item.id, state.created)
-    permalink = f"{home}product/{_slug(p.parent_name or p.name)}/"
+    permalink = f"{home}product/{wp_slug(p.parent_name or p.name)}/"
     if is_var:
         permalink += "?" + "&".join(f"attribute_{s}={o}" for s, _, o in p.attributes)
     api = f"{home}wp-json/wc/v3/products"
     return {
-        "id": p.id, "name": p.name, "slug": _slug(p.name), "permalink": permalink,
+        "id": p.id, "name": p.name, "slug": wp_slug(p.name), "permalink": permalink,
         "date_created": local(created), "date_created_gmt": gmt(created),
         "date_modified": local(modified), "date_modified_gmt": gmt(modified),
         "type": item.type, "status": item.status, "featured": False, "catalog_visibility": "visible",
@@ -84,7 +81,8 @@ def product_json(item: CatalogueItem, state: ShopState) -> dict[str, Any]:
         "variations": list(item.variations), "grouped_products": [], "menu_order": 0,
         "price_html": _price_html(price), "related_ids": [], "meta_data": [],
         "stock_status": _stock_status(item, state), "has_options": item.type == "variable", "post_password": "",
-        "global_unique_id": "", "_links": _links(f"{api}/{p.id}", api),
+        "global_unique_id": "",
+        "_links": _links(f"{api}/{p.id}", api, f"{api}/{p.parent_id}" if is_var else None),
     }
 
 
@@ -128,7 +126,7 @@ def customer_json(customer: Customer, state: ShopState) -> dict[str, Any]:
         "date_modified": local(when), "date_modified_gmt": gmt(when), "email": customer.email,
         "first_name": customer.first_name, "last_name": customer.last_name, "role": "customer",
         "username": customer.username, "billing": dict(customer.billing), "shipping": shipping,
-        "is_paying_customer": True, "avatar_url": "", "meta_data": list(customer.meta_data),
+        "is_paying_customer": customer.paying, "avatar_url": "", "meta_data": list(customer.meta_data),
         "_links": _links(f"{api}/{customer.id}", api),
     }
 

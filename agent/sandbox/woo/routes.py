@@ -273,8 +273,8 @@ async def setting(request: web.Request) -> web.Response:
 async def get_customer(request: web.Request) -> web.Response:
     state = _state(request)
     customer = state.customers.get(_id(request))
-    if customer is None:
-        raise ShopError("woocommerce_rest_invalid_id", "Invalid resource ID.", 404)
+    if customer is None:  # WC_REST_Customers_V1_Controller on an unknown user id
+        raise ShopError("wc_user_invalid_id", "Invalid user ID.", 404)
     return json_response(customer_json(customer, state))
 
 

@@ -47,6 +47,7 @@ class Customer:
     username: str = ""
     shipping: dict[str, str] | None = None  # None: the billing address without the email
     meta_data: list[dict[str, Any]] = field(default_factory=list)
+    paying: bool = True  # is_paying_customer: false until the first paid order (a new account over REST)
 
 
 @dataclass
@@ -172,13 +173,13 @@ class ShopState:
                 add_line_meta(order, self.ids, item_id, "_reduced_stock", str(line.quantity))
 
     def _restore_stock(self, order: StoredOrder) -> None:
-        """wc_increase_stock_levels: only lines that were reduced, and their ``_reduced_stock`` goes."""
+        """wc_increase_stock_levels: gives back each line's ``_reduced_stock`` (less what restocking refunds took
+        back already), and that meta goes."""
         order.stock_reduced = False
         for item_id, line in zip(order.line_ids, order.checkout.lines, strict=True):
-            metas = order.line_meta.get(item_id, [])
-            if any(m["key"] == "_reduced_stock" for m in metas):
-                self.change_stock(line.product.id, line.quantity)
-                order.line_meta[item_id] = [m for m in metas if m["key"] != "_reduced_stock"]
+            reduced = _reduced_stock(order, item_id)
+            if reduced and self.change_stock(line.product.id, reduced):
+                order.line_meta[item_id] = [m for m in order.line_meta[item_id] if m["key"] != "_reduced_stock"]
 
     # -- refunds -----------------------------------------------------------------------------------
 
@@ -190,9 +191,7 @@ class ShopState:
         if payload.get("api_restock", True):
             for line in refund.lines:
                 if line["kind"] == "line_items" and line["quantity"] < 0:
-                    item_id = int(line["_refunded_item_id"])
-                    if self.change_stock(order.line(item_id).product.id, -int(line["quantity"])):
-                        add_line_meta(order, self.ids, item_id, "_restock_refunded_items", str(-line["quantity"]))
+                    self._restock_refunded(order, int(line["_refunded_item_id"]), -int(line["quantity"]))
         self.on_hook("woocommerce_refund_created", refund.id)
         if is_fully_refunded(order):
             order.status = "refunded"
@@ -200,6 +199,16 @@ class ShopState:
         self.on_hook("woocommerce_order_refunded", order.id)
         self.on_hook("woocommerce_update_order", order.id)
         return refund
+
+    def _restock_refunded(self, order: StoredOrder, item_id: int, quantity: int) -> None:
+        """wc_restock_refunded_items: only a line whose stock was reduced; ``_reduced_stock`` goes down by what
+        comes back and ``_restock_refunded_items`` keeps the running total (seen on a real WooCommerce 10.0.2)."""
+        reduced = _reduced_stock(order, item_id)
+        if not reduced or not self.change_stock(order.line(item_id).product.id, quantity):
+            return
+        done = sum(int(m["value"]) for m in order.line_meta.get(item_id, []) if m["key"] == "_restock_refunded_items")
+        add_line_meta(order, self.ids, item_id, "_reduced_stock", str(reduced - quantity))
+        add_line_meta(order, self.ids, item_id, "_restock_refunded_items", str(done + quantity))
 
     def refunds(self) -> list[StoredRefund]:
         every = [r for o in self.orders.values() for r in o.refunds]
@@ -289,6 +298,10 @@ class ShopState:
 
 
 _ALNUM = string.ascii_letters + string.digits
+
+
+def _reduced_stock(order: StoredOrder, item_id: int) -> int:
+    return sum(int(m["value"]) for m in order.line_meta.get(item_id, []) if m["key"] == "_reduced_stock")
 
 
 def _seed_customers() -> list[Customer]:
