@@ -14,16 +14,17 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TextIO
 
 from agent.journal import Journal
 
 STATE_KEY = "import"
+UNCHANGED = "unchanged"  # already acted on in exactly the state the list shows: nothing to do, nothing called
 PLAIN_EVERY = 10.0  # seconds between plain progress lines (and one at every tenth of the way)
 
-ProcessOne = Callable[[str], Awaitable[str]]  # work key -> state it ended in
+ProcessMany = Callable[[list[str]], Awaitable[list[str]]]  # work keys -> the state each ended in
 
 
 @dataclass
@@ -32,7 +33,7 @@ class ImportState:
     until: str | None
     total: int
     position: int = 0
-    counts: dict[str, int] = field(default_factory=dict)  # state (or "already") -> orders
+    counts: dict[str, int] = field(default_factory=dict)  # state (or UNCHANGED) -> orders
     status: str = "running"  # running | interrupted | finished | queued
     started_at: float = 0.0
     updated_at: float = 0.0
@@ -40,7 +41,9 @@ class ImportState:
     def summary(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in sorted(self.counts.items())) or "nothing to do"
         if self.status == "queued":
-            return f"{self.total} orders queued; the running agent processes them"
+            queued = self.counts.get("queued", 0)
+            left = f" ({self.total - queued} unchanged)" if queued != self.total else ""
+            return f"{queued} of {self.total} orders queued; the running agent processes them{left}"
         if self.status == "interrupted":
             return (f"import interrupted after {self.position} of {self.total} orders ({counts}); "
                     "run the same command again to resume")  # fmt: skip
@@ -112,29 +115,36 @@ class Importer:
             return before
         return ImportState(since, until, total, started_at=self._journal.db.clock.now())
 
-    async def queue(self, since: str, until: str | None, ids: Sequence[int]) -> int:
-        """The running agent does the work: only hint it (a hint without a fingerprint re-opens finished
-        orders and leaves failed or held ones as they are), and say so; returns how many were left."""
-        opened = [await self._journal.hint_work(f"order:{order_id}") for order_id in ids]
-        counts = {"queued": sum(opened), "left failed or held": len(ids) - sum(opened)}
-        state = ImportState(since, until, len(ids), len(ids), {k: v for k, v in counts.items() if v}, "queued",
+    async def queue(self, since: str, until: str | None, listed: Mapping[int, str]) -> int:
+        """The running agent does the work: only hint it with each order's fingerprint as the list showed
+        it (the one re-open rule: an order acted on in this state, done or failed or held, stays as it is),
+        and say so; returns how many were left as they are."""
+        opened = [await self._journal.hint_work(f"order:{order_id}", fingerprint=fingerprint)
+                  for order_id, fingerprint in listed.items()]  # fmt: skip
+        counts = {"queued": sum(opened), UNCHANGED: len(listed) - sum(opened)}
+        state = ImportState(since, until, len(listed), len(listed), {k: v for k, v in counts.items() if v}, "queued",
                             self._journal.db.clock.now())  # fmt: skip
         await self._save(state)
-        return counts["left failed or held"]
+        return counts[UNCHANGED]
 
-    async def run(self, since: str, until: str | None, ids: Sequence[int], process: ProcessOne,
-                  progress: Callable[[int, int], Progress] = terminal_progress) -> ImportState:  # fmt: skip
+    async def run(self, since: str, until: str | None, ids: Sequence[int], process: ProcessMany,
+                  progress: Callable[[int, int], Progress] = terminal_progress, *,
+                  batch: int = 1) -> ImportState:  # fmt: skip
+        """Hand ``batch`` orders at a time to ``process`` (the worker's concurrency: with Dynaccount's calls
+        serialised, one order's WooCommerce read and journal writes overlap another's Dynaccount calls);
+        the position is saved after each batch, so an interruption resumes at the first unfinished one."""
         state = await self._resumed(since, until, len(ids))
         await self._save(state)
         shown = progress(state.total, state.position)
         try:
-            for order_id in ids[state.position:]:
-                key = f"order:{order_id}"
-                ended = await process(key)
-                state.counts = dict(Counter(state.counts) + Counter({ended: 1}))
-                state.position += 1
+            while state.position < state.total:
+                keys = [f"order:{order_id}" for order_id in ids[state.position:state.position + max(1, batch)]]
+                ended = await process(keys)
+                state.counts = dict(Counter(state.counts) + Counter(ended))
+                state.position += len(keys)
                 await self._save(state)
-                shown.advance(key, ended)
+                for key, end in zip(keys, ended, strict=True):
+                    shown.advance(key, end)
             state.status = "finished"
         except (asyncio.CancelledError, KeyboardInterrupt):
             state.status = "interrupted"

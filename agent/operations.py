@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 import aiohttp
 
 from agent.approvals import Approvals
-from agent.importer import Importer, Progress, terminal_progress
+from agent.importer import UNCHANGED, Importer, Progress, terminal_progress
 from agent.journal.stock import StockJournal
 from agent.plan import CreditNoteContext, Skip, plan_creditnote, render_plan
 from agent.reconcile import OssReport, Period, Report, open_gatherer
 from agent.services import Services
 from agent.stock.room import StockRoom
+from agent.woo.fingerprint import order_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,11 @@ async def import_orders(
     """Historic orders (created in [since, until)) become work; with --dry-run only plans are shown.
 
     Processed here with progress (resumable after an interruption) unless a running agent does the work."""
-    ids = [o.id async for o in agent.woo.iter_orders(after=since, before=until, dates_are_gmt=True,
-                                                      orderby="date", order="asc")]  # fmt: skip
+    # One list call per page is all a re-run over the same period costs: each order's fingerprint as
+    # the list shows it decides whether it changed since the agent last acted on it.
+    listed = {o.id: order_fingerprint(o) async for o in agent.woo.iter_orders(
+        after=since, before=until, dates_are_gmt=True, orderby="date", order="asc")}  # fmt: skip
+    ids = list(listed)
     if dry_run:
         lines = [f"{len(ids)} orders from {since:%Y-%m-%d}:"]
         for order_id in ids:
@@ -93,23 +97,38 @@ async def import_orders(
     importer = Importer(agent.journal)
     period = (f"{since:%Y-%m-%d}", f"{until:%Y-%m-%d}" if until else None)
     if daemon_running:
-        left = await importer.queue(*period, ids)
-        note = f" ({left} failed or held left as they are: use replay)" if left else ""
-        return f"{len(ids)} orders queued; the running agent processes them{note}"
+        left = await importer.queue(*period, listed)
+        note = f" ({left} unchanged since the agent acted on them: use replay to run one again)" if left else ""
+        return f"{len(ids) - left} orders queued; the running agent processes them{note}"
     await agent.journal.reset_running()  # this process owns the journal: items left running are a dead one's
 
-    async def one(key: str) -> str:
-        await agent.journal.requeue(key, create=True)
-        await agent.worker.run_once()
-        item = await agent.journal.get_work(key)
-        return item.state if item else "missing"
-
     try:
-        return (await importer.run(*period, ids, one, progress)).summary()
+        batch = _import_batch(agent, listed)
+        return (await importer.run(*period, ids, batch, progress, batch=agent.config.worker.concurrency)).summary()
     except asyncio.CancelledError:
         state = await importer.state()
         print(state.summary() if state else "import interrupted", file=sys.stderr)
         raise
+
+
+def _import_batch(agent: Services, listed: dict[int, str]) -> Callable[[list[str]], Awaitable[list[str]]]:
+    """Run a batch of listed orders side by side, as the daemon's worker would; an order already acted on
+    in the state the list shows is UNCHANGED: neither WooCommerce nor Dynaccount is asked anything about it."""
+
+    async def batch(keys: list[str]) -> list[str]:
+        opened = [key for key in keys
+                  if await agent.journal.hint_work(key, fingerprint=listed[int(key.partition(":")[2])])]
+        for key in opened:
+            await agent.journal.requeue(key)  # due now, whatever backoff a dead process left it with
+        if opened:
+            await agent.worker.run_once()
+        ended = {}
+        for key in opened:
+            item = await agent.journal.get_work(key)
+            ended[key] = item.state if item else "missing"
+        return [ended.get(key, UNCHANGED) for key in keys]
+
+    return batch
 
 
 async def webhooks(agent: Services, heal: bool) -> str:

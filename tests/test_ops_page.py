@@ -210,11 +210,11 @@ async def test_a_running_import_shows_its_progress_on_the_page(tmp_path: Path) -
         importer = Importer(s.app[JOURNAL])
         seen: list[str] = []
 
-        async def one(key: str) -> str:
-            if key == "order:3":  # mid-way: what does the page show now?
+        async def one(keys: list[str]) -> list[str]:  # batches of one (the default)
+            if keys == ["order:3"]:  # mid-way: what does the page show now?
                 async with aiohttp.ClientSession() as session, session.get(f"{s.agent_url}/") as resp:
                     seen.append(text(await resp.text()))
-            return "done"
+            return ["done"] * len(keys)
 
         import io
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import jinja2
 from aiohttp import web
 
 from agent.config_mail import MailConfig
@@ -19,16 +19,27 @@ from agent.mail.smtp import SmtpSender
 from agent.mail.templates import check_templates
 from agent.mail.worker import MailWorker, PdfSource
 
+if TYPE_CHECKING:
+    import jinja2
+
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class MailParts:
     cfg: MailConfig
-    env: jinja2.Environment
     mailer: Mailer | None = None
     worker: MailWorker | None = None
     alerts: AlertEngine | None = None
+    _env: jinja2.Environment | None = field(default=None, repr=False)
+
+    @property
+    def env(self) -> jinja2.Environment:
+        """The mail templates' environment, built when first needed (the worker's start, a preview): a
+        daemon without mail never loads Jinja (issue 17: idle RSS)."""
+        if self._env is None:
+            self._env = environment(self.cfg)
+        return self._env
 
 
 MAIL = web.AppKey("mail", MailParts)
@@ -102,7 +113,7 @@ def add_mail(app: web.Application, *, background: bool) -> None:
     from agent.mail.web import add_routes
 
     cfg = app[CONFIG].mail
-    app[MAIL] = MailParts(cfg, environment(cfg))
+    app[MAIL] = MailParts(cfg)
     if background:
         app.cleanup_ctx.append(_mail_ctx)
     add_routes(app)

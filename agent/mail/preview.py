@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from agent.config_mail import MailConfig
 from agent.journal import Journal
@@ -13,6 +11,9 @@ from agent.journal.mail import MailJournal
 from agent.mail.context import Document, invoice_context, pick_language
 from agent.mail.render import Rendered, render
 from agent.plan.types import to_jsonable
+
+if TYPE_CHECKING:
+    import jinja2  # Jinja is imported when mail is rendered, not at start (issue 17: idle RSS)
 
 
 class NothingToPreview(Exception):

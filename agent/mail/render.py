@@ -16,12 +16,13 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from agent.address import domain_of
 from agent.config_mail import MailConfig
+
+if TYPE_CHECKING:
+    import jinja2
 
 LANGUAGES = ("da", "en")
 CUSTOMER_KINDS = ("invoice", "creditnote")
@@ -61,6 +62,8 @@ def _language(ctx: Any) -> str:
 
 
 def environment(cfg: MailConfig) -> jinja2.Environment:
+    import jinja2  # here, not at the top: a daemon that renders no mail never loads Jinja (issue 17: idle RSS)
+
     loaders: list[jinja2.BaseLoader] = []
     if cfg.templates_dir is not None:
         loaders.append(jinja2.FileSystemLoader(str(cfg.templates_dir)))
@@ -76,6 +79,8 @@ def environment(cfg: MailConfig) -> jinja2.Environment:
 
 
 def render_file(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    import jinja2  # loaded already: ``env`` is one
+
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as exc:

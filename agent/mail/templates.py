@@ -4,13 +4,14 @@ a sample of each context, so a typo or an unknown variable shows up before the f
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from agent.config_mail import MailConfig
 from agent.mail.context import Document, creditnote_context, invoice_context
 from agent.mail.render import CUSTOMER_KINDS, LANGUAGES, TemplateError, render, render_file
+
+if TYPE_CHECKING:
+    import jinja2  # Jinja is imported when mail is rendered, not at start (issue 17: idle RSS)
 
 SAMPLE_PLAN: dict[str, Any] = {
     "order_id": 1001, "order_number": "1001", "reference": "woo/order-1001", "currency": "DKK",

@@ -12,8 +12,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from agent.clock import Clock
 from agent.config_mail import MailConfig
@@ -22,6 +21,9 @@ from agent.journal.mail import MailJournal, OutboxMail
 from agent.mail.render import TemplateError, build_message, pdf_name, render
 from agent.mail.smtp import MailRefused, MailRetry, MailUncertain, SmtpSender
 from agent.retry import backoff
+
+if TYPE_CHECKING:
+    import jinja2  # Jinja is imported when mail is rendered, not at start (issue 17: idle RSS)
 
 log = logging.getLogger(__name__)
 

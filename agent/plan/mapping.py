@@ -12,10 +12,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import StrictUndefined, Template, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.plan.types import Address, InvoicePlan, Skip
@@ -28,7 +26,19 @@ HEADER_COLUMNS = (
     "dlv_name", "dlv_address", "dlv_zip", "dlv_city", "dlv_ref_country_name",
 )  # fmt: skip
 
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+if TYPE_CHECKING:
+    from jinja2 import Template
+    from jinja2.sandbox import SandboxedEnvironment
+
+
+@functools.cache
+def _env() -> SandboxedEnvironment:
+    """Built when a template is first parsed or rendered: without [mapping] templates the agent never
+    loads Jinja (issue 17: idle RSS)."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
 
 class MappingError(ValueError):
@@ -36,8 +46,12 @@ class MappingError(ValueError):
 
 
 def _parse(name: str, source: str) -> str:
+    if not source:
+        return source  # "" means the agent's own rule: nothing to parse
+    from jinja2 import TemplateError
+
     try:
-        _ENV.parse(source)
+        _env().parse(source)
     except TemplateError as exc:
         raise ValueError(f"template {name}: {exc}") from None
     return source
@@ -100,7 +114,7 @@ def _metas(meta: list[MetaData]) -> dict[str, Any]:
 def _compiled(source: str) -> Template:
     """A template compiled once: jinja2 compiles every ``from_string`` anew (Python source, then bytecode),
     which cost more CPU per order than the rest of the plan. Bounded: a config has a few templates."""
-    return _ENV.from_string(source)
+    return _env().from_string(source)
 
 
 def render(name: str, source: str, **context: Any) -> str:

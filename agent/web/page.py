@@ -6,12 +6,12 @@ write, the Retry button, refuses cross-site requests exactly like ``POST /api/wo
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-import jinja2
 from aiohttp import web
 
 from agent.importer import Importer, progress_json
@@ -33,19 +33,29 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 
-_env = jinja2.Environment(
-    loader=jinja2.PackageLoader("agent", "templates/status"),
-    autoescape=jinja2.select_autoescape(["html"]),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_env.globals["RETRYABLE"] = RETRYABLE
-_env.filters["local"] = local_z  # {{ iso_z|local(tz) }}: times in the shop's time zone
+if TYPE_CHECKING:
+    import jinja2
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    """Built at the first page anyone asks for: an idle daemon never loads Jinja (issue 17: idle RSS)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("agent", "templates/status"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["RETRYABLE"] = RETRYABLE
+    env.filters["local"] = local_z  # {{ iso_z|local(tz) }}: times in the shop's time zone
+    return env
 
 
 def _render(name: str, **context: Any) -> web.Response:
-    html = _env.get_template(name).render(**context)
+    html = _environment().get_template(name).render(**context)
     return web.Response(text=html, content_type="text/html", charset="utf-8", headers=HEADERS)
 
 

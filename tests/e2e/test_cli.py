@@ -85,6 +85,32 @@ async def test_import_historic_orders(stack: tuple[Stack, ManualClock]) -> None:
     assert _books(s)[0] == len(ids)
 
 
+async def test_import_again_over_the_same_period_writes_nothing(stack: tuple[Stack, ManualClock]) -> None:
+    """Issue 17: a second import over the same range costs one list call per page and no Dynaccount call;
+    an order changed in the shop since is the only one run again (and still books nothing twice)."""
+    s, _ = stack
+    s.woo.hold()
+    s.woo.drop_next(1000)  # only the import finds these orders
+    ids = await place_orders(s, 3)
+    since = datetime.now(UTC) - timedelta(days=1)
+    elsewhere = _unowned(s, "again")
+
+    async def run() -> str:
+        return await run_command(elsewhere, lambda a, running: import_orders(a, since, None, False,
+                                                                             daemon_running=running))
+
+    assert "3 orders imported: 3 done" in await run()
+    books = _books(s)
+    s.woo.state.calls.clear()
+    calls_before = s.dyn.stats["requests"]
+    assert "3 orders imported: 3 unchanged" in await run()
+    assert s.dyn.stats["requests"] == calls_before  # no Dynaccount call at all, so no write
+    assert s.woo.state.calls == {"GET orders": 1}  # one page, no order read one by one
+    await s.shop.update_order(ids[1], {"customer_note": "Ring på døren"})
+    assert "3 orders imported: 1 done, 2 unchanged" in await run()
+    assert _books(s) == books
+
+
 async def test_webhooks_heal_recreates_a_deleted_webhook(stack: tuple[Stack, ManualClock]) -> None:
     s, _ = stack
     hooks = await s.shop.list_webhooks()
@@ -139,7 +165,7 @@ async def test_import_shows_progress_is_interruptible_and_resumes(stack: tuple[S
     class StopAfterThree(PlainProgress):
         def advance(self, key: str, state: str) -> None:
             super().advance(key, state)
-            if self._done == 3:  # Ctrl-C arrives: asyncio.run cancels the running import
+            if self._done == 3:  # Ctrl-C arrives: asyncio.run cancels the running import (at its next await)
                 task = asyncio.current_task()
                 assert task is not None
                 task.cancel()
@@ -152,15 +178,16 @@ async def test_import_shows_progress_is_interruptible_and_resumes(stack: tuple[S
         raise AssertionError("the import was not interrupted")
     except asyncio.CancelledError:
         pass
-    assert _books(s)[0] == 3
+    # the import runs the worker's concurrency (4 here) side by side: the first batch of 4 is done and saved
+    assert _books(s)[0] == 4
     journal = await Journal.open(elsewhere.journal.path)
     try:
         state = await Importer(journal).state()
     finally:
         await journal.close()
-    assert state is not None and state.status == "interrupted" and state.position == 3
+    assert state is not None and state.status == "interrupted" and state.position == 4
     view = progress_json(state)
-    assert view is not None and view["percent"] == 50 and "run the same command again" in view["summary"]
+    assert view is not None and view["percent"] == 67 and "run the same command again" in view["summary"]
     # plain lines (not a terminal): a header and one line per step of the way
     lines = out.getvalue().splitlines()
     assert lines[0] == "import: 6 orders" and lines[1].startswith("import: 1/6 (order:")
@@ -168,7 +195,7 @@ async def test_import_shows_progress_is_interruptible_and_resumes(stack: tuple[S
     result = await run_command(elsewhere, lambda a, running: import_orders(
         a, since, None, False, daemon_running=running, progress=lambda total, start: PlainProgress(total, start, out2)))
     assert result == "6 orders imported: 6 done", result
-    assert out2.getvalue().splitlines()[0] == "import: 6 orders, resuming at 3"
+    assert out2.getvalue().splitlines()[0] == "import: 6 orders, resuming at 4"
     assert _books(s)[0] == len(ids) == 6
 
 
