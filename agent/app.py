@@ -137,7 +137,8 @@ async def open_services(config: Config, journal: Journal, clock: Clock,
         applier = Applier(journal, dyn, clock, payment_account=config.dynaccount.payment_account,
                           payment_draft=config.dynaccount.payment_draft)  # fmt: skip
         applier.dimension = config.shop.dimension_name
-        # Loaded only by the daemon, which owns the journal; until then every create looks up first.
+        # Loaded only by the daemon or a standalone import, which own the journal; until then every create
+        # looks up first.
         applier.references = References(dyn, config.plan.shop.name, config.plan.invoice.reference,
                                         config.plan.refunds.reference)  # fmt: skip
         vat_codes = VatCodes(dyn)  # codes read on first use

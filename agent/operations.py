@@ -115,12 +115,15 @@ def _import_batch(agent: Services, listed: dict[int, str]) -> Callable[[list[str
     """Run a batch of listed orders side by side, as the daemon's worker would; an order already acted on
     in the state the list shows is UNCHANGED: neither WooCommerce nor Dynaccount is asked anything about it."""
 
+    load = _references_once(agent)
+
     async def batch(keys: list[str]) -> list[str]:
         opened = [key for key in keys
                   if await agent.journal.hint_work(key, fingerprint=listed[int(key.partition(":")[2])])]
         for key in opened:
             await agent.journal.requeue(key)  # due now, whatever backoff a dead process left it with
         if opened:
+            await load()
             await agent.worker.run_once()
         ended = {}
         for key in opened:
@@ -129,6 +132,28 @@ def _import_batch(agent: Services, listed: dict[int, str]) -> Callable[[list[str
         return [ended.get(key, UNCHANGED) for key in keys]
 
     return batch
+
+
+def _references_once(agent: Services) -> Callable[[], Awaitable[None]]:
+    """The reference index, loaded once before the first order is worked on (A-44, agent.apply.refindex).
+
+    Only called where this process holds the journal's lock (no daemon runs, ``agent.journal.owner``), for
+    the whole import: like the daemon, it is then the only writer of this shop's references, so a new order
+    skips the look-up by reference. Loaded on the first batch with work, not at the start, so a re-run over
+    an unchanged period still makes no Dynaccount call; a failed load only costs the look-ups (not retried)."""
+    tried = False
+
+    async def load() -> None:
+        nonlocal tried
+        if tried or agent.references is None:
+            return
+        tried = True
+        try:
+            await agent.references.load()
+        except Exception as exc:  # the import goes on, every document looked up first
+            log.warning("reference index not loaded (look-ups by reference): %s: %s", type(exc).__name__, exc)
+
+    return load
 
 
 async def webhooks(agent: Services, heal: bool) -> str:

@@ -33,7 +33,7 @@ class Services:
     dispatcher: Dispatcher | None = None  # the worker's router by work kind; other rooms register theirs
     files: FileImporter | None = None  # orders from CSV/XML files (issue 18)
     catalog: Catalog | None = None  # products and customers synced on their own (issue 15)
-    references: References | None = None  # the reference index (agent.apply.refindex), loaded by the daemon
+    references: References | None = None  # the reference index (agent.apply.refindex); daemon/standalone import
 
 
 class Dispatcher:

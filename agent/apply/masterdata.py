@@ -11,6 +11,7 @@ from agent.dynaccount.client import DynaccountClient
 from agent.dynaccount.errors import DynaccountNotFound, DynaccountRejected
 from agent.dynaccount.models import Debtor, Product, ProductFields
 from agent.journal import Journal
+from agent.keyedlock import KeyedLock
 from agent.outcomes import ErrorKind, WorkError
 from agent.plan import DebtorDecision, ProductSync
 
@@ -26,8 +27,13 @@ class MasterData:
         self._journal = journal
         self._dyn = dyn
         self._allocation_lock = asyncio.Lock()
-        self._debtor_locks: dict[str, asyncio.Lock] = {}
-        self._product_locks: dict[str, asyncio.Lock] = {}
+        # Per match key / SKU, dropped once idle: an import of 100,000 orders would otherwise keep one each.
+        self._debtor_locks = KeyedLock()
+        self._product_locks = KeyedLock()
+
+    def locks_kept(self) -> int:
+        """Debtor and product locks still in the tables (only those someone holds or waits for)."""
+        return len(self._debtor_locks) + len(self._product_locks)
 
     async def ensure_debtor(self, d: DebtorDecision) -> str:
         key = f"{d.kind}:{d.match_key}:{d.match_value}"
@@ -37,7 +43,7 @@ class MasterData:
             return link.dyn_number  # known and unchanged: no call at all
         # Find-or-create is one critical section per match key: two orders of one new customer in
         # parallel make one debtor; other customers only wait for each other while a number is chosen.
-        async with self._debtor_locks.setdefault(key, asyncio.Lock()):
+        async with self._debtor_locks.hold(key):
             link = await self._journal.get_link("customer", key)
             if link and link.dyn_number and link.data.get("digest") == wanted:
                 return link.dyn_number  # the order ahead of this one wrote it
@@ -137,7 +143,7 @@ class MasterData:
 
     async def ensure_products(self, products: Sequence[ProductSync]) -> None:
         for p in products:
-            async with self._product_locks.setdefault(p.sku, asyncio.Lock()):
+            async with self._product_locks.hold(p.sku):
                 await self._ensure_product(p)
 
     async def _ensure_product(self, p: ProductSync) -> None:

@@ -11,16 +11,16 @@ look-up finds nothing, and it is one call in eight. The index answers it without
   the journal has no intent, cannot exist in Dynaccount, so the look-up is skipped.
 
 Why that is safe (A-44, ours: one agent per ``[shop] name``): a ``<shop>/order-N`` reference is only ever
-written by this shop's agent, and only by the process that owns the journal's lock (``agent.journal.owner``;
-the index is loaded only after this process took it, for the daemon's whole life). Everything an earlier
-process wrote was in Dynaccount before this one started, so the load reads it; everything this process
-creates is added before the call goes out. An earlier attempt whose answer was lost left an intent in the
-journal (written before every create), so its reference always gets the real look-up, as does every
-reference while the index is still loading or failed to load, one that is in the index (a draft may have
-been deleted meanwhile: not found, created again), and one without this shop's name (an older format).
-What breaks if two agents run with the same ``[shop] name`` over one Dynaccount company: each would skip
-the look-up for orders the other made after its load, so an order both saw could be invoiced twice —
-which is why the shop name is per shop (issue 19) and is A-44 in the README.
+written by this shop's agent, and only by the process that owns the journal's lock (``agent.journal.owner``; the
+index is loaded only after this process took it, and it is held for the daemon's whole life or a standalone
+``import``'s whole run, ``agent.operations``). Everything an earlier process wrote was in Dynaccount before this
+one started, so the load reads it; everything this process creates is added before the call goes out. An earlier
+attempt whose answer was lost left an intent in the journal (written before every create), so its reference
+always gets the real look-up, as does every reference while the index is still loading or failed to load, one
+that is in the index (a draft may have been deleted meanwhile: not found, created again), and one without this
+shop's name (an older format). What breaks if two agents run with the same ``[shop] name`` over one Dynaccount
+company: each would skip the look-up for orders the other made after its load, so an order both saw could be
+invoiced twice — which is why the shop name is per shop (issue 19) and is A-44 in the README.
 
 Paging is by ``limit=offset,count`` over ``order=id`` (A-7: equality filters only, no ranges). New rows
 get higher ids and only move later rows, so they never make a page skip one; a row deleted meanwhile

@@ -70,6 +70,20 @@ async def test_orders_of_one_new_customer_at_once_make_one_debtor(make_stack: Ca
         assert len(debtors) == 1
         invoices = [i for i in _rows(stack, A.INVOICE_TABLE) if i.get("module_id_") == debtors[0]["module_id_"]]
         assert len(invoices) == 8
+        assert stack.services.orders.applier.locks_kept() == 0  # the customer's lock went with its last user
+
+
+async def test_debtor_and_product_locks_are_dropped_once_the_work_is_done(make_stack: Callable[..., Any]) -> None:
+    """Regression (issue 17): one lock per debtor key and per SKU was kept for the process's life, so an
+    import of 100,000 orders kept tens of thousands of them."""
+    clock, ctx = make_stack(worker={"concurrency": 8})
+    async with ctx as stack:
+        ids = await place_orders(stack, 12)
+        await drive(stack, clock)
+        journal = stack.app[JOURNAL]
+        assert [(await journal.get_work(f"order:{i}")).state for i in ids] == ["done"] * 12  # type: ignore[union-attr]
+        assert len(_rows(stack, "debtor")) > 1 and len(_rows(stack, "product")) > 1  # both tables were used
+        assert stack.services.orders.applier.locks_kept() == 0
 
 
 async def test_debtor_created_by_someone_else_between_look_up_and_create_is_used(
