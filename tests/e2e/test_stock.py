@@ -23,6 +23,7 @@ from agent.sandbox.demo_stock import receive_goods, verify_stock
 from agent.sandbox.dynaccount.seed import add_product, set_stock
 from agent.stock.room import RunSummary
 from agent.web.stock import STOCK, STOCK_JOURNAL
+from agent.woo.models import Order
 
 from .conftest import drive  # type: ignore[import-not-found]
 
@@ -229,15 +230,20 @@ async def test_api_and_page_and_same_origin_button(shop: tuple[Stack, ManualCloc
     assert isinstance(s.app[STOCK_JOURNAL], StockJournal)
 
 
+async def _two_mugs_on_hold(s: Stack) -> Order:
+    """A bank-transfer order of 2 mugs on hold: it takes stock in the shop at once, invoiced only when paid."""
+    return await s.shop.create_order({
+        "payment_method": "bacs", "status": "on-hold", "line_items": [{"product_id": 11, "quantity": 2}],
+        "billing": {"first_name": "Mette", "last_name": "Hansen", "country": "DK", "email": "m@example.dk"},
+    })  # fmt: skip
+
+
 async def test_units_sold_but_not_booked_are_not_given_back(shop: tuple[Stack, ManualClock]) -> None:
     """A bank-transfer order on hold takes stock in the shop at once but is invoiced only when paid; goods
     received in Dynaccount meanwhile must not hand those units back to the shop."""
     s, clock = shop
     await sync(s)
-    order = await s.shop.create_order({
-        "payment_method": "bacs", "status": "on-hold", "line_items": [{"product_id": 11, "quantity": 2}],
-        "billing": {"first_name": "Mette", "last_name": "Hansen", "country": "DK", "email": "m@example.dk"},
-    })  # fmt: skip
+    order = await _two_mugs_on_hold(s)
     await drive(s, clock)
     assert s.woo.state.items[11].stock_quantity == 48
     assert (await s.app[JOURNAL].get_work(f"order:{order.id}")).state == "skipped"  # type: ignore[union-attr]
@@ -261,10 +267,7 @@ async def test_restocked_refund_before_booking_counts_the_units_still_sold(shop:
     sold is ``_reduced_stock`` alone — subtracting the restocked units again handed it back to the shop."""
     s, clock = shop
     await sync(s)
-    order = await s.shop.create_order({
-        "payment_method": "bacs", "status": "on-hold", "line_items": [{"product_id": 11, "quantity": 2}],
-        "billing": {"first_name": "Mette", "last_name": "Hansen", "country": "DK", "email": "m@example.dk"},
-    })  # fmt: skip
+    order = await _two_mugs_on_hold(s)
     mug = (await s.shop.request("GET", f"orders/{order.id}"))["line_items"][0]
     await s.shop.request("POST", f"orders/{order.id}/refunds", json={
         "amount": "99.00", "api_refund": False, "api_restock": True,

@@ -19,6 +19,7 @@ from agent.sandbox.demo import Stack
 from agent.sandbox.demo_stock import verify_stock
 from agent.stock.room import RunSummary
 from agent.web.stock import STOCK
+from agent.woo.models import Order
 
 from .conftest import drive  # type: ignore[import-not-found]
 from .test_stock import dyn_stock, sync  # type: ignore[import-not-found]
@@ -29,6 +30,15 @@ KRUS = 11  # the shop item carrying KRUS-001
 def order(status: str = "processing") -> dict[str, Any]:
     return {"payment_method": "bacs", "status": status, "line_items": [{"product_id": KRUS, "quantity": 2}],
             "billing": {"first_name": "Mette", "last_name": "Hansen", "country": "DK", "email": "m@example.dk"}}  # fmt: skip
+
+
+async def _draft_invoiced_order(s: Stack, clock: ManualClock) -> Order:
+    """50 mugs in Dynaccount and the shop, then an order of 2 invoiced as a draft (``[invoice] mode = "draft"``)."""
+    dyn_stock(s, KRUS_001=50)
+    await sync(s)
+    placed = await s.shop.create_order(order())
+    await drive(s, clock)
+    return placed
 
 
 def dyn_qty(s: Stack, sku: str = "KRUS-001") -> Decimal:
@@ -68,10 +78,7 @@ async def test_a_draft_a_human_books_in_dynaccount_is_not_sold_twice(make_stack:
     """Invoices left as drafts: the journal keeps the link "draft" after a human books it in Dynaccount."""
     clock, ctx = make_stack(invoice={"mode": "draft"})
     async with ctx as s:
-        dyn_stock(s, KRUS_001=50)
-        await sync(s)
-        placed = await s.shop.create_order(order())
-        await drive(s, clock)
+        placed = await _draft_invoiced_order(s, clock)
         dyn_stock(s, KRUS_001=60)  # goods received while the invoice is a draft: 2 of them stay sold
         await sync(s)
         assert s.woo.state.items[KRUS].stock_quantity == 58
@@ -111,10 +118,7 @@ async def test_a_draft_deleted_in_dynaccount_leaves_its_sale_sold_and_the_run_go
         make_stack: Callable[..., Any]) -> None:  # fmt: skip
     clock, ctx = make_stack(invoice={"mode": "draft"})
     async with ctx as s:
-        dyn_stock(s, KRUS_001=50)
-        await sync(s)
-        placed = await s.shop.create_order(order())
-        await drive(s, clock)
+        placed = await _draft_invoiced_order(s, clock)
         invoice = s.dyn.store.find("debtor_invoice", "requisition", f"woo/order-{placed.id}")
         await s.services.dyn.delete("debtor_invoice", int(invoice["id"]))  # a human removes the draft
         dyn_stock(s, KRUS_001=60)
