@@ -67,14 +67,14 @@ Text = Annotated[str, BeforeValidator(lambda v: "" if v is None else str(v))]
 
 
 class Row(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
     id: int
 
 
 class Fields(BaseModel):
     """Input model: ``form()`` renders the set fields in declaration order."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     def form(self) -> dict[str, FormValue]:
         return {k: v for k, v in self.model_dump(exclude_none=True).items()}
@@ -168,7 +168,7 @@ class Product(Row):
 class StockLevel(BaseModel):
     """One product's stock as Dynaccount reports it (A-28, A-35)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
     id: int
     product_id_: Text
     in_stock: Money = Decimal(0)
@@ -205,7 +205,7 @@ class InvoiceHeader(Fields):
 class LineIn(BaseModel):
     """An invoice line to create (A-23). Price is ex VAT per unit."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     product_id_: str
     name: str
     qty: Decimal
@@ -257,7 +257,7 @@ class CreditLineIn(BaseModel):
     """A-24: credit part of an invoice line (``invoice_product_id`` + ``qty``; price, product and
     VAT code default to the invoice line's) or a free credit line (product, qty, price, VAT code)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     qty: Decimal
     invoice_product_id: int | None = None
     product_id_: str | None = None
@@ -298,7 +298,7 @@ class CreditNote(Row):
 class Payment(BaseModel):
     """A registered payment voucher (A-27)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
     enclosure_id: int
     reference: str
     amount: Decimal

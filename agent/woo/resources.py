@@ -16,7 +16,7 @@ from agent.woo.models import Address, MetaData
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 def _price(value: Any) -> Any:
@@ -103,7 +103,7 @@ class Webhook(_Model):
 class TaxRate(_Model):
     """A row of ``GET /taxes`` (``class`` is a Python keyword, hence ``tax_class``)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
 
     id: int
     country: str = ""
