@@ -10,7 +10,7 @@ import pytest
 
 from agent.app import JOURNAL
 from agent.clock import ManualClock
-from agent.sandbox.demo import Stack, demo_stack
+from agent.sandbox.demo import Stack, demo_stack, place_orders, refund_some
 from agent.sandbox.dynaccount.faults import FaultConfig
 
 Drive = Callable[[], Awaitable[int]]
@@ -29,6 +29,16 @@ async def drive(stack: Stack, clock: ManualClock, *, rounds: int = 400) -> int:
         due = await stack.app[JOURNAL].next_due_at()
         clock.advance(max(stack.config.worker.backoff_cap_seconds, (due or 0.0) - clock.now()) + 1)
     raise AssertionError("work did not settle")
+
+
+async def booked_and_credited(stack: Stack, clock: ManualClock) -> list[int]:
+    """Six orders booked, then two of them refunded (a line, an amount) and credited: the books a lost
+    journal is tested against."""
+    ids = await place_orders(stack, 6)
+    await drive(stack, clock)
+    await refund_some(stack, ids, {1: "line", 4: "amount"})
+    await drive(stack, clock)
+    return ids
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from agent.dynaccount.signing import FormValue
 from agent.sandbox.demo import Stack, place_orders, refund_some
 from agent.sandbox.demo_orders import order_payloads
 
-from .conftest import drive  # type: ignore[import-not-found]
+from .conftest import booked_and_credited, drive  # type: ignore[import-not-found]
 
 
 def _rows(stack: Stack, table: str) -> list[dict[str, Any]]:
@@ -133,10 +133,7 @@ async def test_lost_journal_books_nothing_twice(make_stack: Callable[..., Any]) 
     """Regression (item 9): after a restored backup the orders were invoiced (and paid, credited) again."""
     clock, ctx = make_stack()
     async with ctx as stack:
-        ids = await place_orders(stack, 6)
-        await drive(stack, clock)
-        await refund_some(stack, ids, {1: "line", 4: "amount"})
-        await drive(stack, clock)
+        ids = await booked_and_credited(stack, clock)
         before = _books(stack)
         assert before[A.CREDITNOTE_TABLE] == 2 and before["enclosure"] >= 6
         journal = stack.app[JOURNAL]

@@ -14,9 +14,9 @@ from agent.app import JOURNAL
 from agent.apply import refindex
 from agent.apply.refindex import References
 from agent.dynaccount import assumptions as A
-from agent.sandbox.demo import Stack, place_orders, refund_some
+from agent.sandbox.demo import Stack, place_orders
 
-from .conftest import drive  # type: ignore[import-not-found]
+from .conftest import booked_and_credited, drive  # type: ignore[import-not-found]
 from .test_calls_per_order import card_order  # type: ignore[import-not-found]
 
 
@@ -50,10 +50,7 @@ async def _lose_journal(stack: Stack, order_ids: list[int]) -> None:
 async def test_a_wiped_journal_restarted_over_booked_orders_books_nothing_twice(make_stack: Callable[..., Any]) -> None:
     clock, ctx = make_stack()
     async with ctx as s:
-        ids = await place_orders(s, 6)
-        await drive(s, clock)
-        await refund_some(s, ids, {1: "line", 4: "amount"})
-        await drive(s, clock)
+        ids = await booked_and_credited(s, clock)
         invoices, notes = _requisitions(s, A.INVOICE_TABLE), _requisitions(s, A.CREDITNOTE_TABLE)
         assert len(invoices) == 6 and len(notes) == 2 and set(invoices.values()) == {1}
         await _lose_journal(s, ids)
