@@ -89,6 +89,9 @@ async def test_twenty_orders_twenty_mails_one_each_across_sigkills(tmp_path: Pat
                 await restart_after_data_kills()
                 if n == 8:
                     await asyncio.sleep(rng.uniform(0.0, 0.3))
+                    # a kill in DATA may have come during the sleep: restart first; from here to the kill
+                    # nothing yields to the loop, so no other kill can come in between
+                    await restart_after_data_kills()
                     await agent.kill("a random moment while orders flow")
                     await agent.start(session)
                 await asyncio.sleep(0.1)
