@@ -154,6 +154,17 @@ async def test_ping_is_answered_exactly_200_and_recorded(client: TestClient) -> 
     assert pings[0].signature == "unsigned_ping"
 
 
+async def test_the_answer_names_the_journal_row_and_whether_it_was_a_copy(client: TestClient) -> None:  # type: ignore[type-arg]
+    body = b'{"id": 41, "status": "processing"}'
+    first = await _post(client, body, _signed(body, "order.updated"))
+    again = await _post(client, body, _signed(body, "order.updated"))
+    assert first.headers["Content-Type"].startswith("application/json")
+    one, two = await first.json(), await again.json()
+    [stored] = await client.app[JOURNAL].list_deliveries()
+    assert one == {"ok": True, "id": stored.id, "duplicate": False}
+    assert two == {"ok": True, "id": stored.id, "duplicate": True}
+
+
 async def test_healthz(client: TestClient) -> None:  # type: ignore[type-arg]
     resp = await client.get("/healthz")
     assert resp.status == 200 and (await resp.json())["ok"] is True

@@ -135,6 +135,50 @@ async def test_a_delivery_without_a_fingerprint_is_a_change(journal: Journal) ->
     assert (await journal.get_work("order:5")).state == "pending"  # type: ignore[union-attr]
 
 
+def _order_delivery(n: int, fingerprint: Any) -> NewDelivery:
+    return NewDelivery(received_at=2.0 + n, headers={}, body=b'{"id": 5, "n": %d}' % n, signature="valid",
+                       state="queued", topic="order.updated", resource="order", resource_id="5", work_key="order:5",
+                       fingerprint=fingerprint)  # fmt: skip
+
+
+class CountedFingerprint:
+    """A lazy fingerprint (as intake passes it) that counts how often the journal computed it."""
+
+    def __init__(self, value: str | None) -> None:
+        self.value, self.calls = value, 0
+
+    def __call__(self) -> str | None:
+        self.calls += 1
+        return self.value
+
+
+async def test_a_lazy_fingerprint_is_computed_only_where_the_state_compares_it(journal: Journal) -> None:
+    """Issue 17 (intake): the order's fingerprint is the costliest step of a webhook request. A new or
+    pending item opens whatever the order says, so intake's lazy fingerprint is not computed for it;
+    for a finished, failed or held item it is, and it decides as before."""
+    new = CountedFingerprint("fp-1")
+    await journal.record_delivery(_order_delivery(1, new))
+    again = CountedFingerprint("fp-1")
+    await journal.record_delivery(_order_delivery(2, again))  # the item is pending: opens anyway
+    assert (new.calls, again.calls) == (0, 0)
+    assert (await journal.get_work("order:5")).state == "pending"  # type: ignore[union-attr]
+    [item] = await journal.claim_due(1)
+    await journal.acted_on("order:5", "fp-1")
+    running_same = CountedFingerprint("fp-1")
+    await journal.record_delivery(_order_delivery(3, running_same))  # running: the generation moves only on a change
+    assert running_same.calls == 1 and (await journal.get_work("order:5")).generation == item.generation  # type: ignore[union-attr]
+    await journal.finish(item, "failed", error="boom")
+    same, unreadable, changed = CountedFingerprint("fp-1"), CountedFingerprint(None), CountedFingerprint("fp-2")
+    await journal.record_delivery(_order_delivery(4, same))
+    assert same.calls == 1 and (await journal.get_work("order:5")).state == "failed"  # type: ignore[union-attr]
+    await journal.record_delivery(_order_delivery(5, changed))
+    assert changed.calls == 1 and (await journal.get_work("order:5")).state == "pending"  # type: ignore[union-attr]
+    [item] = await journal.claim_due(1)
+    await journal.finish(item, "held", error="held")
+    await journal.record_delivery(_order_delivery(6, unreadable))  # an order intake cannot read: a change
+    assert unreadable.calls == 1 and (await journal.get_work("order:5")).state == "pending"  # type: ignore[union-attr]
+
+
 async def test_finished_work_reopens_on_a_new_fingerprint_only(journal: Journal) -> None:
     await _fail(journal, "order:5", "done")
     assert await journal.hint_work("order:5", fingerprint="fp-1") is False

@@ -22,6 +22,7 @@ from agent.journal.types import (
     Counts,
     Delivery,
     Event,
+    Fingerprint,
     Intent,
     Link,
     NewDelivery,
@@ -61,6 +62,6 @@ class Journal(DeliveryJournal, WorkJournal, LinkJournal, AuditJournal, ValueJour
 
 
 __all__ = [
-    "CHANGED", "WORK_STATES", "Counts", "Database", "Delivery", "Event", "Intent", "Journal", "Link", "NewDelivery",
-    "OrderFacts", "Recorded", "Synchronous", "WorkItem", "migrate", "migrations",
+    "CHANGED", "WORK_STATES", "Counts", "Database", "Delivery", "Event", "Fingerprint", "Intent", "Journal", "Link",
+    "NewDelivery", "OrderFacts", "Recorded", "Synchronous", "WorkItem", "migrate", "migrations",
 ]  # fmt: skip

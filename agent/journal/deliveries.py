@@ -14,7 +14,7 @@ from typing import Any
 import aiosqlite
 
 from agent.journal.db import Database
-from agent.journal.types import WORK_STATES, Counts, Delivery, NewDelivery, Recorded, delivery_row
+from agent.journal.types import WORK_STATES, Counts, Delivery, Fingerprint, NewDelivery, Recorded, delivery_row
 from agent.journal.work import CHANGED, reopen
 
 
@@ -90,7 +90,7 @@ async def _insert(conn: aiosqlite.Connection, batch: list[NewDelivery]) -> list[
             json.dumps(d.headers, ensure_ascii=False), d.body, d.body_sha256, d.dedupe_key,
             d.signature, d.state, d.error, d.work_key, len(groups[d.dedupe_key]) - 1,
         ]  # fmt: skip
-    rows = await conn.execute_fetchall(
+    insert = conn.execute_fetchall(
         "INSERT INTO deliveries (received_at, webhook_id, delivery_id, topic, resource, resource_id,"
         " headers, body, body_sha256, dedupe_key, signature, state, error, work_key, repeats) VALUES "
         + ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"] * len(firsts))
@@ -98,6 +98,17 @@ async def _insert(conn: aiosqlite.Connection, batch: list[NewDelivery]) -> list[
         " RETURNING id, dedupe_key, repeats",
         params,
     )
+    # Which items' state makes the re-open rule compare a lazy fingerprint: read with the insert (SQLite's
+    # thread runs both in order, one wait instead of two; a delivery insert changes no work item).
+    lazy = sorted({d.work_key for d in firsts if d.work_key and callable(d.fingerprint)})
+    compared = conn.execute_fetchall(
+        f"SELECT key FROM work_items WHERE state != 'pending' AND key IN ({','.join('?' * len(lazy))})", lazy
+    )
+    rows, states = await asyncio.gather(insert, compared, return_exceptions=True)
+    if isinstance(rows, BaseException):
+        raise rows
+    if isinstance(states, BaseException):
+        raise states
     results: list[Recorded | None] = [None] * len(batch)
     inserted: dict[str, int] = {}
     for row_id, key, repeats in rows:
@@ -109,12 +120,27 @@ async def _insert(conn: aiosqlite.Connection, batch: list[NewDelivery]) -> list[
         for position, index in enumerate(indexes):
             results[index] = Recorded(id=int(row_id), duplicate=existed or position > 0)
     # in delivery order, as the trigger of migration 0001 fired them
-    hints: list[tuple[int, str, float, str]] = sorted(
-        (inserted[d.dedupe_key], d.work_key, d.received_at, d.fingerprint or CHANGED)
-        for d in firsts if d.work_key and d.dedupe_key in inserted
-    )  # fmt: skip
-    await reopen(conn, [(key, at, at, row_id, fp) for row_id, key, at, fp in hints])
+    opening = sorted(
+        ((inserted[d.dedupe_key], d.work_key, d) for d in firsts if d.work_key and d.dedupe_key in inserted),
+        key=lambda hint: hint[0],
+    )
+    fingerprints = _fingerprints([(key, d.fingerprint) for _, key, d in opening], {str(r[0]) for r in states})
+    await reopen(conn, [(key, d.received_at, d.received_at, row_id, fp)
+                        for (row_id, key, d), fp in zip(opening, fingerprints, strict=True)])  # fmt: skip
     done = [r for r in results if r is not None]
     if len(done) != len(batch):  # raising here rolls the whole batch back
         raise RuntimeError("journal: a delivery of the batch was not returned by SQLite")
     return done
+
+
+def _fingerprints(hints: list[tuple[str, Fingerprint]], compared: set[str]) -> list[str]:
+    """Each delivery's fingerprint for ``work.reopen``; a lazy one is computed only for the items in
+    ``compared`` (state other than pending, read inside this write transaction: it cannot change before
+    the re-open). A new or pending item opens whatever the order says, so its fingerprint is not
+    computed: the costliest step of a webhook request otherwise (issue 17)."""
+    result: list[str] = []
+    for key, fp in hints:
+        if callable(fp):
+            fp = fp() if key in compared else CHANGED
+        result.append(fp or CHANGED)
+    return result

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 WORK_STATES = ("pending", "running", "done", "failed", "skipped", "waiting", "held")
+
+
+# An order's fingerprint, or how to compute it when needed; None: unknown (counts as a change).
+Fingerprint = str | Callable[[], str | None] | None
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,10 @@ class NewDelivery:
     delivery_id: str | None = None
     error: str | None = None
     work_key: str | None = None
-    fingerprint: str | None = None  # of the order the body carries; None: the delivery only names it
+    # Of the order the body carries; None: the delivery only names it. A callable computes it, called
+    # only when the work item's state needs the comparison (``deliveries._insert``): not for a new or
+    # pending item, which the delivery opens whatever the order says.
+    fingerprint: Fingerprint = None
 
     @cached_property
     def body_sha256(self) -> str:

@@ -127,6 +127,34 @@ async def test_a_failed_item_is_revived_only_when_the_order_changed(stack: tuple
     assert len(s.dyn.store.tables["debtor_invoice"]) == 1
 
 
+async def test_a_webhook_of_the_unchanged_order_leaves_a_failed_item_failed(stack: tuple[Stack, ManualClock]) -> None:
+    """Intake computes an order's fingerprint only when the item's state needs it (issue 17): for a
+    failed item it must, so an order.updated of the unchanged order (only its modification time moved)
+    does not revive it, and a real change does."""
+    s, clock = stack
+    [order_id] = await place_orders(s, 1)
+    await s.woo.wait_idle()
+    key = f"order:{order_id}"
+    [claimed] = await s.app[JOURNAL].claim_due(1)
+    s.dyn.faults.force("5xx", times=10_000)
+    with pytest.raises(DynaccountError):
+        await s.services.orders(claimed)
+    await s.app[JOURNAL].finish(claimed, "failed", error="Dynaccount refused")
+    s.dyn.faults.forced.clear()
+    minutes = iter(range(1, 100))
+    s.woo.state.now = lambda: datetime(2030, 1, 1, 0, next(minutes), tzinfo=UTC)
+    stored = await _rows(s, "SELECT COUNT(*) FROM deliveries WHERE repeats = 0")
+    await s.shop.update_order(order_id, {})  # touched: a new body, the same order
+    await s.woo.wait_idle()
+    assert await _rows(s, "SELECT COUNT(*) FROM deliveries WHERE repeats = 0") == stored + 1
+    assert (await s.app[JOURNAL].get_work(key)).state == "failed"  # type: ignore[union-attr]
+    await s.shop.update_order(order_id, {"status": "completed"})
+    await s.woo.wait_idle()
+    assert (await s.app[JOURNAL].get_work(key)).state == "pending"  # type: ignore[union-attr]
+    await drive(s, clock)
+    assert len(s.dyn.store.tables["debtor_invoice"]) == 1
+
+
 async def test_drafts_watch_is_quiet_while_no_draft_changed(make_stack: Callable[..., Any]) -> None:
     """10 draft invoices: a sweep pass re-opens nothing, takes no snapshot, writes no event and asks
     Dynaccount only whether each draft was booked (one read per draft)."""
