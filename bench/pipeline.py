@@ -33,21 +33,55 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.app import JOURNAL
+import aiohttp
+from aiohttp import web
+
+from agent.app import JOURNAL, SERVICES, Services, create_app, open_woo
+from agent.config import Config
 from agent.journal import CHANGED
 from agent.plan.debtor import decide_debtor
-from agent.sandbox.demo import Stack, demo_stack, place_orders, verify
+from agent.sandbox.demo import CK, CS, place_orders, stack_config, verify
+from agent.sandbox.processes import (
+    ChildProcess,
+    child_process,
+    dynaccount_calls,
+    dynaccount_process,
+    dynaccount_store,
+    free_port,
+    woocommerce_process,
+)
+from agent.woo.client import WooClient
+
+# Both sandboxes in one child process (``--sandboxes one``): argv = latency ms, Dynaccount port, shop port, key, secret.
+BOTH = """
+import asyncio, sys
 from agent.sandbox.dynaccount.faults import FaultConfig
+from agent.sandbox.dynaccount.server import SandboxConfig, running_sandbox
+from agent.sandbox.woo import running_woo_sandbox
+
+async def serve() -> None:
+    latency, dyn_port, woo_port, key, secret = sys.argv[1:]
+    async with (running_sandbox(SandboxConfig(faults=FaultConfig(latency_ms=int(latency))), port=int(dyn_port)),
+                running_woo_sandbox(key, secret, port=int(woo_port), delivery_delay=0.0)):
+        await asyncio.Event().wait()
+
+asyncio.run(serve())
+"""
 
 TERMINAL = ("done", "skipped", "held", "failed")
 
@@ -70,7 +104,9 @@ class Result:
     kinds: dict[str, list[str]] = field(default_factory=dict)  # new / returning customer -> order keys
     by_item: dict[str, Counter[str]] = field(default_factory=dict)  # work key -> calls by method
     rerun_calls: Counter[str] = field(default_factory=Counter)  # calls when every done order is re-opened once
-    cpu_seconds: float = 0.0  # this process's CPU in the window: the agent and both in-process sandboxes
+    cpu_seconds: float = 0.0  # this process's CPU in the window: the agent (and this bench placing orders)
+    sandbox_cpu: dict[str, float] = field(default_factory=dict)  # each sandbox child's CPU in the window
+    load: tuple[float, float] = (0.0, 0.0)  # the machine's 1-minute load average before and after the window
 
     def per_kind(self, kind: str) -> tuple[int, Counter[str]]:
         keys = self.kinds.get(kind, [])
@@ -102,22 +138,96 @@ class Result:
         return self.floor_rate * min(self.concurrency, self.parallel_calls) / self.concurrency
 
 
-def _count_calls(stack: Stack) -> Counter[str]:
-    """Count Dynaccount API calls by ``method/name``: the sandbox asks its fault injector for the
-    delay of every API call (and of nothing else), so wrap that."""
-    faults = stack.dyn.faults
-    counted: Counter[str] = Counter()
-    delay = faults.delay
+@dataclass
+class Remote:
+    """The agent running in this process against the sandboxes in their children. It has what
+    ``agent.sandbox.demo``'s ``place_orders`` and ``verify`` read of a demo ``Stack`` (config, shop, refunds and,
+    for ``verify`` only, ``dyn.store``: a copy of the Dynaccount sandbox's store read over HTTP)."""
 
-    def counting(method: str, name: str) -> float:
-        counted[f"{method}/{name}"] += 1
-        return delay(method, name)
+    config: Config
+    app: web.Application
+    shop: WooClient  # drives the shop like its checkout/admin would
+    woo_url: str
+    dyn_url: str
+    session: aiohttp.ClientSession  # the bench's own calls to the sandboxes' control APIs
+    children: dict[str, ChildProcess]
+    refunds: dict[int, Decimal] = field(default_factory=dict)
+    dyn: SimpleNamespace = field(default_factory=SimpleNamespace)
+    life: Counter[str] = field(default_factory=Counter)  # every call the agent's client reported, since it started
 
-    faults.delay = counting  # type: ignore[method-assign]
-    return counted
+    @property
+    def services(self) -> Services:
+        return self.app[SERVICES]
+
+    async def woo_idle(self) -> None:
+        """Every webhook queued by the shop delivered (the sandbox's flush waits for deliveries in flight)."""
+        async with self.session.post(f"{self.woo_url}/__sandbox/flush") as resp:
+            resp.raise_for_status()
+
+    async def dyn_calls(self) -> Counter[str]:
+        return await dynaccount_calls(self.session, self.dyn_url)
+
+    def cpu(self) -> dict[str, float]:
+        return {name: child.cpu_seconds() for name, child in self.children.items()}
 
 
-def _count_by_item(stack: Stack) -> dict[str, Counter[str]]:
+@contextlib.asynccontextmanager
+async def sandboxes(tmp: Path, args: argparse.Namespace) -> AsyncIterator[tuple[dict[str, ChildProcess], str, str]]:
+    """The two sandboxes in child processes: one each (``dynaccount-agent sandbox …``) or both in one."""
+    if args.sandboxes == "one":
+        dyn_url, woo_url = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+        argv = [sys.executable, "-c", BOTH, str(args.latency_ms), dyn_url.rpartition(":")[2],
+                woo_url.rpartition(":")[2], CK, CS]  # fmt: skip
+        async with child_process(argv, [dyn_url, woo_url], [f"{dyn_url}/_sandbox/faults", f"{woo_url}/__sandbox/"],
+                                 tmp / "sandboxes.log") as both:  # fmt: skip
+            yield {"sandboxes": both}, woo_url, dyn_url
+        return
+    async with (dynaccount_process(tmp / "dynaccount.log", latency_ms=args.latency_ms) as dyn,
+                woocommerce_process(tmp / "woocommerce.log", CK, CS, delivery_delay=0.0) as woo):  # fmt: skip
+        yield {"dynaccount": dyn, "woocommerce": woo}, woo.urls[0], dyn.urls[0]
+
+
+@contextlib.asynccontextmanager
+async def remote_stack(tmp: Path, args: argparse.Namespace, overrides: dict[str, dict[str, object]]) -> AsyncIterator[Remote]:
+    """The sandboxes started, then the agent here as the demo starts it (real clock, worker loop, sweep),
+    its webhooks registered through the shop's REST API."""
+    port = free_port()
+    async with sandboxes(tmp, args) as (children, woo_url, dyn_url), aiohttp.ClientSession() as session:
+        config = stack_config(tmp, agent_port=port, woo_url=woo_url, dyn_url=dyn_url, overrides=overrides)
+        async with open_woo(config) as shop:
+            app = create_app(config)
+            stack = Remote(config, app, shop, woo_url, dyn_url, session, children)
+            app.on_startup.append(lambda app: _count_life(stack))  # after the services exist, before any call ends
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            try:
+                await stack.services.sweep.heal_webhooks()
+                await stack.woo_idle()  # the creation pings
+                yield stack
+            finally:
+                await runner.cleanup()
+            seen = await stack.dyn_calls()  # the agent has stopped: every call it made has ended
+            if seen != stack.life:
+                raise RuntimeError(f"the Dynaccount sandbox saw {dict(seen - stack.life)} more and "
+                                   f"{dict(stack.life - seen)} fewer calls than the agent's client reported")  # fmt: skip
+
+
+async def _count_life(stack: Remote) -> None:
+    """Count every call the client reports from its start: checked against the sandbox's log at the end, so
+    that attributing calls to orders by the client's hook misses none."""
+    client = stack.services.dyn
+    hook = client._on_call
+
+    def observe(method: str, outcome: str, seconds: float) -> None:
+        stack.life[method] += 1
+        if hook is not None:
+            hook(method, outcome, seconds)
+
+    client._on_call = observe
+
+
+def _count_by_item(stack: Remote) -> dict[str, Counter[str]]:
     """Dynaccount calls by work item: the client tells its per-call hook of every call, in the task that
     made it, and the worker runs each item in a task named ``work <key>`` (calls outside: ``-``)."""
     client = stack.services.dyn
@@ -135,7 +245,7 @@ def _count_by_item(stack: Stack) -> dict[str, Counter[str]]:
     return by_item
 
 
-async def _customer_kinds(stack: Stack, ids: list[int]) -> dict[str, list[str]]:
+async def _customer_kinds(stack: Remote, ids: list[int]) -> dict[str, list[str]]:
     """Each order's customer, as the planner matches it: the first order placed of a customer is a new
     customer's, later ones a returning customer's."""
     seen: set[str] = set()
@@ -148,27 +258,27 @@ async def _customer_kinds(stack: Stack, ids: list[int]) -> dict[str, list[str]]:
     return kinds
 
 
-async def _rerun_done(stack: Stack, keys: set[str], limit: float) -> Counter[str]:
+async def _rerun_done(stack: Remote, keys: set[str], limit: float) -> Counter[str]:
     """Re-open every done order once, as a sweep pass or a late delivery does, and count the calls."""
     journal = stack.app[JOURNAL]
-    counted = _count_calls(stack)
+    before = await stack.dyn_calls()
     for key in sorted(keys):
         await journal.hint_work(key, fingerprint=CHANGED)
     stack.services.worker.wake()
     await _wait_for_orders(stack, keys, limit)
-    return counted
+    return await stack.dyn_calls() - before
 
 
-async def _wait_for_orders(stack: Stack, keys: set[str], limit: float) -> dict[str, tuple[str, float]]:
+async def _wait_for_orders(stack: Remote, keys: set[str], limit: float) -> dict[str, tuple[str, float]]:
     """Poll the journal until every order's work item has ended and nothing else is pending."""
     journal = stack.app[JOURNAL]
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        await asyncio.sleep(0.02)  # the end time is read from the journal, not from this loop
+        await asyncio.sleep(0.1)  # the end time is read from the journal, not from this loop
         counts = await journal.counts()  # cheap: one GROUP BY
         if counts.work["pending"] or counts.work["running"]:
             continue
-        await stack.woo.wait_idle()  # a late delivery could still put an order back to pending
+        await stack.woo_idle()  # a late delivery could still put an order back to pending
         counts = await journal.counts()
         if counts.work["pending"] or counts.work["running"]:
             continue
@@ -179,6 +289,20 @@ async def _wait_for_orders(stack: Stack, keys: set[str], limit: float) -> dict[s
     raise TimeoutError(f"the orders were not all processed within {limit:.0f} s")
 
 
+async def _books(stack: Remote, ids: list[int], ended: dict[str, tuple[str, float]]) -> tuple[bool, list[str], int]:
+    """``agent.sandbox.demo.verify`` over a copy of the Dynaccount sandbox's store: (ok, problems, booked)."""
+    stack.dyn.store = await dynaccount_store(stack.session, stack.dyn_url)
+    verdict = await verify(stack, ids)  # type: ignore[arg-type]  # a Remote has what verify reads of a Stack
+    states = Counter(state for state, _ in ended.values())
+    problems = [f"missing invoice for order {n}" for n in verdict.missing if n > 0]
+    problems += verdict.mismatched + verdict.vat_mismatched
+    problems += [f"{verdict.duplicates} duplicate documents"] * bool(verdict.duplicates)
+    problems += [f"order not booked: {verdict.invoiced - verdict.booked} invoices"] * (verdict.booked != verdict.invoiced)
+    problems += [f"{n} order items ended {s}" for s, n in states.items() if s != "done"]
+    ok = verdict.ok and not problems and verdict.invoiced == len(ids) == verdict.booked
+    return ok, problems, verdict.booked
+
+
 async def run_case(concurrency: int, parallel_calls: int | None, args: argparse.Namespace) -> Result:
     overrides: dict[str, dict[str, object]] = {
         "worker": {"concurrency": concurrency},
@@ -187,44 +311,37 @@ async def run_case(concurrency: int, parallel_calls: int | None, args: argparse.
     }
     if parallel_calls is not None:
         overrides["dynaccount"] = {"max_parallel_calls": parallel_calls}
-    faults = FaultConfig(latency_ms=args.latency_ms)
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
-        async with demo_stack(Path(tmp), faults=faults, overrides=overrides, delivery_delay=0.0) as stack:
+        async with remote_stack(Path(tmp), args, overrides) as stack:
             gate = stack.config.dynaccount.max_parallel_calls
             assert stack.config.worker.concurrency == concurrency
             assert stack.services.references is not None
             await stack.services.references.wait()  # the daemon's background load (a fresh company: one page each)
             if not stack.services.references.complete:
                 raise RuntimeError("the reference index did not load")
-            by_call = _count_calls(stack)
             by_item = _count_by_item(stack)
-            before, runs = stack.dyn.stats["requests"], stack.services.worker.processed
-            cpu = time.process_time()
+            before, runs = await stack.dyn_calls(), stack.services.worker.processed
+            load = os.getloadavg()[0]
+            cpu, children = time.process_time(), stack.cpu()
             start = time.time()  # the journal's timestamps come from the same clock (SystemClock)
-            ids = await place_orders(stack, args.orders, seed=args.seed)
+            ids = await place_orders(stack, args.orders, seed=args.seed)  # type: ignore[arg-type]  # reads .shop
             placed = time.time() - start
             keys = {f"order:{i}" for i in ids}
             ended = await _wait_for_orders(stack, keys, args.timeout)
             end = max(at for _, at in ended.values())
             cpu = time.process_time() - cpu
-            calls = stack.dyn.stats["requests"] - before
+            children = {k: v - children[k] for k, v in stack.cpu().items()}
+            by_call = await stack.dyn_calls() - before
             runs = stack.services.worker.processed - runs
-            if calls != sum(by_call.values()):
-                raise RuntimeError(f"call counts disagree: sandbox {calls}, counted {sum(by_call.values())}")
-            verdict = await verify(stack, ids)
-            states = Counter(state for state, _ in ended.values())
-            problems = [f"missing invoice for order {n}" for n in verdict.missing if n > 0]
-            problems += verdict.mismatched + [f"{verdict.duplicates} duplicate documents"] * bool(verdict.duplicates)
-            problems += [f"order not booked: {verdict.invoiced - verdict.booked} invoices"] * (
-                verdict.booked != verdict.invoiced
-            )
-            problems += [f"{n} order items ended {s}" for s, n in states.items() if s != "done"]
-            ok = verdict.ok and not problems and verdict.invoiced == len(ids) == verdict.booked
+            load_after = os.getloadavg()[0]
+            ok, problems, booked = await _books(stack, ids, ended)
             kinds = await _customer_kinds(stack, ids)
             items = {k: Counter(v) for k, v in by_item.items()}
             rerun = await _rerun_done(stack, keys, args.timeout) if ok and not args.no_rerun else Counter()
-            return Result(concurrency, gate, len(ids), end - start, placed, calls, runs, Counter(by_call), args.latency_ms,
-                          states, verdict.booked, ok, problems, kinds, items, rerun, cpu)  # fmt: skip
+    states = Counter(state for state, _ in ended.values())
+    return Result(concurrency, gate, len(ids), end - start, placed, sum(by_call.values()), runs, by_call,
+                  args.latency_ms, states, booked, ok, problems, kinds, items, rerun, cpu, children,
+                  (load, load_after))  # fmt: skip
 
 
 def print_table(results: list[Result], args: argparse.Namespace) -> bool:
@@ -275,8 +392,10 @@ def print_table(results: list[Result], args: argparse.Namespace) -> bool:
 def print_kinds(r: Result) -> None:
     """Calls per order by method for a new and a returning customer (calls in the order's own work item,
     re-runs included), and what re-opening every done order once costs (the sweep's overlap)."""
-    print(f"case concurrency {r.concurrency}, max_parallel_calls {r.parallel_calls}: CPU of this process "
-          f"(agent and both sandboxes) {r.cpu_seconds / r.orders * 1000:.0f} ms per order")
+    children = ", ".join(f"{k} {v / r.orders * 1000:.0f} ms" for k, v in r.sandbox_cpu.items())
+    print(f"case concurrency {r.concurrency}, max_parallel_calls {r.parallel_calls}: CPU per order: agent (this "
+          f"process) {r.cpu_seconds / r.orders * 1000:.0f} ms; sandbox processes: {children}; "
+          f"load average (1 min) {r.load[0]:.2f} before, {r.load[1]:.2f} after")  # fmt: skip
     for kind in ("new", "returning"):
         n, calls = r.per_kind(kind)
         if not n:
@@ -311,6 +430,8 @@ def main() -> int:
                         help="leave the REST sweep off (the demo's runs every 5 s and re-opens recent orders)")  # fmt: skip
     parser.add_argument("--parallel-only", action="store_true", help="only the max_parallel_calls case(s)")
     parser.add_argument("--no-rerun", action="store_true", help="skip re-opening the done orders after each case")
+    parser.add_argument("--sandboxes", choices=("two", "one"), default="two",
+                        help="the sandboxes in a child process each (their own CLI), or both in one child")  # fmt: skip
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for one case")
     args = parser.parse_args()

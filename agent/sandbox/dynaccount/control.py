@@ -4,6 +4,8 @@ GET  /_sandbox/documents          invoices and credit notes with lines and total
 GET  /_sandbox/stock              stock per product
 GET  /_sandbox/tables/{table}     every row of a table
 GET  /_sandbox/sent               invoices "sent" by send_debtor_invoice
+GET  /_sandbox/state              the whole store as :meth:`Store.dumps` writes it (``Store.loads`` reads it)
+GET  /_sandbox/calls              {"calls": {"<method>/<name>": n}, "requests": n}: the request log by method
 POST /_sandbox/products           {"product_id_", "name", "price", "stocked", "in_stock"} or a list
 POST /_sandbox/stock              {"<product number>": "<in_stock>", …} (goods received) or
                                   {"<product number>": {"in_stock": "…", "in_order": "…"}} (reserved, A-35)
@@ -13,6 +15,7 @@ POST /_sandbox/faults             {"config": {...}, "force": [{"kind", "times", 
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,7 +25,7 @@ from agent.dynaccount import assumptions as A
 
 from .schema import SCHEMA
 from .seed import add_product, set_stock
-from .server import FAULTS, STATS, STORE
+from .server import CALLS, FAULTS, STATS, STORE
 from .store import Store
 
 
@@ -31,6 +34,8 @@ def add_control_routes(app: web.Application) -> None:
     app.router.add_get("/_sandbox/stock", stock)
     app.router.add_get("/_sandbox/tables/{table}", table_rows)
     app.router.add_get("/_sandbox/sent", sent)
+    app.router.add_get("/_sandbox/state", state)
+    app.router.add_get("/_sandbox/calls", calls)
     app.router.add_post("/_sandbox/products", products)
     app.router.add_post("/_sandbox/stock", set_stock_levels)
     app.router.add_get("/_sandbox/faults", faults_get)
@@ -76,6 +81,17 @@ async def table_rows(request: web.Request) -> web.Response:
 
 async def sent(request: web.Request) -> web.Response:
     return web.json_response(request.app[STORE].sent)
+
+
+async def state(request: web.Request) -> web.Response:
+    """The store for a checker in another process (a bench's books check against a sandbox run as a child)."""
+    return web.Response(text=request.app[STORE].dumps(), content_type="application/json")
+
+
+async def calls(request: web.Request) -> web.Response:
+    """Every API request received by ``method/name`` (answered or not), as :attr:`SandboxHandle.calls`."""
+    log: Counter[str] = request.app[CALLS]
+    return web.json_response({"calls": dict(log), "requests": request.app[STATS]["requests"]})
 
 
 async def products(request: web.Request) -> web.Response:

@@ -242,9 +242,7 @@ class Store:
         """Write the whole state to ``self.path`` (small accounts; one JSON document)."""
         if self.path is None:
             return
-        state = {"tables": {t: list(rows.values()) for t, rows in self.tables.items()},
-                 "next_ids": self.next_ids, "next_number": self.next_number}  # fmt: skip
-        text = json.dumps(state, default=lambda v: {"$dec": str(v)})
+        text = self.dumps()
         with sqlite3.connect(self.path) as db:
             db.execute("CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT)")
             db.execute("INSERT OR REPLACE INTO state (id, data) VALUES (1, ?)", (text,))
@@ -259,12 +257,22 @@ class Store:
             found = db.execute("SELECT data FROM state WHERE id = 1").fetchone()
         if not found:
             return False
-        state = json.loads(found[0], object_hook=lambda o: Decimal(o["$dec"]) if set(o) == {"$dec"} else o)
+        self.loads(found[0])
+        return True
+
+    def dumps(self) -> str:
+        """The whole state as one JSON document (Decimals kept exact), as :meth:`persist` writes it."""
+        state = {"tables": {t: list(rows.values()) for t, rows in self.tables.items()},
+                 "next_ids": self.next_ids, "next_number": self.next_number}  # fmt: skip
+        return json.dumps(state, default=lambda v: {"$dec": str(v)})
+
+    def loads(self, text: str) -> None:
+        """Replace the state with one :meth:`dumps` wrote (a sandbox in another process read over HTTP)."""
+        state = json.loads(text, object_hook=lambda o: Decimal(o["$dec"]) if set(o) == {"$dec"} else o)
         self.tables = {t: {r["id"]: r for r in state["tables"].get(t, [])} for t in SCHEMA}
         self._unique.clear()
         self.next_ids = {t: state["next_ids"].get(t, 1) for t in SCHEMA}
         self.next_number = state["next_number"]
-        return True
 
 
 def _order(rows: list[Row], order: str, spec: TableSpec) -> list[Row]:
