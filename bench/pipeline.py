@@ -1,33 +1,47 @@
 """Pipeline throughput: orders per second from first webhook to booked invoice, against the sandboxes.
 
-Both sandboxes and the agent run in this process on loopback (``agent.sandbox.demo.demo_stack``) with the
-real clock and the worker loop running by itself; the Dynaccount sandbox adds a fixed latency to
-every API call. For each case the benchmark places ``--orders`` paid orders through the shop's REST
-API and measures the wall time from just before the first order is placed until the last order's
-work item is done (its invoice booked and payment registered), read from the journal's timestamps.
+The agent runs in this process, as the demo starts it (``agent.sandbox.demo.stack_config``, real clock,
+worker loop, sweep), beside nothing but this bench's driver (placing the orders through the shop's REST API,
+polling the journal every 0.1 s); it registers its webhooks through the shop's REST API. The two sandboxes run in child
+processes on loopback (``agent.sandbox.processes``): by default one each, started with their own CLI
+(``dynaccount-agent sandbox dynaccount --latency-ms …`` and ``… sandbox woocommerce --delivery-delay 0``),
+with ``--sandboxes one`` both in one child. So their CPU (aiohttp on both ends, tens of ms per order) is
+neither counted as the agent's nor taken from its process; it is printed beside the agent's, per process,
+with the machine's load average. The Dynaccount sandbox adds a fixed latency to every API call. For each
+case (fresh sandboxes, fresh journal) the benchmark places ``--orders`` paid orders through the shop's REST
+API and measures the wall time from just before the first order is placed until the last order's work item
+is done (its invoice booked and payment registered), read from the journal's timestamps.
 
-The Dynaccount calls made in that window give calls per order, and with them the floor the issue
-names: ``calls/order × orders × latency ÷ worker concurrency`` seconds, i.e. the time the run would
-take if nothing but the injected latency cost anything and ``concurrency`` calls were always in
-flight. ``ratio`` is achieved rate ÷ floor rate (1.0 = at the floor). Every run is checked with
-``agent.sandbox.demo.verify`` (one invoice per order, totals to the øre); a wrong run reports no figure
-and the benchmark exits 1.
+The Dynaccount calls made in that window (the sandbox's request log, ``/_sandbox/calls``) give calls per
+order, and with them the floor the issue names: ``calls/order × orders × latency ÷ worker concurrency``
+seconds, i.e. the time the run would take if nothing but the injected latency cost anything and
+``concurrency`` calls were always in flight. ``ratio`` is achieved rate ÷ floor rate (1.0 = at the floor).
+Every run is checked with ``agent.sandbox.demo.verify`` over a copy of the sandbox's store read over HTTP
+(``/_sandbox/state``): one booked invoice per order, totals and VAT per code to the øre; a wrong run reports
+PROBLEMS and no figure, and the benchmark exits 1.
 
 Calls per order are also printed by method for a **new** and a **returning** customer (the first order
-placed of a customer, as the planner matches customers, is a new customer's): the client's per-call hook
-runs in the task that made the call, and the worker names each item's task ``work <key>``. After each
-case every done order is re-opened once (as the sweep's overlap window does) and the calls that costs
-are printed (goal: none).
+placed of a customer, as the planner matches customers, is a new customer's): the agent's Dynaccount client
+tells its per-call hook of every call in the task that made it, and the worker names each item's task
+``work <key>``. That no call escapes the hook is checked when the agent has stopped: every call the client
+reported since it started must be in the sandbox's request log, method by method, and no other (else the
+bench stops with an error). After each case every done order is re-opened once (as the sweep's overlap window
+does) and the calls that costs (the sandbox's log) are printed (goal: none). Per case the bench also prints
+where the worker's time went, timed in the agent: how busy its ``concurrency`` slots were over the window
+(ramp-up and the last orders leave some idle), the mean time of a Dynaccount call in a run (latency, round
+trip, and the wait for the ``max_parallel_calls`` gate), and the time per run outside Dynaccount calls
+(WooCommerce reads, the journal, the agent's CPU, and waits for the agent's own locks).
 
     .venv/bin/python bench/pipeline.py [--orders 60] [--latency-ms 150] [--concurrency 8] [--synchronous NORMAL]
+                                       [--sandboxes two|one]
 
 By default two cases run at worker concurrency 8: the shipped ``[dynaccount] max_parallel_calls``
 (1: calls serialised, A-14; goal ratio ≥ 0.9 to ``1 ÷ (calls/order × latency)``), and
 ``max_parallel_calls`` 8 (goal ≥ 0.8 to the ÷ 8 floor). The default latency is the issue's 150 ms a call:
-at a few ms the in-process sandboxes' and the agent's own CPU (tens of ms per order on a small shared
-machine) is what the ÷ 8 floor leaves no room for, which is not Dynaccount's latency. ``--concurrency 1 8``
-adds the serial case, ``--parallel-calls 0`` leaves out the parallel one, ``--no-sweep`` turns off the
-REST sweep (the demo runs it every 5 s with a 5 s overlap).
+at a few ms the agent's own CPU (tens of ms per order on a small shared machine) is what the ÷ 8 floor
+leaves no room for, which is not Dynaccount's latency. ``--concurrency 1 8`` adds the serial case,
+``--parallel-calls 0`` leaves out the parallel one, ``--no-sweep`` turns off the REST sweep (the demo runs it
+every 5 s with a 5 s overlap).
 """
 from __future__ import annotations
 
@@ -41,10 +55,11 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -87,6 +102,24 @@ TERMINAL = ("done", "skipped", "held", "failed")
 
 
 @dataclass
+class Timing:
+    """Where the worker's time went, as the agent sees it: its runs (an item's processing, from claim to
+    outcome) and, within them, the time spent in Dynaccount calls (waiting for the call gate included)."""
+
+    runs: int = 0
+    busy: float = 0.0  # the runs' wall time, summed
+    calls: int = 0  # Dynaccount calls made in runs
+    in_calls: float = 0.0
+
+    def line(self, wall: float, slots: int) -> str:
+        if not self.runs or not self.calls:
+            return "  worker: no runs timed"
+        return (f"  worker: {self.runs} runs kept {self.busy / (slots * wall):.2f} of its {slots} slots busy; in a run, "
+                f"{self.in_calls / self.calls * 1000:.0f} ms a Dynaccount call (gate wait included), "
+                f"{(self.busy - self.in_calls) / self.runs * 1000:.0f} ms outside Dynaccount calls")  # fmt: skip
+
+
+@dataclass
 class Result:
     concurrency: int
     parallel_calls: int
@@ -107,6 +140,7 @@ class Result:
     cpu_seconds: float = 0.0  # this process's CPU in the window: the agent (and this bench placing orders)
     sandbox_cpu: dict[str, float] = field(default_factory=dict)  # each sandbox child's CPU in the window
     load: tuple[float, float] = (0.0, 0.0)  # the machine's 1-minute load average before and after the window
+    timing: Timing | None = None
 
     def per_kind(self, kind: str) -> tuple[int, Counter[str]]:
         keys = self.kinds.get(kind, [])
@@ -227,7 +261,7 @@ async def _count_life(stack: Remote) -> None:
     client._on_call = observe
 
 
-def _count_by_item(stack: Remote) -> dict[str, Counter[str]]:
+def _count_by_item(stack: Remote, timing: Timing) -> dict[str, Counter[str]]:
     """Dynaccount calls by work item: the client tells its per-call hook of every call, in the task that
     made it, and the worker runs each item in a task named ``work <key>`` (calls outside: ``-``)."""
     client = stack.services.dyn
@@ -238,11 +272,28 @@ def _count_by_item(stack: Remote) -> dict[str, Counter[str]]:
         task = asyncio.current_task()
         name = task.get_name() if task is not None else ""
         by_item[name.removeprefix("work ") if name.startswith("work ") else "-"][method] += 1
+        if name.startswith("work "):
+            timing.calls, timing.in_calls = timing.calls + 1, timing.in_calls + seconds
         if hook is not None:
             hook(method, outcome, seconds)
 
     client._on_call = observe
     return by_item
+
+
+def _time_runs(stack: Remote, timing: Timing) -> None:
+    """Time each run of the worker (its ``_handle``: process the item, record the outcome)."""
+    worker = stack.services.worker
+    handle = worker._handle
+
+    async def timed(item: Any) -> None:
+        started = time.monotonic()
+        try:
+            await handle(item)
+        finally:
+            timing.runs, timing.busy = timing.runs + 1, timing.busy + time.monotonic() - started
+
+    worker._handle = timed  # type: ignore[method-assign]
 
 
 async def _customer_kinds(stack: Remote, ids: list[int]) -> dict[str, list[str]]:
@@ -319,7 +370,9 @@ async def run_case(concurrency: int, parallel_calls: int | None, args: argparse.
             await stack.services.references.wait()  # the daemon's background load (a fresh company: one page each)
             if not stack.services.references.complete:
                 raise RuntimeError("the reference index did not load")
-            by_item = _count_by_item(stack)
+            timing = Timing()
+            by_item = _count_by_item(stack, timing)
+            _time_runs(stack, timing)
             before, runs = await stack.dyn_calls(), stack.services.worker.processed
             load = os.getloadavg()[0]
             cpu, children = time.process_time(), stack.cpu()
@@ -329,6 +382,7 @@ async def run_case(concurrency: int, parallel_calls: int | None, args: argparse.
             keys = {f"order:{i}" for i in ids}
             ended = await _wait_for_orders(stack, keys, args.timeout)
             end = max(at for _, at in ended.values())
+            timing = replace(timing)  # the window's figures, not the re-run's
             cpu = time.process_time() - cpu
             children = {k: v - children[k] for k, v in stack.cpu().items()}
             by_call = await stack.dyn_calls() - before
@@ -341,7 +395,7 @@ async def run_case(concurrency: int, parallel_calls: int | None, args: argparse.
     states = Counter(state for state, _ in ended.values())
     return Result(concurrency, gate, len(ids), end - start, placed, sum(by_call.values()), runs, by_call,
                   args.latency_ms, states, booked, ok, problems, kinds, items, rerun, cpu, children,
-                  (load, load_after))  # fmt: skip
+                  (load, load_after), timing)  # fmt: skip
 
 
 def print_table(results: list[Result], args: argparse.Namespace) -> bool:
@@ -402,6 +456,8 @@ def print_kinds(r: Result) -> None:
             continue
         per = ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(calls.items(), key=lambda kv: (-kv[1], kv[0])))
         print(f"  {kind:>9} customer: {n:3} orders, {sum(calls.values()) / n:5.2f} calls/order: {per}")
+    if r.timing is not None:
+        print(r.timing.line(r.seconds, r.concurrency))
     outside = r.by_item.get("-", Counter())
     if outside:
         print(f"  outside order items: {sum(outside.values())} calls ({', '.join(f'{k} {v}' for k, v in outside.items())})")
