@@ -59,6 +59,28 @@ async def test_deliveries_collapse_into_one_work_item(tmp_path: Path) -> None:
         await journal.close()
 
 
+async def test_deliveries_that_arrive_while_the_write_lock_is_awaited_share_one_commit(tmp_path: Path) -> None:
+    """Issue 17 (intake): the batch is cut once its transaction is open, so deliveries queued while another
+    writer (the worker) held the journal join the first commit instead of waiting for a second one."""
+    journal = await Journal.open(tmp_path / "j.db")
+    commits: list[str] = []
+    await journal.db.conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    try:
+        first: asyncio.Task[object] | None = None
+        async with journal.db.transaction():  # another writer holds the journal
+            first = asyncio.create_task(journal.record_delivery(_delivery(b'{"id":1}', rid="1")))
+            while journal._writer is None:  # the first delivery starts the writer task (a yield, not a wait)
+                await asyncio.sleep(0)
+            later = [asyncio.create_task(journal.record_delivery(_delivery(b'{"id":%d}' % i, rid=str(i))))
+                     for i in (2, 3)]  # fmt: skip
+        commits.clear()  # the other writer's COMMIT; nothing awaited since, so the writer has not run
+        await asyncio.gather(first, *later)
+        assert commits == ["COMMIT"]
+        assert (await journal.counts()).work["pending"] == 3
+    finally:
+        await journal.close()
+
+
 async def test_same_delivery_id_different_body_is_kept(tmp_path: Path) -> None:
     journal = await Journal.open(tmp_path / "j.db")
     try:

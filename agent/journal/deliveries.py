@@ -35,13 +35,21 @@ class DeliveryJournal:
             self._writer = asyncio.create_task(self._write_batches(), name="journal-writer")
         return await future
 
+    def _cut(self) -> list[tuple[NewDelivery, asyncio.Future[Recorded]]]:
+        batch, self._queue = self._queue[: self._batch_max], self._queue[self._batch_max :]
+        return batch
+
     async def _write_batches(self) -> None:
         while self._queue:
-            batch, self._queue = self._queue[: self._batch_max], self._queue[self._batch_max :]
+            batch = []
             try:
                 async with self.db.transaction() as conn:
+                    # Cut once the transaction is open: what arrived while the write lock and BEGIN were
+                    # awaited joins this commit instead of waiting for the next one (issue 17).
+                    batch = self._cut()
                     results = await _insert(conn, [d for d, _ in batch])
             except Exception as exc:
+                batch = batch or self._cut()  # the transaction did not open: these fail, the rest retries
                 for _, fut in batch:
                     if not fut.done():
                         fut.set_exception(exc)

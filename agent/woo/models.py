@@ -16,9 +16,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 ZERO = Decimal("0")
 
 
+# One decoder for every body: ``json.loads(raw, parse_float=Decimal)`` builds a decoder and its scanner
+# on every call, a measurable share of a webhook request (issue 17).
+_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+
 def loads(raw: bytes | str) -> Any:
-    """``json.loads`` with Decimal for every non-integer number."""
-    return json.loads(raw, parse_float=Decimal)
+    """``json.loads`` with Decimal for every non-integer number, with its checks (encoding, BOM)."""
+    if isinstance(raw, bytes | bytearray):
+        raw = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    elif raw.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
+    return _DECODER.decode(raw)
 
 
 def _money(value: Any) -> Any:

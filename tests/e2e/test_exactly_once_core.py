@@ -103,18 +103,23 @@ async def test_a_change_within_the_same_second_is_found_by_the_sweep(stack: tupl
     assert await s.services.sweep.run_once() == 0  # acted on in its new state: seen again
 
 
-async def test_a_failed_item_is_revived_only_when_the_order_changed(stack: tuple[Stack, ManualClock]) -> None:
-    s, clock = stack
+async def _failed_order(s: Stack) -> tuple[int, str]:
+    """One paid order whose run failed for good after it loaded the order (the fingerprint it acted on is
+    recorded); returns the order id and its work key."""
     [order_id] = await place_orders(s, 1)
     await s.woo.wait_idle()
-    key = f"order:{order_id}"
-    # a run that fails for good after it loaded the order (the fingerprint it acted on is recorded)
     [claimed] = await s.app[JOURNAL].claim_due(1)
     s.dyn.faults.force("5xx", times=10_000)
     with pytest.raises(DynaccountError):
         await s.services.orders(claimed)
     await s.app[JOURNAL].finish(claimed, "failed", error="Dynaccount refused")
     s.dyn.faults.forced.clear()
+    return order_id, f"order:{order_id}"
+
+
+async def test_a_failed_item_is_revived_only_when_the_order_changed(stack: tuple[Stack, ManualClock]) -> None:
+    s, clock = stack
+    order_id, key = await _failed_order(s)
     for _ in range(3):  # the sweep finds the unchanged order again and again: it stays failed
         assert await s.services.sweep.run_once() == 0
     assert (await s.app[JOURNAL].get_work(key)).state == "failed"  # type: ignore[union-attr]
@@ -132,15 +137,7 @@ async def test_a_webhook_of_the_unchanged_order_leaves_a_failed_item_failed(stac
     failed item it must, so an order.updated of the unchanged order (only its modification time moved)
     does not revive it, and a real change does."""
     s, clock = stack
-    [order_id] = await place_orders(s, 1)
-    await s.woo.wait_idle()
-    key = f"order:{order_id}"
-    [claimed] = await s.app[JOURNAL].claim_due(1)
-    s.dyn.faults.force("5xx", times=10_000)
-    with pytest.raises(DynaccountError):
-        await s.services.orders(claimed)
-    await s.app[JOURNAL].finish(claimed, "failed", error="Dynaccount refused")
-    s.dyn.faults.forced.clear()
+    order_id, key = await _failed_order(s)
     minutes = iter(range(1, 100))
     s.woo.state.now = lambda: datetime(2030, 1, 1, 0, next(minutes), tzinfo=UTC)
     stored = await _rows(s, "SELECT COUNT(*) FROM deliveries WHERE repeats = 0")

@@ -66,6 +66,22 @@ def test_real_order_money_is_decimal() -> None:
     assert order.line_items[0].price == Decimal("71.28")
 
 
+@pytest.mark.parametrize("raw", [
+    b'{"a":1.5,"b":[2,"3.10"]}', b'\xef\xbb\xbf{"a":1}', '\ufeff{"a":1}', b'{"a":NaN}', b'[1e400]',
+    b'{"a": "\\ud800"}', '{"a":1}'.encode("utf-16-le"), b'{"a":1', b'', b'\xff{}', '{"\u00f8":"\u00e6"}'.encode(),
+])  # fmt: skip
+def test_loads_answers_as_json_loads_with_decimals_does(raw: bytes | str) -> None:
+    """``loads`` keeps one decoder (issue 17): same values, same errors as ``json.loads(raw, parse_float=Decimal)``."""
+
+    def outcome(parse: Any) -> tuple[str, str]:
+        try:
+            return "ok", repr(parse(raw))
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+            return type(exc).__name__, str(exc)
+
+    assert outcome(loads) == outcome(lambda r: json.loads(r, parse_float=Decimal))
+
+
 @pytest.mark.parametrize("name", ["order-processing-dk.json", "order-partially-refunded-dk.json",
                                   "order-subscription-renewal.json"])
 def test_synthetic_orders_parse(name: str) -> None:
