@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import aiosqlite
@@ -82,7 +83,7 @@ class DeliveryJournal:
 
 
 async def _insert(conn: aiosqlite.Connection, batch: list[NewDelivery]) -> list[Recorded]:
-    """Insert a whole batch with one statement (one round trip to the SQLite thread).
+    """Insert a whole batch with one statement (sent with the state read: one wait for SQLite's thread).
 
     Copies within the batch are folded first; the upsert counts repeats, and only rows that were
     truly inserted re-open their resource's work item.
@@ -91,32 +92,7 @@ async def _insert(conn: aiosqlite.Connection, batch: list[NewDelivery]) -> list[
     for index, d in enumerate(batch):
         groups.setdefault(d.dedupe_key, []).append(index)
     firsts = [batch[indexes[0]] for indexes in groups.values()]
-    params: list[Any] = []
-    for d in firsts:
-        params += [
-            d.received_at, d.webhook_id, d.delivery_id, d.topic, d.resource, d.resource_id,
-            json.dumps(d.headers, ensure_ascii=False), d.body, d.body_sha256, d.dedupe_key,
-            d.signature, d.state, d.error, d.work_key, len(groups[d.dedupe_key]) - 1,
-        ]  # fmt: skip
-    insert = conn.execute_fetchall(
-        "INSERT INTO deliveries (received_at, webhook_id, delivery_id, topic, resource, resource_id,"
-        " headers, body, body_sha256, dedupe_key, signature, state, error, work_key, repeats) VALUES "
-        + ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"] * len(firsts))
-        + " ON CONFLICT (dedupe_key) DO UPDATE SET repeats = repeats + excluded.repeats + 1"
-        " RETURNING id, dedupe_key, repeats",
-        params,
-    )
-    # Which items' state makes the re-open rule compare a lazy fingerprint: read with the insert (SQLite's
-    # thread runs both in order, one wait instead of two; a delivery insert changes no work item).
-    lazy = sorted({d.work_key for d in firsts if d.work_key and callable(d.fingerprint)})
-    compared = conn.execute_fetchall(
-        f"SELECT key FROM work_items WHERE state != 'pending' AND key IN ({','.join('?' * len(lazy))})", lazy
-    )
-    rows, states = await asyncio.gather(insert, compared, return_exceptions=True)
-    if isinstance(rows, BaseException):
-        raise rows
-    if isinstance(states, BaseException):
-        raise states
+    rows, compared = await _store(conn, firsts, groups)
     results: list[Recorded | None] = [None] * len(batch)
     inserted: dict[str, int] = {}
     for row_id, key, repeats in rows:
@@ -132,13 +108,45 @@ async def _insert(conn: aiosqlite.Connection, batch: list[NewDelivery]) -> list[
         ((inserted[d.dedupe_key], d.work_key, d) for d in firsts if d.work_key and d.dedupe_key in inserted),
         key=lambda hint: hint[0],
     )
-    fingerprints = _fingerprints([(key, d.fingerprint) for _, key, d in opening], {str(r[0]) for r in states})
+    fingerprints = _fingerprints([(key, d.fingerprint) for _, key, d in opening], compared)
     await reopen(conn, [(key, d.received_at, d.received_at, row_id, fp)
                         for (row_id, key, d), fp in zip(opening, fingerprints, strict=True)])  # fmt: skip
     done = [r for r in results if r is not None]
     if len(done) != len(batch):  # raising here rolls the whole batch back
         raise RuntimeError("journal: a delivery of the batch was not returned by SQLite")
     return done
+
+
+async def _store(conn: aiosqlite.Connection, firsts: list[NewDelivery],
+                 groups: dict[str, list[int]]) -> tuple[Iterable[aiosqlite.Row], set[str]]:  # fmt: skip
+    """The batch's insert (rows: id, dedupe key, repeats) and the keys of its items whose state makes the
+    re-open rule compare a lazy fingerprint, read with the insert: SQLite's thread runs both in order,
+    one wait instead of two (a delivery insert changes no work item)."""
+    params: list[Any] = []
+    for d in firsts:
+        params += [
+            d.received_at, d.webhook_id, d.delivery_id, d.topic, d.resource, d.resource_id,
+            json.dumps(d.headers, ensure_ascii=False), d.body, d.body_sha256, d.dedupe_key,
+            d.signature, d.state, d.error, d.work_key, len(groups[d.dedupe_key]) - 1,
+        ]  # fmt: skip
+    insert = conn.execute_fetchall(
+        "INSERT INTO deliveries (received_at, webhook_id, delivery_id, topic, resource, resource_id,"
+        " headers, body, body_sha256, dedupe_key, signature, state, error, work_key, repeats) VALUES "
+        + ",".join(["(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"] * len(firsts))
+        + " ON CONFLICT (dedupe_key) DO UPDATE SET repeats = repeats + excluded.repeats + 1"
+        " RETURNING id, dedupe_key, repeats",
+        params,
+    )
+    lazy = sorted({d.work_key for d in firsts if d.work_key and callable(d.fingerprint)})
+    states = conn.execute_fetchall(
+        f"SELECT key FROM work_items WHERE state != 'pending' AND key IN ({','.join('?' * len(lazy))})", lazy
+    )
+    rows, compared = await asyncio.gather(insert, states, return_exceptions=True)
+    if isinstance(rows, BaseException):
+        raise rows
+    if isinstance(compared, BaseException):
+        raise compared
+    return rows, {str(row[0]) for row in compared}
 
 
 def _fingerprints(hints: list[tuple[str, Fingerprint]], compared: set[str]) -> list[str]:
