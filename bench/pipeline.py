@@ -3,7 +3,7 @@
 The agent runs in this process, as the demo starts it (``agent.sandbox.demo.stack_config``, real clock,
 worker loop, sweep), beside nothing but this bench's driver (placing the orders through the shop's REST API,
 polling the journal every 0.1 s); it registers its webhooks through the shop's REST API. The two sandboxes run in child
-processes on loopback (``agent.sandbox.processes``): by default one each, started with their own CLI
+processes on loopback (``bench/agentstack.py`` over ``agent.sandbox.processes``): by default one each, started with their own CLI
 (``dynaccount-agent sandbox dynaccount --latency-ms …`` and ``… sandbox woocommerce --delivery-delay 0``),
 with ``--sandboxes one`` both in one child. So their CPU (aiohttp on both ends, tens of ms per order) is
 neither counted as the agent's nor taken from its process; it is printed beside the agent's, per process,
@@ -47,76 +47,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
+from collections import Counter
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aiohttp
-from aiohttp import web
-
-from agent.app import JOURNAL, SERVICES, Services, create_app, open_woo
-from agent.config import Config
+from agent.app import JOURNAL
 from agent.journal import CHANGED
 from agent.plan.debtor import decide_debtor
-from agent.sandbox.demo import CK, CS, place_orders, stack_config, verify
-from agent.sandbox.processes import (
-    ChildProcess,
-    child_process,
-    dynaccount_calls,
-    dynaccount_process,
-    dynaccount_store,
-    free_port,
-    woocommerce_process,
-)
-from agent.woo.client import WooClient
-
-# Both sandboxes in one child process (``--sandboxes one``): argv = latency ms, Dynaccount port, shop port, key, secret.
-BOTH = """
-import asyncio, sys
-from agent.sandbox.dynaccount.faults import FaultConfig
-from agent.sandbox.dynaccount.server import SandboxConfig, running_sandbox
-from agent.sandbox.woo import running_woo_sandbox
-
-async def serve() -> None:
-    latency, dyn_port, woo_port, key, secret = sys.argv[1:]
-    async with (running_sandbox(SandboxConfig(faults=FaultConfig(latency_ms=int(latency))), port=int(dyn_port)),
-                running_woo_sandbox(key, secret, port=int(woo_port), delivery_delay=0.0)):
-        await asyncio.Event().wait()
-
-asyncio.run(serve())
-"""
+from agent.sandbox.demo import place_orders, verify
+from agent.sandbox.processes import dynaccount_store
+from bench.agentstack import Remote, Timing, count_by_item, remote_stack, time_runs
 
 TERMINAL = ("done", "skipped", "held", "failed")
-
-
-@dataclass
-class Timing:
-    """Where the worker's time went, as the agent sees it: its runs (an item's processing, from claim to
-    outcome) and, within them, the time spent in Dynaccount calls (waiting for the call gate included)."""
-
-    runs: int = 0
-    busy: float = 0.0  # the runs' wall time, summed
-    calls: int = 0  # Dynaccount calls made in runs
-    in_calls: float = 0.0
-
-    def line(self, wall: float, slots: int) -> str:
-        if not self.runs or not self.calls:
-            return "  worker: no runs timed"
-        return (f"  worker: {self.runs} runs kept {self.busy / (slots * wall):.2f} of its {slots} slots busy; in a run, "
-                f"{self.in_calls / self.calls * 1000:.0f} ms a Dynaccount call (gate wait included), "
-                f"{(self.busy - self.in_calls) / self.runs * 1000:.0f} ms outside Dynaccount calls")  # fmt: skip
 
 
 @dataclass
@@ -170,130 +119,6 @@ class Result:
     def gated_floor_rate(self) -> float:
         """The floor with at most ``max_parallel_calls`` Dynaccount calls in flight."""
         return self.floor_rate * min(self.concurrency, self.parallel_calls) / self.concurrency
-
-
-@dataclass
-class Remote:
-    """The agent running in this process against the sandboxes in their children. It has what
-    ``agent.sandbox.demo``'s ``place_orders`` and ``verify`` read of a demo ``Stack`` (config, shop, refunds and,
-    for ``verify`` only, ``dyn.store``: a copy of the Dynaccount sandbox's store read over HTTP)."""
-
-    config: Config
-    app: web.Application
-    shop: WooClient  # drives the shop like its checkout/admin would
-    woo_url: str
-    dyn_url: str
-    session: aiohttp.ClientSession  # the bench's own calls to the sandboxes' control APIs
-    children: dict[str, ChildProcess]
-    refunds: dict[int, Decimal] = field(default_factory=dict)
-    dyn: SimpleNamespace = field(default_factory=SimpleNamespace)
-    life: Counter[str] = field(default_factory=Counter)  # every call the agent's client reported, since it started
-
-    @property
-    def services(self) -> Services:
-        return self.app[SERVICES]
-
-    async def woo_idle(self) -> None:
-        """Every webhook queued by the shop delivered (the sandbox's flush waits for deliveries in flight)."""
-        async with self.session.post(f"{self.woo_url}/__sandbox/flush") as resp:
-            resp.raise_for_status()
-
-    async def dyn_calls(self) -> Counter[str]:
-        return await dynaccount_calls(self.session, self.dyn_url)
-
-    def cpu(self) -> dict[str, float]:
-        return {name: child.cpu_seconds() for name, child in self.children.items()}
-
-
-@contextlib.asynccontextmanager
-async def sandboxes(tmp: Path, args: argparse.Namespace) -> AsyncIterator[tuple[dict[str, ChildProcess], str, str]]:
-    """The two sandboxes in child processes: one each (``dynaccount-agent sandbox …``) or both in one."""
-    if args.sandboxes == "one":
-        dyn_url, woo_url = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
-        argv = [sys.executable, "-c", BOTH, str(args.latency_ms), dyn_url.rpartition(":")[2],
-                woo_url.rpartition(":")[2], CK, CS]  # fmt: skip
-        async with child_process(argv, [dyn_url, woo_url], [f"{dyn_url}/_sandbox/faults", f"{woo_url}/__sandbox/"],
-                                 tmp / "sandboxes.log") as both:  # fmt: skip
-            yield {"sandboxes": both}, woo_url, dyn_url
-        return
-    async with (dynaccount_process(tmp / "dynaccount.log", latency_ms=args.latency_ms) as dyn,
-                woocommerce_process(tmp / "woocommerce.log", CK, CS, delivery_delay=0.0) as woo):  # fmt: skip
-        yield {"dynaccount": dyn, "woocommerce": woo}, woo.urls[0], dyn.urls[0]
-
-
-@contextlib.asynccontextmanager
-async def remote_stack(tmp: Path, args: argparse.Namespace, overrides: dict[str, dict[str, object]]) -> AsyncIterator[Remote]:
-    """The sandboxes started, then the agent here as the demo starts it (real clock, worker loop, sweep),
-    its webhooks registered through the shop's REST API."""
-    port = free_port()
-    async with sandboxes(tmp, args) as (children, woo_url, dyn_url), aiohttp.ClientSession() as session:
-        config = stack_config(tmp, agent_port=port, woo_url=woo_url, dyn_url=dyn_url, overrides=overrides)
-        async with open_woo(config) as shop:
-            app = create_app(config)
-            stack = Remote(config, app, shop, woo_url, dyn_url, session, children)
-            app.on_startup.append(lambda app: _count_life(stack))  # after the services exist, before any call ends
-            runner = web.AppRunner(app, access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-            try:
-                await stack.services.sweep.heal_webhooks()
-                await stack.woo_idle()  # the creation pings
-                yield stack
-            finally:
-                await runner.cleanup()
-            seen = await stack.dyn_calls()  # the agent has stopped: every call it made has ended
-            if seen != stack.life:
-                raise RuntimeError(f"the Dynaccount sandbox saw {dict(seen - stack.life)} more and "
-                                   f"{dict(stack.life - seen)} fewer calls than the agent's client reported")  # fmt: skip
-
-
-async def _count_life(stack: Remote) -> None:
-    """Count every call the client reports from its start: checked against the sandbox's log at the end, so
-    that attributing calls to orders by the client's hook misses none."""
-    client = stack.services.dyn
-    hook = client._on_call
-
-    def observe(method: str, outcome: str, seconds: float) -> None:
-        stack.life[method] += 1
-        if hook is not None:
-            hook(method, outcome, seconds)
-
-    client._on_call = observe
-
-
-def _count_by_item(stack: Remote, timing: Timing) -> dict[str, Counter[str]]:
-    """Dynaccount calls by work item: the client tells its per-call hook of every call, in the task that
-    made it, and the worker runs each item in a task named ``work <key>`` (calls outside: ``-``)."""
-    client = stack.services.dyn
-    by_item: dict[str, Counter[str]] = defaultdict(Counter)
-    hook = client._on_call  # the daemon's own observers keep being told
-
-    def observe(method: str, outcome: str, seconds: float) -> None:
-        task = asyncio.current_task()
-        name = task.get_name() if task is not None else ""
-        by_item[name.removeprefix("work ") if name.startswith("work ") else "-"][method] += 1
-        if name.startswith("work "):
-            timing.calls, timing.in_calls = timing.calls + 1, timing.in_calls + seconds
-        if hook is not None:
-            hook(method, outcome, seconds)
-
-    client._on_call = observe
-    return by_item
-
-
-def _time_runs(stack: Remote, timing: Timing) -> None:
-    """Time each run of the worker (its ``_handle``: process the item, record the outcome)."""
-    worker = stack.services.worker
-    handle = worker._handle
-
-    async def timed(item: Any) -> None:
-        started = time.monotonic()
-        try:
-            await handle(item)
-        finally:
-            timing.runs, timing.busy = timing.runs + 1, timing.busy + time.monotonic() - started
-
-    worker._handle = timed  # type: ignore[method-assign]
 
 
 async def _customer_kinds(stack: Remote, ids: list[int]) -> dict[str, list[str]]:
@@ -363,7 +188,8 @@ async def run_case(concurrency: int, parallel_calls: int | None, args: argparse.
     if parallel_calls is not None:
         overrides["dynaccount"] = {"max_parallel_calls": parallel_calls}
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
-        async with remote_stack(Path(tmp), args, overrides) as stack:
+        async with remote_stack(Path(tmp), overrides, latency_ms=args.latency_ms,
+                                one_child=args.sandboxes == "one") as stack:
             gate = stack.config.dynaccount.max_parallel_calls
             assert stack.config.worker.concurrency == concurrency
             assert stack.services.references is not None
@@ -371,8 +197,8 @@ async def run_case(concurrency: int, parallel_calls: int | None, args: argparse.
             if not stack.services.references.complete:
                 raise RuntimeError("the reference index did not load")
             timing = Timing()
-            by_item = _count_by_item(stack, timing)
-            _time_runs(stack, timing)
+            by_item = count_by_item(stack, timing)
+            time_runs(stack, timing)
             before, runs = await stack.dyn_calls(), stack.services.worker.processed
             load = os.getloadavg()[0]
             cpu, children = time.process_time(), stack.cpu()
