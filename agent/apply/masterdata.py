@@ -53,10 +53,9 @@ class MasterData:
             if number is None and (found := await self._find_debtor(d)) is not None:
                 debtor_id, number = found
             if number is None:
-                async with self._allocation_lock:
-                    number = await self._allocate(key, d.allocate_from, d.allocate_to, probe=False)
-                    debtor = await self._create_new(d, key, number)
-                    number = str(debtor.module_id_)  # "already exists" moved it on
+                number = await self._allocate(key, d.allocate_from, d.allocate_to, probe=False)
+                debtor = await self._create_new(d, key, number)
+                number = str(debtor.module_id_)  # "already exists" moved it on
             else:
                 debtor, number = await self._write_debtor(d, key, number, debtor_id)
             await self._journal.put_link("customer", key, state="synced", dyn_id=debtor.id, dyn_number=number,
@@ -92,9 +91,9 @@ class MasterData:
         own = await self._find_debtor(d)
         if own is not None:  # the customer's debtor, made meanwhile (another shop's agent)
             return await self._dyn.put_debtor(debtor_fields(d, own[1]), own[0]), own[1]
-        async with self._allocation_lock:  # another customer took the number: the next free one
-            number = await self._allocate(key, d.allocate_from, d.allocate_to, after=int(number))
-            debtor = await self._create_new(d, key, number)
+        # another customer took the number: the next free one
+        number = await self._allocate(key, d.allocate_from, d.allocate_to, after=int(number))
+        debtor = await self._create_new(d, key, number)
         return debtor, str(debtor.module_id_)
 
     async def _find_debtor(self, d: DebtorDecision) -> tuple[int, str] | None:
@@ -111,18 +110,23 @@ class MasterData:
         created, so a retry after a crash creates (or finds) the same debtor instead of a second one.
         Without ``probe`` the number above the journal's highest is not asked about first: a create is
         refused if the number is taken (numbers are unique, so nothing is overwritten), and
-        :meth:`_write_debtor` then allocates the next, probing."""
+        :meth:`_write_debtor` then allocates the next, probing.
+
+        Only choosing and recording the number is serialised: once the journal holds it, the next
+        allocation starts above it, so other new customers' debtors are created side by side (issue 17:
+        52 new customers waited 8.4 s of a 12 s run for each other's ``put/debtor`` under this lock)."""
         start = start or 10000
-        # Another shop's agent may share this Dynaccount: the journal's numbers outside our range are
-        # theirs (found by match key), and an allocated number not yet created must never be reused.
-        highest = await self._journal.highest_debtor_number(start, end)
-        number = max(start - 1, highest or 0, after) + 1
-        while probe and await self._dyn.find_debtor(str(number)) is not None:
-            number += 1
-        if end is not None and number > end:
-            raise WorkError(f"no free debtor number left in [debtors] range_start..range_end ({start}..{end})",
-                            ErrorKind.PERMANENT)  # fmt: skip
-        await self._journal.put_link("customer", key, state="allocated", dyn_number=number)
+        async with self._allocation_lock:
+            # Another shop's agent may share this Dynaccount: the journal's numbers outside our range are
+            # theirs (found by match key), and an allocated number not yet created must never be reused.
+            highest = await self._journal.highest_debtor_number(start, end)
+            number = max(start - 1, highest or 0, after) + 1
+            while probe and await self._dyn.find_debtor(str(number)) is not None:
+                number += 1
+            if end is not None and number > end:
+                raise WorkError(f"no free debtor number left in [debtors] range_start..range_end ({start}..{end})",
+                                ErrorKind.PERMANENT)  # fmt: skip
+            await self._journal.put_link("customer", key, state="allocated", dyn_number=number)
         return str(number)
 
     async def _create_new(self, d: DebtorDecision, key: str, number: str) -> Debtor:

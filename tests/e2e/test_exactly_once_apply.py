@@ -3,6 +3,7 @@ half-made documents and foreign-currency payments, against both sandboxes over r
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
@@ -84,6 +85,42 @@ async def test_debtor_and_product_locks_are_dropped_once_the_work_is_done(make_s
         assert [(await journal.get_work(f"order:{i}")).state for i in ids] == ["done"] * 12  # type: ignore[union-attr]
         assert len(_rows(stack, "debtor")) > 1 and len(_rows(stack, "product")) > 1  # both tables were used
         assert stack.services.orders.applier.locks_kept() == 0
+
+
+async def test_new_customers_debtors_are_created_side_by_side(make_stack: Callable[..., Any]) -> None:
+    """Regression (issue 17): the debtor-number lock was held across ``put/debtor``, so with
+    ``max_parallel_calls`` > 1 every new customer waited for the one before to be created in Dynaccount.
+    Only choosing and recording the number is serialised now: the first create is held until a second
+    one has started (a guard ends the wait if it never does), and the numbers stay distinct."""
+    clock, ctx = make_stack(worker={"concurrency": 2}, dynaccount={"max_parallel_calls": 2})
+    async with ctx as stack:
+        dyn = stack.services.dyn
+        original = dyn.put
+        second_started = asyncio.Event()
+        creates: list[str] = []
+        overlapped: list[bool] = []
+
+        async def put(name: str, values: dict[str, FormValue], row_id: int | None = None) -> dict[str, Any]:
+            if name == "debtor" and row_id is None:
+                creates.append(str(values["module_id_"]))
+                if len(creates) == 1:
+                    try:  # a guard: with the bug the second create only starts after this one
+                        await asyncio.wait_for(second_started.wait(), 5)
+                        overlapped.append(True)
+                    except TimeoutError:
+                        overlapped.append(False)
+                else:
+                    second_started.set()
+            return await original(name, values, row_id)
+
+        dyn.put = put  # type: ignore[method-assign]
+        ids = await place_orders(stack, 2)
+        await drive(stack, clock)
+        assert overlapped == [True] and len(creates) == 2, creates
+        assert len(set(creates)) == 2  # two customers, two numbers
+        assert [(await stack.app[JOURNAL].get_work(f"order:{i}")).state for i in ids] == ["done"] * 2  # type: ignore[union-attr]
+        emails = {(await stack.shop.get_order(i)).billing.email for i in ids}
+        assert {d["email"] for d in _rows(stack, "debtor") if str(d["module_id_"]) in creates} == emails
 
 
 async def test_debtor_created_by_someone_else_between_look_up_and_create_is_used(
