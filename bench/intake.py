@@ -8,14 +8,16 @@ the bare handler does; a ratio under it exits 1.
 
 On this shared 2-core machine (load generator, server and SQLite's thread on two cores) one pair of
 runs scatters by ± 0.2, so bare and real are measured ``--rounds`` times, interleaved (the order
-alternates), and each level's figure is the median of the rounds' ratios.
+alternates), and each level's figure is the round with the median ratio (every round's ratio beside it).
+The server process's CPU per delivery (all threads, from /proc) is printed too: it scatters far less
+than throughput and says where a ratio comes from.
 
 Two more rows at concurrency 64, for what the goal's small bodies of new orders do not show: a real
 WooCommerce ``order.updated`` body (4 kB, ``tests/fixtures/woocommerce-real``) of new orders, and the
 same body for orders whose work item is already done, where intake must compute the order's
 fingerprint to decide whether the order changed (``agent.journal.deliveries``). Information, not the goal.
 
-    .venv/bin/python bench/intake.py [--requests 3000] [--rounds 3] [--synchronous FULL]
+    .venv/bin/python bench/intake.py [--requests 3000] [--rounds 5] [--synchronous FULL]
 """
 
 from __future__ import annotations
@@ -139,7 +141,13 @@ async def seed_done(journal: str, ids: range) -> None:
         await j.close()
 
 
-Result = tuple[float, float, float]  # acknowledged/s, p50 ms, p99 ms
+Result = tuple[float, float, float, float]  # acknowledged/s, p50 ms, p99 ms, server CPU µs per delivery
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, all its threads (SQLite's included)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def measure(kind: str, requests: int, synchronous: str, levels: tuple[int, ...], body: str,
@@ -157,8 +165,9 @@ async def measure(kind: str, requests: int, synchronous: str, levels: tuple[int,
             await load(port, 8, bodies(body, 200, 10_000_000))  # warm-up
             results = {}
             for c, offset in zip(levels, offsets, strict=True):
+                cpu = cpu_seconds(proc.pid)
                 rate, lat = await load(port, c, bodies(body, requests, offset))
-                results[c] = (rate, pct(lat, 50), pct(lat, 99))
+                results[c] = (rate, pct(lat, 50), pct(lat, 99), (cpu_seconds(proc.pid) - cpu) / requests * 1e6)
             return results
         finally:
             proc.terminate()
@@ -166,20 +175,21 @@ async def measure(kind: str, requests: int, synchronous: str, levels: tuple[int,
 
 
 async def compare(requests: int, synchronous: str, rounds: int, levels: tuple[int, ...], body: str,
-                  done: bool = False) -> dict[int, tuple[Result, Result, float]]:
-    """Bare and real, ``rounds`` times interleaved; per level the round with the median ratio."""
+                  done: bool = False) -> dict[int, tuple[Result, Result, float, list[float]]]:
+    """Bare and real, ``rounds`` times interleaved; per level the round with the median ratio, and every
+    round's ratio."""
     runs: dict[int, list[tuple[Result, Result, float]]] = {c: [] for c in levels}
     for r in range(rounds):
         order = ("bare", "real") if r % 2 == 0 else ("real", "bare")
         got = {kind: await measure(kind, requests, synchronous, levels, body, done) for kind in order}
         for c in levels:
             runs[c].append((got["real"][c], got["bare"][c], got["real"][c][0] / got["bare"][c][0]))
-    return {c: sorted(rs, key=lambda x: x[2])[len(rs) // 2] for c, rs in runs.items()}
+    return {c: (*sorted(rs, key=lambda x: x[2])[len(rs) // 2], [x[2] for x in rs]) for c, rs in runs.items()}
 
 
-def row(label: str, real: Result, bare: Result, ratio: float) -> str:
-    return (f"{label:>28} | {real[0]:8.0f} {real[1]:7.2f} {real[2]:7.2f} | {bare[0]:8.0f} {bare[1]:7.2f} "
-            f"{bare[2]:7.2f} | {ratio:.2f}")
+def row(label: str, real: Result, bare: Result, ratio: float, rounds: list[float]) -> str:
+    return (f"{label:>28} | {real[0]:8.0f} {real[1]:7.2f} {real[2]:7.2f} {real[3]:6.0f} | {bare[0]:8.0f} {bare[1]:7.2f} "
+            f"{bare[2]:7.2f} {bare[3]:6.0f} | {ratio:.2f} ({' '.join(f'{x:.2f}' for x in rounds)})")
 
 
 def main() -> int:
@@ -188,7 +198,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--journal", default="")
     parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
     args = parser.parse_args()
     if args.serve:
@@ -200,13 +210,14 @@ def main() -> int:
     print(f"intake benchmark: {args.requests} deliveries per level, journal synchronous={args.synchronous}, "
           f"median of {args.rounds} interleaved rounds, load average {os.getloadavg()[0]:.2f} "
           "(a shared machine: the ratio is what compares)")
-    print(f"{'deliveries (concurrency)':>28} | {'real/s':>8} {'p50 ms':>7} {'p99 ms':>7} | {'bare/s':>8} {'p50 ms':>7} "
-          f"{'p99 ms':>7} | ratio")
+    print(f"{'deliveries (concurrency)':>28} | {'real/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>6} | {'bare/s':>8} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>6} | ratio (each round)")
     for c in (1, 16, 64):
         print(row(f"small, new orders ({c})", *goal[c]))
     print(row("4 kB real, new orders (64)", *real_new[64]))
     print(row("4 kB real, orders done (64)", *real_done[64]))
     ratio = goal[64][2]
+    print("CPU µs: the server process's CPU (all threads) per delivery in the round shown")
     verdict = "met" if ratio >= GOAL else "MISSED"
     print(f"concurrency 64: durable intake {ratio:.2f} × the bare handler (goal ≥ {GOAL} with synchronous=FULL"
           f"{'' if args.synchronous == 'FULL' else f'; this run used {args.synchronous}'}): {verdict}")
