@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,16 +39,11 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from agent.sandbox.ports import free_port  # noqa: E402
 from agent.woo.signature import sign  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 GOAL = 0.6  # durable intake ÷ bare handler at concurrency 64, synchronous=FULL
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def serve(kind: str, port: int, journal: str, synchronous: str) -> None:

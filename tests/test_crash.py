@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,16 +15,11 @@ from typing import Any
 
 import aiohttp
 
+from agent.sandbox.ports import free_port
 from agent.woo.signature import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "crash-test-secret"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_config(tmp_path: Path, port: int) -> Path:
@@ -85,7 +79,7 @@ async def send_burst(port: int, bodies: list[bytes], halfway: asyncio.Event | No
 
 
 async def test_sigkill_after_acknowledged_burst_loses_nothing(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     config = write_config(tmp_path, port)
     log = tmp_path / "agent.log"
     proc = start_agent(config, log)
@@ -119,7 +113,7 @@ async def test_sigkill_after_acknowledged_burst_loses_nothing(tmp_path: Path) ->
 
 async def test_sigkill_mid_burst_keeps_every_acknowledged_one(tmp_path: Path) -> None:
     """Kill while requests are still in flight: whatever got its 200 must be there after restart."""
-    port = _free_port()
+    port = free_port()
     config = write_config(tmp_path, port)
     log = tmp_path / "agent.log"
     proc = start_agent(config, log)

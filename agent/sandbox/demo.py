@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +33,7 @@ from agent.sandbox.demo_orders import REFUNDED_BEFORE_SEEN, SHAPES, RefundSpec, 
 from agent.sandbox.demo_stock import print_stock, receive_goods, verify_stock
 from agent.sandbox.dynaccount.faults import FaultConfig
 from agent.sandbox.dynaccount.server import SandboxConfig, SandboxHandle, running_sandbox
+from agent.sandbox.ports import free_port
 from agent.sandbox.woo import WooSandbox, running_woo_sandbox
 from agent.woo.client import WooClient
 
@@ -44,12 +44,6 @@ log = logging.getLogger(__name__)
 DEMO_DIR = Path("data/demo")
 WEBHOOK_SECRET = "demo-webhook-secret-0123456789"
 CK, CS = "ck_demo_0123456789", "cs_demo_0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def stack_config(directory: Path, *, agent_port: int, woo_url: str, dyn_url: str,

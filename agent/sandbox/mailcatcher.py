@@ -14,13 +14,7 @@ from typing import Any
 from aiohttp import web
 from aiosmtpd.smtp import SMTP  # a test/demo dependency: imported only by the demo
 
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from agent.sandbox.ports import free_port
 
 
 @dataclass

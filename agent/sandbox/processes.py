@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -24,14 +23,9 @@ from pathlib import Path
 import aiohttp
 
 from agent.sandbox.dynaccount.store import Store
+from agent.sandbox.ports import free_port
 
 READY_SECONDS = 30.0  # a cold interpreter importing aiohttp on a loaded 2-core machine
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -32,12 +31,6 @@ from agent.sandbox.dynaccount.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK_PATH = "/webhooks/woocommerce"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # -- configuration ----------------------------------------------------------------------------------

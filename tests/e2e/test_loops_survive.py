@@ -19,12 +19,13 @@ from agent.journal import WorkItem
 from agent.outcomes import Outcome
 from agent.sandbox.demo import CK, CS, Stack, place_orders
 from agent.sandbox.dynaccount.server import SandboxConfig, running_sandbox
+from agent.sandbox.ports import free_port
 from agent.sandbox.woo import running_woo_sandbox
 from agent.woo.client import WooClient
 from agent.worker import Worker
 
 from .conftest import drive  # type: ignore[import-not-found]
-from .crashkit import AgentProcess, agent_config, free_port, toml_dumps, until  # type: ignore[import-not-found]
+from .crashkit import AgentProcess, agent_config, toml_dumps, until  # type: ignore[import-not-found]
 
 
 async def test_a_malformed_order_record_becomes_a_failed_item(stack: tuple[Stack, ManualClock]) -> None:

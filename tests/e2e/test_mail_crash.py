@@ -23,6 +23,7 @@ from agent.config import load_config
 from agent.sandbox.demo import CK, CS
 from agent.sandbox.demo_orders import order_payloads
 from agent.sandbox.dynaccount.server import SandboxConfig, running_sandbox
+from agent.sandbox.ports import free_port
 from agent.sandbox.woo import running_woo_sandbox
 from agent.woo.client import WooClient
 
@@ -31,7 +32,6 @@ from .crashkit import (  # type: ignore[import-not-found]
     AgentProcess,
     agent_config,
     booked_invoices,
-    free_port,
     toml_dumps,
     until,
 )

@@ -13,10 +13,11 @@ from agent.config import Config
 from agent.preflight import Finding, online_check
 from agent.sandbox.demo import CK, CS, stack_config
 from agent.sandbox.dynaccount.server import SandboxConfig, running_sandbox
+from agent.sandbox.ports import free_port
 from agent.sandbox.woo import running_woo_sandbox
 from agent.sandbox.woo.http import ApiKey
 
-from .crashkit import agent_config, free_port, toml_dumps  # type: ignore[import-not-found]
+from .crashkit import agent_config, toml_dumps  # type: ignore[import-not-found]
 
 ROOT = Path(__file__).resolve().parents[2]
 
