@@ -24,6 +24,7 @@ import aiohttp
 from agent.sandbox.demo import CK, CS
 from agent.sandbox.demo_orders import RefundSpec, order_payloads, refund_payload
 from agent.sandbox.dynaccount.server import SandboxConfig, SandboxHandle, running_sandbox
+from agent.sandbox.ports import free_port
 from agent.sandbox.woo import WooSandbox, running_woo_sandbox
 from agent.woo.client import WooClient
 
@@ -34,7 +35,6 @@ from .crashkit import (  # type: ignore[import-not-found]
     booked_invoices,
     count_documents,
     failure_report,
-    free_port,
     until,
     wait_for,
     write_config,

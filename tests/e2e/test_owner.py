@@ -24,6 +24,7 @@ from agent.sandbox.demo import CK, CS
 from agent.sandbox.demo_orders import order_payloads
 from agent.sandbox.dynaccount.faults import FaultConfig
 from agent.sandbox.dynaccount.server import SandboxConfig, running_sandbox
+from agent.sandbox.ports import free_port
 from agent.sandbox.woo import running_woo_sandbox
 from agent.woo.client import WooClient
 
@@ -34,7 +35,6 @@ from .crashkit import (  # type: ignore[import-not-found]
     agent_config,
     count_documents,
     documents,
-    free_port,
     toml_dumps,
     until,
     wait_for,
