@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from agent.sandbox.ports import free_port  # noqa: E402
+from agent.sandbox.processes import cpu_seconds  # noqa: E402
 from agent.woo.signature import sign  # noqa: E402
 
 SECRET = "bench-webhook-secret"
@@ -138,10 +139,6 @@ async def seed_done(journal: str, ids: range) -> None:
 Result = tuple[float, float, float, float]  # acknowledged/s, p50 ms, p99 ms, server CPU µs per delivery
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process, all its threads (SQLite's included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def measure(kind: str, requests: int, synchronous: str, levels: tuple[int, ...], body: str,

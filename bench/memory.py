@@ -50,6 +50,7 @@ from agent.sandbox.demo import CK, CS, WEBHOOK_SECRET, free_port  # noqa: E402
 from agent.sandbox.demo_orders import order_payloads  # noqa: E402
 from agent.sandbox.dynaccount.faults import FaultConfig  # noqa: E402
 from agent.sandbox.dynaccount.server import SandboxConfig, SandboxHandle, running_sandbox  # noqa: E402
+from agent.sandbox.processes import cpu_seconds  # noqa: E402
 from agent.sandbox.woo import WooSandbox, running_woo_sandbox  # noqa: E402
 
 GOALS = {"idle": 60.0, "pending": 150.0}  # MB
@@ -90,10 +91,6 @@ def status_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a live process (``/proc/<pid>/stat`` fields 14 and 15, in clock ticks)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def config_text(tmp: Path, port: int, woo: WooSandbox, dyn: SandboxHandle) -> str:

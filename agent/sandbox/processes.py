@@ -39,13 +39,18 @@ class ChildProcess:
         return self.process.pid
 
     def cpu_seconds(self) -> float:
-        """User + system CPU the child has used so far (``/proc/<pid>/stat``; 0.0 where there is no /proc)."""
+        """User + system CPU the child has used so far (0.0 where there is no /proc)."""
         try:
-            stat = Path(f"/proc/{self.pid}/stat").read_text(encoding="ascii")
+            return cpu_seconds(self.pid)
         except OSError:
             return 0.0
-        fields = stat.rpartition(")")[2].split()  # the command name may hold spaces; it ends at the last ")"
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process, all its threads (``/proc/<pid>/stat`` fields 14 and 15)."""
+    stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    fields = stat.rpartition(")")[2].split()  # the command name may hold spaces; it ends at the last ")"
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _ready(child: ChildProcess, probes: Sequence[str], limit: float) -> None:
