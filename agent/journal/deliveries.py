@@ -138,6 +138,8 @@ async def _store(conn: aiosqlite.Connection, firsts: list[NewDelivery],
         params,
     )
     lazy = sorted({d.work_key for d in firsts if d.work_key and callable(d.fingerprint)})
+    if not lazy:  # pings, product and customer topics: nothing to compare
+        return await insert, set()
     states = conn.execute_fetchall(
         f"SELECT key FROM work_items WHERE state != 'pending' AND key IN ({','.join('?' * len(lazy))})", lazy
     )
